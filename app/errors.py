@@ -1,0 +1,139 @@
+"""The errors the customer module raises on purpose.
+
+Every one of them is a :class:`CustomerModuleError`, whose ``type`` is the Medusa error type
+that the HTTP layer maps to a status code (the mapping lives in ``app.api``, not here)::
+
+    CustomerModuleError            type: unknown_error
+     ├── NotFound                  type: not_found
+     ├── InvalidData               type: invalid_data
+     ├── DuplicateError            type: duplicate_error
+     ├── NotAllowed                type: not_allowed
+     ├── Conflict                  type: conflict
+     └── Unauthorized              type: unauthorized
+
+Messages are Medusa's own wording (reference section 5), fixed here so that every user-facing
+string of the module lives in this one file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "Conflict",
+    "CustomerModuleError",
+    "DuplicateError",
+    "InvalidData",
+    "NotAllowed",
+    "NotFound",
+    "Unauthorized",
+    "address_not_found",
+    "default_address_conflict",
+    "duplicate_customer_email",
+    "duplicate_group_name",
+    "entity_not_found",
+    "id_must_be_defined",
+    "missing_ids",
+    "relationship_not_found",
+]
+
+
+class CustomerModuleError(Exception):
+    """Base of every error raised on purpose; ``type`` is the API error type."""
+
+    type: str = "unknown_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the ``{type, message}`` body the HTTP layer sends."""
+        return {"type": self.type, "message": self.message}
+
+
+class NotFound(CustomerModuleError):
+    """The entity asked for does not exist (or is soft-deleted)."""
+
+    type = "not_found"
+
+
+class InvalidData(CustomerModuleError):
+    """The input is malformed or breaks a rule of the data model."""
+
+    type = "invalid_data"
+
+
+class DuplicateError(CustomerModuleError):
+    """The input duplicates something that must be unique (HTTP 422)."""
+
+    type = "duplicate_error"
+
+
+class NotAllowed(CustomerModuleError):
+    """The operation is not allowed in this state."""
+
+    type = "not_allowed"
+
+
+class Conflict(CustomerModuleError):
+    """A concurrent writer won and the operation could not be completed (HTTP 409)."""
+
+    type = "conflict"
+
+
+class Unauthorized(CustomerModuleError):
+    """The caller is not authenticated."""
+
+    type = "unauthorized"
+
+
+# --- message builders: Medusa's exact wording ------------------------------------------------
+
+
+def _bool(value: object) -> str:
+    return "true" if value else "false"
+
+
+def entity_not_found(model: str, entity_id: str) -> NotFound:
+    """``Customer with id: <id> was not found`` (module retrieve miss)."""
+    return NotFound(f"{model} with id: {entity_id} was not found")
+
+
+def missing_ids(model: str, ids: Iterable[str]) -> NotFound:
+    """``Customer with id "<a>, <b>" not found`` (module update by missing ids)."""
+    return NotFound(f'{model} with id "{", ".join(ids)}" not found')
+
+
+def id_must_be_defined(entity: str) -> NotFound:
+    """``customer - id must be defined`` (retrieve with no id)."""
+    return NotFound(f"{entity} - id must be defined")
+
+
+def duplicate_customer_email(email: str | None, has_account: bool) -> InvalidData:
+    """The unique (email, has_account) rule among live customers was broken."""
+    return InvalidData(
+        f"Customer with email: {email}, has_account: {_bool(has_account)}, already exists."
+    )
+
+
+def duplicate_group_name(name: str) -> InvalidData:
+    """The unique group name rule among live groups was broken."""
+    return InvalidData(f"Customer group with name: {name}, already exists.")
+
+
+def default_address_conflict(customer_id: str) -> InvalidData:
+    """One call asked for two defaults of the same kind for one customer."""
+    return InvalidData(f"Customer address with customer_id: {customer_id}, already exists.")
+
+
+def relationship_not_found(column: str, value: str) -> NotFound:
+    """A reference (customer_id, customer_group_id) points at nothing."""
+    return NotFound(
+        f"You tried to set relationship {column}: {value}, but such entity does not exist"
+    )
+
+
+def address_not_found(address_id: str) -> NotFound:
+    """A store customer asked for an address that is not theirs."""
+    return NotFound(f"Address with id: {address_id} was not found")

@@ -1,0 +1,123 @@
+"""The meaning of ``q``: one pure definition shared by MongoDB, the search index and tests.
+
+``q`` is literal text (no wildcards), compared case-insensitively. It is split at whitespace and
+**every** word must match at least one searchable field of the entity:
+
+* a word of 3+ characters matches anywhere inside the field ("est2@" finds "test2@email.com");
+* a shorter word matches only at the start of a word of the field, where the field's words are
+  split at non-alphanumeric characters ("do" finds "Doe" and "john.doe@x.com", not "Eldon");
+* on customers, a word made only of digits and phone punctuation (``+-().``/) with at least one
+  digit is also compared digits-to-digits with the phone, with the same 3+/shorter rule applied
+  to the digits ("5551234" finds "555-1234", "(555)" finds "+1 555 123 4567").
+
+So "John Doe" finds first_name John + last_name Doe, and "%" or "_" only match themselves.
+``matches`` is the executable definition; ``app.service.filters`` turns the same rule into a
+MongoDB query and the search index serves it with exactly the same results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "ADDRESS_FIELDS",
+    "CUSTOMER_FIELDS",
+    "GROUP_FIELDS",
+    "SHORT_WORD",
+    "digits_of",
+    "is_phone_word",
+    "matches",
+    "split_words",
+    "word_matches",
+]
+
+CUSTOMER_FIELDS = ("email", "first_name", "last_name", "company_name", "phone")
+GROUP_FIELDS = ("name",)
+ADDRESS_FIELDS = (
+    "address_name",
+    "company",
+    "first_name",
+    "last_name",
+    "address_1",
+    "address_2",
+    "city",
+    "province",
+    "postal_code",
+)
+
+SHORT_WORD = 3
+"""Words shorter than this only match at the start of a word of the field."""
+
+_PHONE_PUNCTUATION = frozenset("+-().")
+_DIGITS = frozenset("0123456789")
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+_NOT_DIGIT = re.compile(r"[^0-9]")
+
+
+def split_words(q: str | None) -> list[str]:
+    """Return the words of ``q`` (empty for ``None`` or blank text: no filter)."""
+    return q.split() if q else []
+
+
+def digits_of(value: str | None) -> str:
+    """Return only the ASCII digits of ``value`` ("+1 (555) 12-3" → "1555123")."""
+    return "".join(c for c in value if c in _DIGITS) if value else ""
+
+
+def is_phone_word(word: str) -> bool:
+    """Whether ``word`` is digits and phone punctuation, with at least one digit."""
+    return any(c in _DIGITS for c in word) and all(
+        c in _DIGITS or c in _PHONE_PUNCTUATION for c in word
+    )
+
+
+def _starts_a_word(needle: str, haystack: str, separator: re.Pattern[str]) -> bool:
+    start = haystack.find(needle)
+    while start != -1:
+        if start == 0 or separator.match(haystack, start - 1):
+            return True
+        start = haystack.find(needle, start + 1)
+    return False
+
+
+def _text_matches(word: str, value: str) -> bool:
+    needle, haystack = word.lower(), value.lower()
+    if len(word) >= SHORT_WORD:
+        return needle in haystack
+    return _starts_a_word(needle, haystack, _NOT_ALNUM)
+
+
+def _phone_matches(word: str, phone: str) -> bool:
+    needle = digits_of(word)
+    if len(needle) >= SHORT_WORD:
+        return needle in digits_of(phone)
+    return _starts_a_word(needle, phone, _NOT_DIGIT)
+
+
+def word_matches(
+    word: str, record: Mapping[str, object], fields: Sequence[str], *, phone_field: str | None
+) -> bool:
+    """Whether one word of ``q`` matches one of ``fields`` of ``record``."""
+    for field in fields:
+        value = record.get(field)
+        if isinstance(value, str) and _text_matches(word, value):
+            return True
+    if phone_field is not None and is_phone_word(word):
+        phone = record.get(phone_field)
+        if isinstance(phone, str) and _phone_matches(word, phone):
+            return True
+    return False
+
+
+def matches(
+    q: str | None,
+    record: Mapping[str, object],
+    fields: Sequence[str] = CUSTOMER_FIELDS,
+    *,
+    phone_field: str | None = "phone",
+) -> bool:
+    """Whether ``record`` matches ``q``: every word matches some field (see module docstring)."""
+    return all(
+        word_matches(word, record, fields, phone_field=phone_field) for word in split_words(q)
+    )
