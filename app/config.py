@@ -14,7 +14,7 @@ from pathlib import Path
 
 __all__ = ["DEFAULT_JWT_SECRET", "Settings", "default_data_dir"]
 
-DEFAULT_JWT_SECRET = "supersecret"  # noqa: S105 - Medusa's development default; refused in production
+DEFAULT_JWT_SECRET = "supersecret"
 
 
 def default_data_dir(env: Mapping[str, str] = os.environ) -> Path:

@@ -18,7 +18,7 @@ One document per customer holds everything that belongs to that customer only::
                  created_at, updated_at, deleted_at}, … ],
     }
     customer_groups: {_id: "cusgroup_…", name, metadata, created_by,
-                      created_at, updated_at, deleted_at}
+                      created_at, updated_at, deleted_at, version}
 
 Why embedded: every change to a customer's addresses or memberships is then one atomic
 single-document write, so "at most one default shipping / billing address" and "no duplicate
@@ -158,6 +158,7 @@ class CustomerGroup(Document):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     deleted_at: datetime | None = None
+    version: int = 1
 
     class Settings:
         name = "customer_groups"

@@ -1,0 +1,74 @@
+"""Small helpers shared by the service modules: one-or-many, selectors, duplicate keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
+
+from app.errors import InvalidData
+
+__all__ = [
+    "all_of",
+    "duplicate_key",
+    "id_list",
+    "is_selector",
+    "live",
+    "mongo_sort",
+    "one_or_many",
+]
+
+
+def one_or_many(value: Any) -> tuple[list[Any], bool]:
+    """Return ``(items, single)``: Medusa's "one object in → one out, a list in → a list out"."""
+    if isinstance(value, list | tuple):
+        return list(value), False
+    return [value], True
+
+
+def is_selector(value: Any) -> bool:
+    """Whether an ``update_*`` / ``delete_*`` target is a filter object rather than ids."""
+    return isinstance(value, Mapping)
+
+
+def id_list(value: Any, what: str = "id") -> list[str]:
+    """Validate an id or a list of ids and return them as a list."""
+    items, _ = one_or_many(value)
+    if not all(isinstance(item, str) and item for item in items):
+        raise InvalidData(f"Invalid request: {what} must be a non-empty string or a list of them")
+    return items
+
+
+def live(with_deleted: bool) -> dict[str, Any]:
+    """The condition that hides soft-deleted rows, unless ``with_deleted``."""
+    return {} if with_deleted else {"deleted_at": None}
+
+
+def all_of(*conditions: Mapping[str, Any]) -> dict[str, Any]:
+    """AND MongoDB conditions together, dropping empty ones."""
+    parts = [dict(c) for c in conditions if c]
+    if not parts:
+        return {}
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def mongo_sort(sort: Sequence[tuple[str, int]], id_path: str = "_id") -> list[tuple[str, int]]:
+    """A FindConfig sort with ``id`` mapped to the stored id path."""
+    return [(id_path if name == "id" else name, direction) for name, direction in sort]
+
+
+def duplicate_key(exc: PyMongoError) -> Mapping[str, Any] | None:
+    """The ``keyValue`` of a duplicate-key failure (single or bulk write), else ``None``."""
+    if isinstance(exc, BulkWriteError):
+        errors = [e for e in exc.details.get("writeErrors", []) if e.get("code") == 11000]
+        if not errors:
+            return None
+        details = errors[0]
+    elif isinstance(exc, DuplicateKeyError) or (
+        isinstance(exc, OperationFailure) and exc.code == 11000
+    ):
+        details = exc.details or {}
+    else:
+        return None
+    return details.get("keyValue") or {}

@@ -1,0 +1,255 @@
+"""Customers: create, read, update, soft/hard delete and restore.
+
+A customer document embeds its addresses and memberships (see ``app.models``). Single-customer
+writes are one compare-and-set update on ``version``; writes that span several customers run
+in a transaction, so a failure leaves no partial state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import PyMongoError
+
+from app import errors
+from app.ids import new_id
+from app.models import utcnow
+from app.service.common import all_of, duplicate_key, live
+from app.service.inputs import CreateCustomer, NestedAddress, UpdateCustomer, given
+from app.service.rules import (
+    check_one_default_per_kind,
+    merge_metadata,
+    normalize_email,
+    phone_digits,
+)
+from app.service.store import CAS_RETRIES, RawDoc, Store, backoff
+
+__all__ = [
+    "cas_update",
+    "create",
+    "hard_delete",
+    "new_address_doc",
+    "restore",
+    "soft_delete",
+    "translate_duplicate",
+    "update",
+]
+
+
+def new_address_doc(data: NestedAddress | Any, customer_id: str, now: datetime) -> RawDoc:
+    """The stored form of a new address."""
+    fields = data.model_dump(exclude={"id", "customer_id"})
+    return {
+        "id": data.id or new_id("cuaddr"),
+        "customer_id": customer_id,
+        **fields,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+    }
+
+
+def new_customer_doc(data: CreateCustomer, now: datetime) -> RawDoc:
+    """The stored form of a new customer, with its nested addresses."""
+    customer_id = data.id or new_id("cus")
+    addresses = [new_address_doc(a, customer_id, now) for a in data.addresses]
+    check_one_default_per_kind(customer_id, addresses)
+    return {
+        "_id": customer_id,
+        "email": normalize_email(data.email),
+        "first_name": data.first_name,
+        "last_name": data.last_name,
+        "company_name": data.company_name,
+        "phone": data.phone,
+        "phone_digits": phone_digits(data.phone),
+        "has_account": data.has_account,
+        "created_by": data.created_by,
+        "metadata": data.metadata,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        "version": 1,
+        "addresses": addresses,
+        "groups": [],
+    }
+
+
+def translate_duplicate(exc: PyMongoError) -> errors.CustomerModuleError | None:
+    """Medusa's message for a duplicate-key failure on ``customers``, else ``None``."""
+    key = duplicate_key(exc)
+    if key is None:
+        return None
+    if "_id" in key:
+        return errors.InvalidData(f"Customer with id: {key['_id']}, already exists.")
+    return errors.duplicate_customer_email(key.get("email"), bool(key.get("has_account")))
+
+
+async def create(store: Store, items: list[CreateCustomer]) -> list[RawDoc]:
+    """Insert customers (and their addresses); a batch is all-or-nothing."""
+    now = utcnow()
+    docs = [new_customer_doc(item, now) for item in items]
+    try:
+        if len(docs) == 1:
+            await store.customers.insert_one(docs[0])
+        elif docs:
+
+            async def insert(session: AsyncClientSession) -> None:
+                await store.customers.insert_many(docs, ordered=True, session=session)
+
+            await store.transaction(insert)
+    except PyMongoError as exc:
+        raise (translate_duplicate(exc) or exc) from None
+    return docs
+
+
+async def cas_update(
+    store: Store,
+    customer_id: str,
+    mutate: Any,
+    *,
+    session: AsyncClientSession | None = None,
+    missing: errors.CustomerModuleError | None = None,
+) -> RawDoc | None:
+    """Read, change in Python and write back one customer, retrying lost races.
+
+    ``mutate(doc)`` returns the ``$set`` fields (or ``None`` for "nothing to do") and may raise.
+    The write only lands if ``version`` is unchanged, so concurrent writers never overwrite
+    each other's address or membership changes. Returns the new document.
+    """
+    for attempt in range(CAS_RETRIES):
+        doc = await store.customers.find_one({"_id": customer_id}, session=session)
+        if doc is None:
+            if missing is not None:
+                raise missing
+            return None
+        changes = mutate(doc)
+        if not changes:
+            return doc
+        version = doc.get("version", 0)
+        changes["version"] = version + 1
+        try:
+            result = await store.customers.update_one(
+                {"_id": customer_id, "version": version}, {"$set": changes}, session=session
+            )
+        except PyMongoError as exc:
+            raise (translate_duplicate(exc) or exc) from None
+        if result.matched_count:
+            doc.update(changes)
+            return doc
+        await backoff(attempt)
+    raise errors.Conflict(f"Customer with id: {customer_id} is being changed concurrently")
+
+
+def customer_changes(doc: Mapping[str, Any], data: UpdateCustomer, now: datetime) -> RawDoc:
+    """The ``$set`` fields of an ``update_customers`` call on ``doc``."""
+    changes: RawDoc = {}
+    for key, value in given(data).items():
+        if key == "email":
+            changes["email"] = normalize_email(value)
+        elif key == "phone":
+            changes["phone"] = value
+            changes["phone_digits"] = phone_digits(value)
+        elif key == "metadata":
+            changes["metadata"] = merge_metadata(doc.get("metadata"), value)
+        elif key == "has_account" and value is None:
+            raise errors.InvalidData("Cannot set field 'has_account' of Customer to null")
+        else:
+            changes[key] = value
+    changes["updated_at"] = now
+    return changes
+
+
+async def update(store: Store, ids: list[str], data: UpdateCustomer) -> list[RawDoc]:
+    """Update live customers by id; all of them or none (several ids: one transaction)."""
+    now = utcnow()
+
+    async def apply(session: AsyncClientSession | None) -> list[RawDoc]:
+        found = await store.customers.find(
+            {"_id": {"$in": ids}, "deleted_at": None}, {"_id": 1}, session=session
+        ).to_list()
+        known = {doc["_id"] for doc in found}
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise errors.missing_ids("Customer", missing)
+        updated = []
+        for customer_id in ids:
+            doc = await cas_update(
+                store,
+                customer_id,
+                lambda d: customer_changes(d, data, now),
+                session=session,
+                missing=errors.missing_ids("Customer", [customer_id]),
+            )
+            updated.append(doc)
+        return updated  # type: ignore[return-value]
+
+    if len(ids) == 1:
+        return await apply(None)
+    return await store.transaction(apply)
+
+
+async def soft_delete(store: Store, ids: list[str]) -> None:
+    """Soft-delete customers and, with the same timestamp, their live addresses.
+
+    One ``update_many``: idempotent, so a failure midway is repaired by calling it again.
+    Memberships are left alone; reads hide them while the customer is deleted.
+    """
+    if not ids:
+        return
+    now = utcnow()
+    await store.customers.update_many(
+        {"_id": {"$in": ids}, "deleted_at": None},
+        {
+            "$set": {"deleted_at": now, "addresses.$[a].deleted_at": now},
+            "$inc": {"version": 1},
+        },
+        array_filters=[{"a.deleted_at": None}],
+    )
+
+
+def _restore_changes(doc: Mapping[str, Any]) -> RawDoc | None:
+    deleted_at = doc.get("deleted_at")
+    if deleted_at is None:
+        return None
+    addresses = [dict(a) for a in doc.get("addresses", [])]
+    for address in addresses:
+        # Only the addresses the cascade deleted (same timestamp) come back.
+        if address.get("deleted_at") == deleted_at:
+            address["deleted_at"] = None
+    return {"deleted_at": None, "addresses": addresses}
+
+
+async def restore(store: Store, ids: list[str]) -> None:
+    """Restore soft-deleted customers and the addresses their soft delete took along."""
+    if not ids:
+        return
+
+    async def apply(session: AsyncClientSession | None) -> None:
+        for customer_id in ids:
+            await cas_update(store, customer_id, _restore_changes, session=session)
+
+    if len(ids) == 1:
+        await apply(None)
+    else:
+        await store.transaction(apply)
+
+
+async def hard_delete(store: Store, ids: list[str]) -> None:
+    """Delete customers for good; their addresses and memberships go with the document."""
+    if ids:
+        await store.customers.delete_many({"_id": {"$in": ids}})
+
+
+async def find_ids(
+    store: Store, query: Mapping[str, Any], *, with_deleted: bool = False
+) -> list[str]:
+    """Ids of the customers matching a compiled query (live ones unless ``with_deleted``)."""
+    docs = (
+        await store.customers.find(all_of(query, live(with_deleted)), {"_id": 1})
+        .sort("_id", 1)
+        .to_list()
+    )
+    return [doc["_id"] for doc in docs]

@@ -1,0 +1,242 @@
+"""Customer groups and memberships.
+
+Group names are unique among live groups (a partial unique index). Memberships are embedded in
+the customers as a set: adding an existing membership is a no-op that returns it (difference #3).
+Hard-deleting groups removes their memberships and the groups in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import PyMongoError
+
+from app import errors
+from app.ids import new_id
+from app.models import utcnow
+from app.service.common import duplicate_key
+from app.service.inputs import CreateGroup, GroupPair, UpdateGroup, given
+from app.service.rules import merge_metadata
+from app.service.store import CAS_RETRIES, RawDoc, Store, backoff
+
+__all__ = [
+    "add_members",
+    "create",
+    "hard_delete",
+    "remove_members",
+    "restore",
+    "soft_delete",
+    "update",
+]
+
+_NULL_NAME = "Cannot set field 'name' of Customer group to null"
+
+
+def _translate(exc: PyMongoError) -> Exception:
+    key = duplicate_key(exc)
+    if key is None:
+        return exc
+    if "_id" in key:
+        return errors.InvalidData(f"Customer group with id: {key['_id']}, already exists.")
+    return errors.duplicate_group_name(str(key.get("name")))
+
+
+async def create(store: Store, items: list[CreateGroup]) -> list[RawDoc]:
+    """Insert groups; a batch is all-or-nothing."""
+    now = utcnow()
+    docs = []
+    for item in items:
+        if item.name is None:
+            raise errors.InvalidData(_NULL_NAME)
+        docs.append(
+            {
+                "_id": item.id or new_id("cusgroup"),
+                "name": item.name,
+                "metadata": item.metadata,
+                "created_by": item.created_by,
+                "created_at": now,
+                "updated_at": now,
+                "deleted_at": None,
+                "version": 1,
+            }
+        )
+    try:
+        if len(docs) == 1:
+            await store.groups.insert_one(docs[0])
+        elif docs:
+
+            async def insert(session: AsyncClientSession) -> None:
+                await store.groups.insert_many(docs, ordered=True, session=session)
+
+            await store.transaction(insert)
+    except PyMongoError as exc:
+        raise _translate(exc) from None
+    return docs
+
+
+async def _cas(
+    store: Store, group_id: str, data: UpdateGroup, session: AsyncClientSession | None
+) -> RawDoc:
+    changes: RawDoc = {}
+    for attempt in range(CAS_RETRIES):
+        doc = await store.groups.find_one({"_id": group_id}, session=session)
+        if doc is None:
+            raise errors.missing_ids("CustomerGroup", [group_id])
+        changes = {"updated_at": utcnow(), "version": doc.get("version", 0) + 1}
+        for key, value in given(data).items():
+            if key == "name" and value is None:
+                raise errors.InvalidData(_NULL_NAME)
+            changes[key] = (
+                merge_metadata(doc.get("metadata"), value) if key == "metadata" else value
+            )
+        try:
+            result = await store.groups.update_one(
+                {"_id": group_id, "version": doc.get("version", 0)},
+                {"$set": changes},
+                session=session,
+            )
+        except PyMongoError as exc:
+            raise _translate(exc) from None
+        if result.matched_count:
+            doc.update(changes)
+            return doc
+        await backoff(attempt)
+    raise errors.Conflict(f"CustomerGroup with id: {group_id} is being changed concurrently")
+
+
+async def update(store: Store, ids: list[str], data: UpdateGroup) -> list[RawDoc]:
+    """Update live groups by id; all of them or none."""
+    found = await store.groups.find({"_id": {"$in": ids}, "deleted_at": None}, {"_id": 1}).to_list()
+    known = {doc["_id"] for doc in found}
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise errors.missing_ids("CustomerGroup", missing)
+    if len(ids) == 1:
+        return [await _cas(store, ids[0], data, None)]
+
+    async def apply(session: AsyncClientSession) -> list[RawDoc]:
+        return [await _cas(store, group_id, data, session) for group_id in ids]
+
+    return await store.transaction(apply)
+
+
+async def soft_delete(store: Store, ids: list[str]) -> None:
+    """Soft-delete groups; their memberships stay but are hidden until a restore."""
+    if ids:
+        await store.groups.update_many(
+            {"_id": {"$in": ids}, "deleted_at": None},
+            {"$set": {"deleted_at": utcnow()}, "$inc": {"version": 1}},
+        )
+
+
+async def restore(store: Store, ids: list[str]) -> None:
+    """Restore soft-deleted groups (a name reused meanwhile is a duplicate error)."""
+    if not ids:
+        return
+
+    async def apply(session: AsyncClientSession | None) -> None:
+        try:
+            await store.groups.update_many(
+                {"_id": {"$in": ids}, "deleted_at": {"$ne": None}},
+                {"$set": {"deleted_at": None}, "$inc": {"version": 1}},
+                session=session,
+            )
+        except PyMongoError as exc:
+            raise _translate(exc) from None
+
+    if len(ids) == 1:
+        await apply(None)
+    else:
+        await store.transaction(apply)
+
+
+async def hard_delete(store: Store, ids: list[str]) -> None:
+    """Delete groups and every membership in them, in one transaction."""
+    if not ids:
+        return
+
+    async def apply(session: AsyncClientSession) -> None:
+        await store.customers.update_many(
+            {"groups.customer_group_id": {"$in": ids}},
+            {"$pull": {"groups": {"customer_group_id": {"$in": ids}}}, "$inc": {"version": 1}},
+            session=session,
+        )
+        await store.groups.delete_many({"_id": {"$in": ids}}, session=session)
+
+    await store.transaction(apply)
+
+
+# --- memberships ---------------------------------------------------------------------------
+
+
+async def _check_pairs(store: Store, pairs: list[GroupPair]) -> None:
+    group_ids = sorted({p.customer_group_id for p in pairs})
+    groups = await store.groups.find(
+        {"_id": {"$in": group_ids}, "deleted_at": None}, {"_id": 1}
+    ).to_list()
+    known_groups = {g["_id"] for g in groups}
+    customer_ids = sorted({p.customer_id for p in pairs})
+    customers = await store.customers.find({"_id": {"$in": customer_ids}}, {"_id": 1}).to_list()
+    known_customers = {c["_id"] for c in customers}
+    for pair in pairs:
+        if pair.customer_group_id not in known_groups:
+            raise errors.relationship_not_found("customer_group_id", pair.customer_group_id)
+        if pair.customer_id not in known_customers:
+            raise errors.relationship_not_found("customer_id", pair.customer_id)
+
+
+def _membership_out(customer_id: str, membership: Mapping[str, Any]) -> RawDoc:
+    return {"customer_id": customer_id, **membership}
+
+
+async def add_members(store: Store, pairs: list[GroupPair]) -> list[RawDoc]:
+    """Add memberships (a set: an existing one is returned as it is).
+
+    Each pair is one atomic conditional ``$push``, so concurrent adds of the same pair can
+    never create a duplicate. Every id is checked before anything is written, and adding is
+    idempotent, so a batch that fails midway is completed by calling it again.
+    """
+    await _check_pairs(store, pairs)
+    now = utcnow()
+    result = []
+    for pair in pairs:
+        membership = {
+            "id": new_id("cusgc"),
+            "customer_group_id": pair.customer_group_id,
+            "created_by": pair.created_by,
+            "metadata": pair.metadata,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+        pushed = await store.customers.update_one(
+            {"_id": pair.customer_id, "groups.customer_group_id": {"$ne": pair.customer_group_id}},
+            {"$push": {"groups": membership}, "$inc": {"version": 1}},
+        )
+        if pushed.modified_count:
+            result.append(_membership_out(pair.customer_id, membership))
+            continue
+        doc = await store.customers.find_one({"_id": pair.customer_id}, {"groups": 1})
+        existing = [
+            m
+            for m in (doc or {}).get("groups", [])
+            if m["customer_group_id"] == pair.customer_group_id
+        ]
+        if not existing:  # the customer was deleted in between
+            raise errors.relationship_not_found("customer_id", pair.customer_id)
+        result.append(_membership_out(pair.customer_id, existing[0]))
+    return result
+
+
+async def remove_members(store: Store, pairs: list[GroupPair]) -> None:
+    """Remove memberships; a pair that is not a member is a no-op."""
+    for pair in pairs:
+        await store.customers.update_one(
+            {"_id": pair.customer_id, "groups.customer_group_id": pair.customer_group_id},
+            {
+                "$pull": {"groups": {"customer_group_id": pair.customer_group_id}},
+                "$inc": {"version": 1},
+            },
+        )

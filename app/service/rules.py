@@ -1,0 +1,83 @@
+"""Pure rules of the data model: no I/O, so unit tests reach them directly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from app.errors import default_address_conflict
+from app.textsearch import digits_of
+
+__all__ = [
+    "DEFAULT_FLAGS",
+    "apply_default_flags",
+    "check_one_default_per_kind",
+    "merge_metadata",
+    "normalize_email",
+    "phone_digits",
+]
+
+DEFAULT_FLAGS = ("is_default_shipping", "is_default_billing")
+
+
+def normalize_email(email: str | None) -> str | None:
+    """Trim and lower-case an email, so uniqueness is case-insensitive (our difference #1)."""
+    return email.strip().lower() if isinstance(email, str) else email
+
+
+def phone_digits(phone: str | None) -> str | None:
+    """The digits of a phone number, stored beside it for digit-to-digit search."""
+    return digits_of(phone) if phone is not None else None
+
+
+def merge_metadata(
+    current: Mapping[str, Any] | None, update: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """Medusa's metadata update: a shallow merge where ``""`` deletes a key.
+
+    ``None`` clears the metadata and ``{}`` replaces it with an empty object; any other update
+    keeps the existing keys, overwrites the given ones, stores ``None`` values as null and
+    removes keys whose new value is the empty string. Nested objects are replaced whole.
+    """
+    if update is None:
+        return None
+    if not update:
+        return {}
+    merged = dict(current or {})
+    for key, value in update.items():
+        if value == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def check_one_default_per_kind(customer_id: str, addresses: Iterable[Mapping[str, Any]]) -> None:
+    """Reject one call that asks for two defaults of the same kind for one customer."""
+    seen = dict.fromkeys(DEFAULT_FLAGS, 0)
+    for address in addresses:
+        for flag in DEFAULT_FLAGS:
+            if address.get(flag):
+                seen[flag] += 1
+                if seen[flag] > 1:
+                    raise default_address_conflict(customer_id)
+
+
+def apply_default_flags(
+    addresses: list[dict[str, Any]], winners: Iterable[str], now: datetime
+) -> None:
+    """Clear each default flag on every address except the given winners (newest wins).
+
+    ``winners`` are ids of addresses that were just marked default; for each flag one of them
+    holds, every other address of the customer loses that flag (and is stamped ``now``).
+    Mutates ``addresses``.
+    """
+    winner_ids = set(winners)
+    for flag in DEFAULT_FLAGS:
+        holders = [a["id"] for a in addresses if a["id"] in winner_ids and a.get(flag)]
+        if holders:
+            for address in addresses:
+                if address["id"] not in holders and address.get(flag):
+                    address[flag] = False
+                    address["updated_at"] = now

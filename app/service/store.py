@@ -1,0 +1,71 @@
+"""The service's handle on MongoDB: its own collections, transactions and error translation.
+
+Beanie binds document classes process-wide (``init_beanie``); the service runs ``init_beanie``
+to create the indexes of ``app.models`` and then keeps its *own* collection handles, so two
+services on two databases in one process (tests, tools) never read each other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure, PyMongoError
+
+from app.errors import Conflict
+
+__all__ = ["CAS_RETRIES", "Store", "backoff"]
+
+T = TypeVar("T")
+RawDoc = dict[str, Any]
+
+CAS_RETRIES = 64  # compare-and-set attempts before giving up with a conflict error
+TXN_RETRIES = 8  # whole-transaction attempts on TransientTransactionError
+
+
+async def backoff(attempt: int) -> None:
+    """Sleep a short, jittered, growing time before retrying a lost compare-and-set race."""
+    await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
+
+
+@dataclass
+class Store:
+    """The collections the service works on."""
+
+    client: AsyncMongoClient[RawDoc]
+    database: AsyncDatabase[RawDoc]
+
+    @property
+    def customers(self) -> AsyncCollection[RawDoc]:
+        return self.database["customers"]
+
+    @property
+    def groups(self) -> AsyncCollection[RawDoc]:
+        return self.database["customer_groups"]
+
+    async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+        """Run ``work(session)`` in a multi-document transaction, retrying transient aborts.
+
+        Used where one call writes several documents (batch creates, group deletes), so a
+        failure midway leaves nothing half-done.
+        """
+        for attempt in range(TXN_RETRIES):
+            async with self.client.start_session() as session:
+                try:
+                    async with await session.start_transaction():
+                        return await work(session)
+                except PyMongoError as exc:
+                    transient = isinstance(exc, OperationFailure) and exc.has_error_label(
+                        "TransientTransactionError"
+                    )
+                    if not transient or attempt == TXN_RETRIES - 1:
+                        raise
+            await backoff(attempt)
+        raise Conflict("The operation conflicted with concurrent writes; try again.")
