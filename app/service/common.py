@@ -46,11 +46,30 @@ def live(with_deleted: bool) -> dict[str, Any]:
 
 
 def all_of(*conditions: Mapping[str, Any]) -> dict[str, Any]:
-    """AND MongoDB conditions together, dropping empty ones."""
-    parts = [dict(c) for c in conditions if c]
-    if not parts:
-        return {}
-    return parts[0] if len(parts) == 1 else {"$and": parts}
+    """AND MongoDB conditions together as one flat document.
+
+    Keys are merged into a single document and only repeated keys go under ``$and``: the
+    embedded server plans an index scan for ``{_id: x, deleted_at: null}`` but a collection
+    scan for the same condition written as ``{$and: [...]}``.
+    """
+    merged: dict[str, Any] = {}
+    repeated: list[dict[str, Any]] = []
+
+    def add(condition: Mapping[str, Any]) -> None:
+        for key, value in condition.items():
+            if key == "$and":
+                for part in value:
+                    add(part)
+            elif key in merged:
+                repeated.append({key: value})
+            else:
+                merged[key] = value
+
+    for condition in conditions:
+        add(condition)
+    if repeated:
+        merged["$and"] = repeated
+    return merged
 
 
 def mongo_sort(sort: Sequence[tuple[str, int]], id_path: str = "_id") -> list[tuple[str, int]]:

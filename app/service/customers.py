@@ -166,28 +166,28 @@ async def update(store: Store, ids: list[str], data: UpdateCustomer) -> list[Raw
     """Update live customers by id; all of them or none (several ids: one transaction)."""
     now = utcnow()
 
+    def changes(doc: RawDoc) -> RawDoc:
+        if doc.get("deleted_at") is not None:
+            raise errors.missing_ids("Customer", [doc["_id"]])
+        return customer_changes(doc, data, now)
+
     async def apply(session: AsyncClientSession | None) -> list[RawDoc]:
-        found = await store.customers.find(
-            {"_id": {"$in": ids}, "deleted_at": None}, {"_id": 1}, session=session
-        ).to_list()
-        known = {doc["_id"] for doc in found}
-        missing = [i for i in ids if i not in known]
-        if missing:
-            raise errors.missing_ids("Customer", missing)
         updated = []
         for customer_id in ids:
-            doc = await cas_update(
-                store,
-                customer_id,
-                lambda d: customer_changes(d, data, now),
-                session=session,
-                missing=errors.missing_ids("Customer", [customer_id]),
-            )
+            missing = errors.missing_ids("Customer", [customer_id])
+            doc = await cas_update(store, customer_id, changes, session=session, missing=missing)
             updated.append(doc)
         return updated  # type: ignore[return-value]
 
     if len(ids) == 1:
         return await apply(None)
+    found = await store.customers.find(
+        {"_id": {"$in": ids}, "deleted_at": None}, {"_id": 1}
+    ).to_list()
+    known = {doc["_id"] for doc in found}
+    missing = [i for i in ids if i not in known]
+    if missing:  # report every missing id at once, before writing anything
+        raise errors.missing_ids("Customer", missing)
     return await store.transaction(apply)
 
 

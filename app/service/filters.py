@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.errors import InvalidData
+from app.service.common import all_of
 from app.service.rules import normalize_email
 from app.textsearch import (
     ADDRESS_FIELDS,
@@ -233,9 +234,7 @@ async def compile_filters(
             conditions.append(_field_condition(entity, key, value))
         else:
             raise _invalid(f"unknown field '{key}' on {entity.name}")
-    if not conditions:
-        return {}
-    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+    return all_of(*conditions)
 
 
 async def _relation_condition(
@@ -250,5 +249,7 @@ async def _relation_condition(
         raise _invalid(f"'{relation}' expects an id, a list of ids or an object")
     ids = await resolve(relation, value)
     if relation == "groups":
-        return {"groups": {"$elemMatch": {"customer_group_id": {"$in": ids}, "deleted_at": None}}}
+        # Memberships are never soft-deleted on their own (only their customer or group is),
+        # so the multikey index on the references answers this without an $elemMatch.
+        return {"groups.customer_group_id": {"$in": ids}}
     return {entity.id_path: {"$in": ids}}

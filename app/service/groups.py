@@ -171,19 +171,23 @@ async def hard_delete(store: Store, ids: list[str]) -> None:
 # --- memberships ---------------------------------------------------------------------------
 
 
-async def _check_pairs(store: Store, pairs: list[GroupPair]) -> None:
+async def _check_groups(store: Store, pairs: list[GroupPair]) -> None:
     group_ids = sorted({p.customer_group_id for p in pairs})
-    groups = await store.groups.find(
+    found = await store.groups.find(
         {"_id": {"$in": group_ids}, "deleted_at": None}, {"_id": 1}
     ).to_list()
-    known_groups = {g["_id"] for g in groups}
-    customer_ids = sorted({p.customer_id for p in pairs})
-    customers = await store.customers.find({"_id": {"$in": customer_ids}}, {"_id": 1}).to_list()
-    known_customers = {c["_id"] for c in customers}
+    known = {g["_id"] for g in found}
     for pair in pairs:
-        if pair.customer_group_id not in known_groups:
+        if pair.customer_group_id not in known:
             raise errors.relationship_not_found("customer_group_id", pair.customer_group_id)
-        if pair.customer_id not in known_customers:
+
+
+async def _check_customers(store: Store, pairs: list[GroupPair]) -> None:
+    customer_ids = sorted({p.customer_id for p in pairs})
+    found = await store.customers.find({"_id": {"$in": customer_ids}}, {"_id": 1}).to_list()
+    known = {c["_id"] for c in found}
+    for pair in pairs:
+        if pair.customer_id not in known:
             raise errors.relationship_not_found("customer_id", pair.customer_id)
 
 
@@ -198,7 +202,9 @@ async def add_members(store: Store, pairs: list[GroupPair]) -> list[RawDoc]:
     never create a duplicate. Every id is checked before anything is written, and adding is
     idempotent, so a batch that fails midway is completed by calling it again.
     """
-    await _check_pairs(store, pairs)
+    await _check_groups(store, pairs)
+    if len(pairs) > 1:  # a single pair's customer is checked by its own write below
+        await _check_customers(store, pairs)
     now = utcnow()
     result = []
     for pair in pairs:

@@ -191,7 +191,7 @@ async def groups_to_dtos(
     members = (
         await store.customers.find(
             all_of(
-                {"groups": {"$elemMatch": {"customer_group_id": {"$in": ids}, "deleted_at": None}}},
+                {"groups.customer_group_id": {"$in": ids}},
                 live(config.with_deleted),
             ),
             {"addresses": 0, "phone_digits": 0},

@@ -10,6 +10,7 @@ import pytest
 
 from app.errors import InvalidData
 from app.ids import new_id, new_ulid
+from app.service.common import all_of
 from app.service.filters import like_to_regex
 from app.service.rules import apply_default_flags, check_one_default_per_kind, merge_metadata
 from app.textsearch import is_phone_word, matches
@@ -85,3 +86,9 @@ def test_phone_words():
 
 def test_like_patterns_escape_everything_else():
     assert like_to_regex("a%b_c.*") == r"^a.*b.c\.\*$"
+
+
+def test_all_of_merges_into_one_flat_document():
+    assert all_of({}, {"a": 1}) == {"a": 1}
+    assert all_of({"_id": 1}, {"deleted_at": None}) == {"_id": 1, "deleted_at": None}
+    assert all_of({"a": 1}, {"$and": [{"a": 2}, {"b": 3}]}) == {"a": 1, "b": 3, "$and": [{"a": 2}]}

@@ -1,0 +1,56 @@
+"""The HTTP API: blueprints, error handlers, CORS.
+
+``BLUEPRINTS`` is the registry: one module per resource, each with a ``bp``. A new resource
+(e.g. the ranked ``GET /admin/customers/search`` of the search index) adds its module path here,
+or passes it to ``create_app(extra_blueprints=...)``. Werkzeug prefers static path segments to
+variables, so ``/admin/customers/search`` never reads as a customer id. Mark its views with
+``app.api.openapi.documented`` to have them in ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from flask import Flask
+from flask_cors import CORS
+
+from app.api import errors
+
+__all__ = ["BLUEPRINTS", "MAX_BODY_BYTES", "init_app"]
+
+MAX_BODY_BYTES = 1024 * 1024  # larger request bodies are 413
+
+BLUEPRINTS = [
+    "app.api.meta",
+    # "indexers.api",  # search: GET /admin/customers/search
+    "app.api.admin_customers",
+    "app.api.admin_addresses",
+    "app.api.admin_groups",
+    "app.api.store_customers",
+]
+
+
+def init_app(app: Flask, *, extra_blueprints: list[str] | tuple[str, ...] = ()) -> None:
+    """Register the blueprints, the JSON error handlers and CORS on ``app``."""
+    from app.runtime import SETTINGS
+
+    settings = app.extensions[SETTINGS]
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False  # keep Medusa's field order
+    app.json.compact = True
+    errors.init_app(app)
+    for name in [*extra_blueprints, *BLUEPRINTS]:
+        app.register_blueprint(importlib.import_module(name).bp)
+    resources = {}
+    if settings.admin_cors:
+        resources[r"/admin/*"] = {"origins": list(settings.admin_cors)}
+    if settings.store_cors:
+        resources[r"/store/*"] = {"origins": list(settings.store_cors)}
+    if resources:
+        CORS(
+            app,
+            resources=resources,
+            supports_credentials=True,
+            allow_headers=["Authorization", "Content-Type", "x-publishable-api-key"],
+            max_age=600,
+        )

@@ -1,0 +1,83 @@
+"""Errors → JSON responses: ``{type, message}`` with Medusa's status mapping.
+
+Auth failures are 401 ``{message: "Unauthorized"}``. Anything we did not raise on purpose is
+500 ``unknown_error`` with a fixed message; the detail goes to the log only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g
+from werkzeug.exceptions import HTTPException
+
+from app.auth import AuthError
+from app.errors import CustomerModuleError
+
+__all__ = ["STATUS", "init_app"]
+
+STATUS = {
+    "invalid_data": 400,
+    "not_allowed": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "duplicate_error": 422,
+}
+UNKNOWN = {"type": "unknown_error", "message": "An unknown error occurred."}
+MAX_BODY_MESSAGE = "Request body is larger than 1 MiB"
+
+_HTTP_TYPES = {404: "not_found", 405: "not_allowed", 413: "invalid_data"}
+
+log = logging.getLogger("customers.api")
+
+
+def _service_error(exc: CustomerModuleError):
+    status = STATUS.get(exc.type, 500)
+    if status == 500:
+        log.error(
+            "service error %s: %s", exc.type, exc.message, extra={"request_id": g.get("request_id")}
+        )
+        return dict(UNKNOWN), 500
+    body = exc.to_dict()
+    if exc.type == "duplicate_error":
+        body["code"] = "invalid_request_error"
+    return body, status
+
+
+def _auth_error(exc: AuthError):
+    return {"message": "Unauthorized"}, 401
+
+
+def _http_error(exc: HTTPException):
+    status = exc.code or 500
+    if status >= 500:
+        log.error("HTTP %s", status, exc_info=exc, extra={"request_id": g.get("request_id")})
+        return dict(UNKNOWN), 500
+    if status == 413:
+        message = MAX_BODY_MESSAGE
+    elif status == 404:
+        message = "Not found"
+    elif status == 405:
+        message = "Method not allowed"
+    else:
+        message = exc.name
+    response = exc.get_response()
+    headers = [(k, v) for k, v in response.headers.items() if k.lower() == "allow"]
+    return {"type": _HTTP_TYPES.get(status, "invalid_data"), "message": message}, status, headers
+
+
+def _unexpected(exc: Exception):
+    log.error(
+        "unhandled %s", type(exc).__name__, exc_info=exc, extra={"request_id": g.get("request_id")}
+    )
+    return dict(UNKNOWN), 500
+
+
+def init_app(app: Flask) -> None:
+    """Register the JSON error handlers."""
+    app.register_error_handler(CustomerModuleError, _service_error)
+    app.register_error_handler(AuthError, _auth_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,189 @@
+"""``/store/customers``: registration, and the caller's own customer and addresses.
+
+Every route needs a customer JWT; only registration accepts a token not yet linked to a
+customer (``actor_id == ""``). A customer never sees another customer's data: someone else's
+address is 404, exactly as a missing one. ``x-publishable-api-key`` is accepted and ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from app.api import schemas as s
+from app.api.common import filters_of, list_config, page
+from app.api.openapi import documented
+from app.api.serialize import STORE_ADDRESS, STORE_CUSTOMER, dump, dump_many, select
+from app.api.validation import parse_body, parse_query
+from app.auth import current_actor, require_customer
+from app.errors import DuplicateError, InvalidData, address_not_found
+from app.runtime import get_service
+
+bp = Blueprint("store_customers", __name__, url_prefix="/store/customers")
+
+_REGISTER = "store_customers.register"
+
+
+@bp.before_request
+def _authenticate() -> None:
+    require_customer(allow_unregistered=request.endpoint == _REGISTER)
+
+
+async def me_response(fields: str | None) -> dict[str, Any]:
+    """``{customer}``: the caller, with its addresses unless ``fields`` says otherwise."""
+    selection = select(fields, STORE_CUSTOMER)
+    customer = await get_service().retrieve_customer(
+        current_actor().actor_id, {"relations": selection.relation_names}
+    )
+    return {"customer": dump(customer, selection)}
+
+
+async def _my_address(address_id: str):
+    found = await get_service().list_customer_addresses(
+        {"id": address_id, "customer_id": current_actor().actor_id}, {"take": 1}
+    )
+    if not found:
+        raise address_not_found(address_id)
+    return found[0]
+
+
+@bp.post("")
+@documented(
+    summary="Register a customer",
+    query=s.FieldsQuery,
+    body=s.StoreCustomerCreateBody,
+    response=s.CustomerResponse,
+    auth="store",
+)
+async def register():
+    """Create the caller's customer (``has_account`` true) from a registration token."""
+    query = parse_query(s.FieldsQuery)
+    body = parse_body(s.StoreCustomerCreateBody)
+    if current_actor().actor_id:
+        raise InvalidData("Request already authenticated as a customer.")
+    if not body.email:
+        raise InvalidData("Email is required to create a customer")
+    try:
+        customer = await get_service().create_customers({**body.data(), "has_account": True})
+    except InvalidData as exc:
+        if "has_account: true, already exists" in exc.message:
+            raise DuplicateError("Customer with this email already has an account") from None
+        raise
+    selection = select(query.fields, STORE_CUSTOMER)
+    return {"customer": dump(customer, selection)}
+
+
+@bp.get("/me")
+@documented(
+    summary="Retrieve the caller", query=s.FieldsQuery, response=s.CustomerResponse, auth="store"
+)
+async def retrieve_me():
+    """The caller's customer, with its addresses."""
+    query = parse_query(s.FieldsQuery)
+    return await me_response(query.fields)
+
+
+@bp.post("/me")
+@documented(
+    summary="Update the caller",
+    query=s.FieldsQuery,
+    body=s.StoreCustomerUpdateBody,
+    response=s.CustomerResponse,
+    auth="store",
+)
+async def update_me():
+    """Update the caller's names, phone or metadata (the email cannot change here)."""
+    query = parse_query(s.FieldsQuery)
+    body = parse_body(s.StoreCustomerUpdateBody)
+    data = body.data()
+    if data:
+        await get_service().update_customers(current_actor().actor_id, data)
+    return await me_response(query.fields)
+
+
+@bp.get("/me/addresses")
+@documented(
+    summary="List the caller's addresses",
+    query=s.StoreAddressListQuery,
+    response=s.AddressList,
+    auth="store",
+)
+async def list_my_addresses():
+    """The caller's addresses only."""
+    query = parse_query(s.StoreAddressListQuery)
+    selection = select(query.fields, STORE_ADDRESS)
+    filters = {**filters_of(query), "customer_id": current_actor().actor_id}
+    addresses, count = await get_service().list_and_count_customer_addresses(
+        filters, list_config(query, selection)
+    )
+    return page("addresses", dump_many(addresses, selection), count, query)
+
+
+@bp.post("/me/addresses")
+@documented(
+    summary="Add an address",
+    query=s.FieldsQuery,
+    body=s.StoreAddressBody,
+    response=s.CustomerResponse,
+    auth="store",
+)
+async def create_my_address():
+    """Add an address to the caller; answers with the caller."""
+    query = parse_query(s.FieldsQuery)
+    body = parse_body(s.StoreAddressBody)
+    await get_service().create_customer_addresses(
+        {**body.data(), "customer_id": current_actor().actor_id}
+    )
+    return await me_response(query.fields)
+
+
+@bp.get("/me/addresses/<address_id>")
+@documented(
+    summary="Retrieve one of the caller's addresses",
+    query=s.FieldsQuery,
+    response=s.AddressResponse,
+    auth="store",
+)
+async def retrieve_my_address(address_id: str):
+    """One of the caller's addresses; 404 for anyone else's."""
+    query = parse_query(s.FieldsQuery)
+    address = await _my_address(address_id)
+    return {"address": dump(address, select(query.fields, STORE_ADDRESS))}
+
+
+@bp.post("/me/addresses/<address_id>")
+@documented(
+    summary="Update one of the caller's addresses",
+    query=s.FieldsQuery,
+    body=s.StoreAddressBody,
+    response=s.CustomerResponse,
+    auth="store",
+)
+async def update_my_address(address_id: str):
+    """Update one of the caller's addresses; answers with the caller."""
+    query = parse_query(s.FieldsQuery)
+    body = parse_body(s.StoreAddressBody)
+    await _my_address(address_id)
+    data = body.data()
+    if data:
+        await get_service().update_customer_addresses(
+            {"id": address_id, "customer_id": current_actor().actor_id}, data
+        )
+    return await me_response(query.fields)
+
+
+@bp.delete("/me/addresses/<address_id>")
+@documented(
+    summary="Delete one of the caller's addresses",
+    query=s.FieldsQuery,
+    response=s.DeleteResponse,
+    auth="store",
+)
+async def delete_my_address(address_id: str):
+    """Hard-delete one of the caller's addresses; ``parent`` is the caller afterwards."""
+    query = parse_query(s.FieldsQuery)
+    await _my_address(address_id)
+    await get_service().delete_customer_addresses([address_id])
+    parent = await me_response(query.fields)
+    return {"id": address_id, "object": "address", "deleted": True, "parent": parent["customer"]}
