@@ -50,6 +50,7 @@ class CustomerAddressDTO(_DTO):
     postal_code: str | None = None
     phone: str | None = None
     metadata: dict[str, Any] | None = None
+    customer: CustomerDTO | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     deleted_at: datetime | None = None
@@ -103,3 +104,4 @@ class CustomerGroupCustomerDTO(_DTO):
 
 
 CustomerGroupDTO.model_rebuild()
+CustomerAddressDTO.model_rebuild()

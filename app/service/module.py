@@ -55,7 +55,7 @@ def _sortable(fields: Sequence[str]) -> tuple[str, ...]:
 
 _CUSTOMER_CONFIG = {"sortable": _sortable(CUSTOMER_FIELDS), "relations": ("addresses", "groups")}
 _GROUP_CONFIG = {"sortable": _sortable(GROUP_FIELDS), "relations": ("customers",)}
-_ADDRESS_CONFIG = {"sortable": _sortable(ADDRESS_FIELDS), "relations": ()}
+_ADDRESS_CONFIG = {"sortable": _sortable(ADDRESS_FIELDS), "relations": ("customer",)}
 _MEMBERSHIP_CONFIG = {
     "sortable": _sortable(MEMBERSHIP_FIELDS),
     "relations": ("customer", "customer_group"),

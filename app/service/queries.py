@@ -249,7 +249,21 @@ async def list_addresses(
         {"$match": all_of(query, live(config.with_deleted))},
     ]
     docs, total = await _page(store, base, config, count=count)
-    return [address_dto(doc, config.select) for doc in docs], total
+    return await addresses_to_dtos(store, docs, config), total
+
+
+async def addresses_to_dtos(
+    store: Store, docs: list[RawDoc], config: FindConfig
+) -> list[CustomerAddressDTO]:
+    """Convert address sub-documents, loading the ``customer`` relation when asked."""
+    if not config.wants("customer"):
+        return [address_dto(doc, config.select) for doc in docs]
+    ids = sorted({doc["customer_id"] for doc in docs})
+    found = await store.customers.find(
+        {"_id": {"$in": ids}}, {"addresses": 0, "groups": 0, "phone_digits": 0}
+    ).to_list()
+    owners = {c["_id"]: customer_dto(c) for c in found}
+    return [address_dto(d, config.select, customer=owners.get(d["customer_id"])) for d in docs]
 
 
 async def retrieve_address(store: Store, address_id: Any, config: FindConfig) -> CustomerAddressDTO:
@@ -263,7 +277,7 @@ async def retrieve_address(store: Store, address_id: Any, config: FindConfig) ->
         if address["id"] == address_id and (
             config.with_deleted or address.get("deleted_at") is None
         ):
-            return address_dto(address, config.select)
+            return (await addresses_to_dtos(store, [address], config))[0]
     raise errors.entity_not_found("CustomerAddress", address_id)
 
 

@@ -54,9 +54,11 @@ def customer_dto(
     return CustomerDTO(**pick(raw, CUSTOMER_FIELDS, select), **rel)
 
 
-def address_dto(raw: Mapping[str, Any], select: frozenset[str] | None = None) -> CustomerAddressDTO:
-    """An address DTO."""
-    return CustomerAddressDTO(**pick(raw, ADDRESS_FIELDS, select))
+def address_dto(
+    raw: Mapping[str, Any], select: frozenset[str] | None = None, **rel: Any
+) -> CustomerAddressDTO:
+    """An address DTO; ``customer`` is passed already converted."""
+    return CustomerAddressDTO(**pick(raw, ADDRESS_FIELDS, select), **rel)
 
 
 def group_dto(

@@ -182,3 +182,12 @@ def test_list_filters_order_and_pages(service):
     assert desc[0].city == "c5"
     with pytest.raises(CustomerModuleError):
         service.list_customer_addresses({"street": "x"})
+
+
+def test_customer_relation_on_addresses(service):
+    c = service.create_customers({"email": "a@x.com", "addresses": [{"city": "X"}]})
+    address = service.retrieve_customer_address(c.addresses[0].id, {"relations": ["customer"]})
+    assert address.customer.email == "a@x.com"
+    listed = service.list_customer_addresses({"customer_id": c.id}, {"relations": ["customer"]})
+    assert listed[0].customer.id == c.id
+    assert "customer" not in service.retrieve_customer_address(c.addresses[0].id).model_dump()

@@ -267,14 +267,21 @@ def test_concurrent_creates_of_one_account_email_leave_exactly_one(service):
 def test_stored_documents_match_the_beanie_models(service):
     from app.models import Customer, CustomerGroup
 
-    c = service.create_customers({"email": "a@x.com", "phone": "+1 (555) 010", "addresses": [{"city": "X"}]})
+    c = service.create_customers(
+        {"email": "a@x.com", "phone": "+1 (555) 010", "addresses": [{"city": "X"}]}
+    )
     g = service.create_customer_groups({"name": "G"})
     service.add_customer_to_group({"customer_id": c.id, "customer_group_id": g.id})
     raw = service.run(service.aio.store.customers.find_one({"_id": c.id}))
     model = Customer.model_validate(raw)
     assert model.id == c.id and model.phone_digits == "1555010"
     assert model.addresses[0].customer_id == c.id and model.groups[0].customer_group_id == g.id
-    assert CustomerGroup.model_validate(service.run(service.aio.store.groups.find_one({"_id": g.id}))).name == "G"
+    assert (
+        CustomerGroup.model_validate(
+            service.run(service.aio.store.groups.find_one({"_id": g.id}))
+        ).name
+        == "G"
+    )
     info = service.run(service.aio.store.customers.index_information())
     names = set(info)
     assert {"live_email_has_account_unique", "group_refs", "address_ids"} <= names
