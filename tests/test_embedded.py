@@ -1,0 +1,275 @@
+"""The embedded SecantusDB server: start, reuse across processes, lifetime, durability, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient, MongoClient
+
+from app import db, embedded
+from app.config import Settings
+from app.db import close_client, mongodb_uri_for, open_client
+from app.embedded import EmbeddedServer, EmbeddedServerError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Run in a second interpreter: join the server of argv[1], report what it found, then leave
+# normally, or vanish without cleanup (os._exit) when argv[2] == "vanish".
+JOIN_AND_REPORT = """
+import json, os, sys
+from pymongo import MongoClient
+from app.embedded import EmbeddedServer
+server = EmbeddedServer(sys.argv[1]).start()
+with MongoClient(server.uri) as client:
+    docs = client.app.things.count_documents({})
+print(json.dumps({"pid": server.pid, "port": server.port,
+                  "started_here": server.started_here, "docs": docs}), flush=True)
+if sys.argv[2] == "vanish":
+    os._exit(0)
+if sys.argv[2] == "hold":
+    sys.stdin.read()
+server.stop()
+"""
+
+
+def run_python(code: str, *args: str) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter of ours; return the JSON it printed."""
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def assert_gone(pid: int, port: int) -> None:
+    """The server process has exited and nothing listens on its port any more."""
+    assert not embedded._pid_alive(pid)
+    assert not embedded._port_open(port)
+
+
+def test_second_process_joins_the_running_server_instead_of_starting_one(tmp_path: Path) -> None:
+    server = EmbeddedServer(tmp_path).start()
+    pid, port = server.pid, server.port
+    assert pid and port and server.started_here
+    with MongoClient(server.uri) as client:
+        client.app.things.insert_one({"_id": "written-by-the-first-process"})
+
+    seen = run_python(JOIN_AND_REPORT, str(tmp_path), "leave")
+
+    assert seen == {"pid": pid, "port": port, "started_here": False, "docs": 1}
+    assert embedded._server_pid(port) == pid  # the second one left; we still use it
+    state = json.loads((tmp_path / "run" / "mongodb.json").read_text())
+    assert (state["pid"], state["port"]) == (pid, port)
+    assert state["options"]["sync_on_commit"] is True
+
+    server.stop()
+    assert_gone(pid, port)
+    assert not (tmp_path / "run" / "mongodb.json").exists()
+
+
+def test_data_survives_a_clean_restart(tmp_path: Path) -> None:
+    with EmbeddedServer(tmp_path) as first, MongoClient(first.uri) as client:
+        client.app.things.insert_one({"_id": "kept"})
+    with EmbeddedServer(tmp_path) as second, MongoClient(second.uri) as client:
+        assert second.started_here
+        assert client.app.things.find_one() == {"_id": "kept"}
+
+
+def test_the_last_user_stops_the_server_whoever_started_it(tmp_path: Path) -> None:
+    starter = EmbeddedServer(tmp_path).start()
+    joiner = EmbeddedServer(tmp_path).start()
+    assert joiner.pid == starter.pid and not joiner.started_here
+    pid, port = starter.pid, starter.port
+    assert pid and port
+
+    starter.stop()
+    assert embedded._server_pid(port) == pid
+
+    joiner.stop()
+    assert_gone(pid, port)
+
+
+def test_users_that_died_do_not_keep_the_server_alive(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    server = EmbeddedServer(tmp_path).start()
+    pid, port = server.pid, server.port
+    assert pid and port
+    (tmp_path / "run" / "mongodb.users" / f"{dead.stdout.strip()}-none-deadbeef").touch()
+
+    server.stop()
+
+    assert_gone(pid, port)
+    assert list((tmp_path / "run" / "mongodb.users").iterdir()) == []
+
+
+def test_a_server_left_behind_by_a_vanished_process_is_adopted_and_stopped(
+    tmp_path: Path,
+) -> None:
+    seen = run_python(JOIN_AND_REPORT, str(tmp_path), "vanish")
+    assert seen["started_here"] is True
+    assert embedded._server_pid(seen["port"]) == seen["pid"]  # still running, nobody's
+
+    server = EmbeddedServer(tmp_path).start()
+    assert (server.pid, server.port, server.started_here) == (seen["pid"], seen["port"], False)
+    server.stop()
+
+    assert_gone(seen["pid"], seen["port"])
+
+
+@pytest.mark.slow
+def test_concurrent_first_starts_launch_exactly_one_server(tmp_path: Path) -> None:
+    holders = [
+        subprocess.Popen(
+            [sys.executable, "-c", JOIN_AND_REPORT, str(tmp_path), "hold"],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    try:
+        seen = [json.loads(holder.stdout.readline()) for holder in holders]  # type: ignore[union-attr]
+    finally:
+        for holder in holders:
+            holder.communicate("", timeout=60)
+
+    assert len({(s["pid"], s["port"]) for s in seen}) == 1
+    assert sorted(s["started_here"] for s in seen) == [False, False, True]
+    assert all(holder.returncode == 0 for holder in holders)
+    assert_gone(seen[0]["pid"], seen[0]["port"])
+
+
+async def insert_one_by_one(uri: str, count: int) -> list[int]:
+    """Insert ``count`` documents one at a time, each awaited; return the acknowledged ids."""
+    acknowledged = []
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
+    try:
+        for i in range(count):
+            result = await client.app.things.insert_one({"_id": i, "payload": "x" * 100})
+            assert result.acknowledged
+            acknowledged.append(result.inserted_id)
+    finally:
+        await client.close()
+    return acknowledged
+
+
+@pytest.mark.slow
+def test_acknowledged_writes_survive_sigkill_of_the_server(tmp_path: Path) -> None:
+    first = EmbeddedServer(tmp_path).start()
+    assert first.pid
+    acknowledged = asyncio.run(insert_one_by_one(first.uri, 1_000))
+
+    os.kill(first.pid, signal.SIGKILL)
+    assert embedded._wait_gone(first.pid, None, first._launch.proc if first._launch else None, 10)
+
+    second = EmbeddedServer(tmp_path).start()
+    try:
+        assert second.started_here and second.pid != first.pid
+        with MongoClient(second.uri) as client:
+            found = client.app.things.distinct("_id")
+        assert sorted(found) == acknowledged
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_storage_locked_by_a_foreign_program_is_a_clear_error(tmp_path: Path) -> None:
+    port = embedded._free_port()
+    foreign = subprocess.Popen(
+        [embedded.find_executable(), f"--port={port}", f"--storage-path={tmp_path / 'mongodb'}"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while embedded._server_pid(port, timeout=0.5) != foreign.pid:
+            assert time.monotonic() < deadline and foreign.poll() is None
+
+        with pytest.raises(EmbeddedServerError, match="is locked by another program") as info:
+            EmbeddedServer(tmp_path).start()
+
+        assert f"pid {foreign.pid}" in str(info.value)
+        assert not (tmp_path / "run" / "mongodb.json").exists()
+    finally:
+        foreign.terminate()
+        foreign.wait(timeout=30)
+
+
+def test_a_server_that_dies_while_starting_is_reported_with_its_log(tmp_path: Path) -> None:
+    (tmp_path / "mongodb").write_text("not a directory")
+
+    with pytest.raises(EmbeddedServerError, match="exited with code") as info:
+        EmbeddedServer(tmp_path).start()
+
+    assert "FileExistsError" in str(info.value)  # the server's own traceback, quoted
+    assert not (tmp_path / "run" / "mongodb.json").exists()
+
+
+def test_ephemeral_servers_are_private_and_gone_when_stopped() -> None:
+    with EmbeddedServer.ephemeral() as one, EmbeddedServer.ephemeral() as two:
+        assert one.port != two.port and one.is_ephemeral
+        with MongoClient(one.uri) as client:
+            client.app.things.insert_one({"_id": 1})
+            assert client.app.things.count_documents({}) == 1
+        with MongoClient(two.uri) as client:
+            assert client.app.things.count_documents({}) == 0
+        pid, port, run_dir = one.pid, one.port, one.log_file.parent
+    assert pid and port
+    assert_gone(pid, port)
+    assert not run_dir.exists()
+
+
+def test_open_client_starts_the_embedded_server_and_close_client_stops_it(tmp_path: Path) -> None:
+    async def run() -> tuple[int, int]:
+        client, server = await open_client(Settings(data_dir=tmp_path))
+        assert server is not None and server.pid and server.port
+        pid_port = (server.pid, server.port)
+        assert client.codec_options.tz_aware
+        assert (await client.admin.command("ping"))["ok"] == 1
+        await close_client(client, server)
+        return pid_port
+
+    pid, port = asyncio.run(run())
+    assert_gone(pid, port)
+
+
+def test_an_external_uri_is_used_as_given() -> None:
+    settings = Settings(mongodb_uri="mongodb://db.example:27017/?replicaSet=rs0")
+    assert mongodb_uri_for(settings) == "mongodb://db.example:27017/?replicaSet=rs0"
+
+    async def run() -> None:
+        client, server = await open_client(settings)
+        assert server is None and client.codec_options.tz_aware
+        await close_client(client, server)
+
+    asyncio.run(run())
+
+
+def test_mongodb_uri_for_starts_one_embedded_server_per_data_dir(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    uri = mongodb_uri_for(settings)
+    try:
+        assert uri.endswith("/?directConnection=true")
+        assert mongodb_uri_for(settings) == uri
+        with MongoClient(uri) as client:
+            assert client.admin.command("ping")["ok"] == 1
+    finally:
+        db._shared.pop(tmp_path.absolute()).stop()
