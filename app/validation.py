@@ -19,9 +19,19 @@ from pydantic import BaseModel, ValidationError
 
 from app.errors import InvalidData
 
-__all__ = ["MAX_ISSUES", "describe_issues", "invalid_data_from", "js_type", "validate"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ISSUES",
+    "check_storable",
+    "describe_issues",
+    "invalid_data_from",
+    "js_type",
+    "validate",
+]
 
 MAX_ISSUES = 3
+MAX_DEPTH = 32  # nesting levels any input may have (metadata included)
+_INT64 = (-(2**63), 2**63 - 1)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -97,12 +107,56 @@ def invalid_data_from(exc: ValidationError) -> InvalidData:
     return InvalidData("Invalid request: " + "; ".join(issues[:MAX_ISSUES]))
 
 
+def _unstorable(value: Any, path: str, depth: int) -> str | None:
+    """Why ``value`` cannot be stored in BSON as given, or ``None`` when it can."""
+    if depth > MAX_DEPTH:
+        return f"Field '{path}' is nested too deeply"
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"Field '{path}' contains invalid characters"
+        if "\x00" in value:
+            return f"Field '{path}' contains a NUL character"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not _INT64[0] <= value <= _INT64[1]:
+            return f"Field '{path}' is a number too large to store"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"Field '{path}' has a non-string key"
+            where = f"{path}.{key}" if path else key
+            if key.startswith("$"):
+                return f"Field '{where}' may not start with '$'"
+            problem = _unstorable(key, where, depth + 1) or _unstorable(item, where, depth + 1)
+            if problem:
+                return problem
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            problem = _unstorable(item, f"{path}.{index}" if path else str(index), depth + 1)
+            if problem:
+                return problem
+    return None
+
+
+def check_storable(value: Any, path: str = "") -> None:
+    """Reject input MongoDB could not store or would read as an operator.
+
+    Lone surrogates, NUL characters, integers beyond 64 bits, ``$``-prefixed keys and absurd
+    nesting would otherwise surface as driver errors (a 500) instead of ``invalid_data``.
+    """
+    problem = _unstorable(value, path, 0)
+    if problem:
+        raise InvalidData(f"Invalid request: {problem}")
+
+
 def validate(model: type[M], data: Any) -> M:
     """Validate ``data`` against ``model``, raising ``InvalidData`` with Medusa's wording."""
     if isinstance(data, model):
-        return data
+        data = data.model_dump(exclude_unset=True)
     if not isinstance(data, dict):
         raise InvalidData(f"Invalid request: Expected type: 'object', got: '{js_type(data)}'")
+    check_storable(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

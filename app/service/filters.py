@@ -18,6 +18,7 @@ from typing import Any
 
 from app.errors import InvalidData
 from app.service.common import all_of
+from app.validation import check_storable
 from app.service.rules import normalize_email
 from app.textsearch import (
     ADDRESS_FIELDS,
@@ -121,6 +122,7 @@ def _scalar(entity: Entity, name: str, kind: str, value: Any) -> Any:
     """Check one filter value against its field type; return it in stored form."""
     if value is None:
         return None
+    check_storable(value, name)
     if kind == STR and isinstance(value, str):
         return normalize_email(value) if name in entity.normalized else value
     if kind == BOOL and isinstance(value, bool):
@@ -189,6 +191,7 @@ def q_condition(entity: Entity, q: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(q, str):
         raise _invalid("'q' expects a string")
+    check_storable(q, "q")
     words = []
     for word in split_words(q):
         options: list[dict[str, Any]] = [

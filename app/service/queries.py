@@ -18,6 +18,7 @@ from app.service.filters import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, Resolver, 
 from app.service.findconfig import FindConfig
 from app.service.serialize import address_dto, customer_dto, group_dto, membership_dto
 from app.service.store import RawDoc, Store
+from app.validation import check_storable
 
 __all__ = [
     "customer_query",
@@ -58,6 +59,15 @@ def make_resolver(store: Store, with_deleted: bool) -> Resolver:
         return sorted({m["customer_group_id"] for doc in docs for m in doc.get("groups", [])})
 
     return resolve
+
+
+def _check_id(value: Any, entity: str) -> None:
+    """Medusa's "<entity> - id must be defined", or invalid_data for a non-id."""
+    if not value:
+        raise errors.id_must_be_defined(entity)
+    if not isinstance(value, str):
+        raise errors.InvalidData("Invalid request: id must be a string")
+    check_storable(value, "id")
 
 
 # --- customers -----------------------------------------------------------------------------
@@ -105,10 +115,7 @@ async def load_customers(store: Store, ids: Sequence[str], config: FindConfig) -
 
 async def retrieve_customer(store: Store, customer_id: Any, config: FindConfig) -> CustomerDTO:
     """One customer by id, or Medusa's not-found error."""
-    if not customer_id:
-        raise errors.id_must_be_defined("customer")
-    if not isinstance(customer_id, str):
-        raise errors.InvalidData("Invalid request: id must be a string")
+    _check_id(customer_id, "customer")
     doc = await store.customers.find_one(
         all_of({"_id": customer_id}, live(config.with_deleted)), _customer_projection(config)
     )
@@ -171,10 +178,7 @@ async def list_groups(
 
 async def retrieve_group(store: Store, group_id: Any, config: FindConfig) -> CustomerGroupDTO:
     """One group by id, or Medusa's not-found error."""
-    if not group_id:
-        raise errors.id_must_be_defined("customer_group")
-    if not isinstance(group_id, str):
-        raise errors.InvalidData("Invalid request: id must be a string")
+    _check_id(group_id, "customer_group")
     doc = await store.groups.find_one(all_of({"_id": group_id}, live(config.with_deleted)))
     if doc is None:
         raise errors.entity_not_found("CustomerGroup", group_id)
@@ -268,10 +272,7 @@ async def addresses_to_dtos(
 
 async def retrieve_address(store: Store, address_id: Any, config: FindConfig) -> CustomerAddressDTO:
     """One address by id, or Medusa's not-found error."""
-    if not address_id:
-        raise errors.id_must_be_defined("customer_address")
-    if not isinstance(address_id, str):
-        raise errors.InvalidData("Invalid request: id must be a string")
+    _check_id(address_id, "customer_address")
     doc = await store.customers.find_one({"addresses.id": address_id}, {"addresses": 1})
     for address in (doc or {}).get("addresses", []):
         if address["id"] == address_id and (

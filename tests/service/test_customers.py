@@ -285,3 +285,31 @@ def test_stored_documents_match_the_beanie_models(service):
     info = service.run(service.aio.store.customers.index_information())
     names = set(info)
     assert {"live_email_has_account_unique", "group_refs", "address_ids"} <= names
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"first_name": "\ud800"},
+        {"first_name": "a\x00b"},
+        {"metadata": {"n": 2**70}},
+        {"metadata": {"$where": "1"}},
+        {"metadata": {"a": {"$gt": 1}}},
+        {
+            "metadata": {
+                "deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+            }
+        },
+    ],
+)
+def test_unstorable_input_is_invalid_data_and_writes_nothing(service, data):
+    err = error_of(service.create_customers, data)
+    assert err.type == "invalid_data" and err.message.startswith("Invalid request: ")
+    assert service.list_customers() == []
+
+
+def test_unstorable_filter_values_and_ids_are_invalid_data(service):
+    assert error_of(service.list_customers, {"email": "\ud800"}).type == "invalid_data"
+    assert error_of(service.list_customers, {"q": "\ud800"}).type == "invalid_data"
+    assert error_of(service.retrieve_customer, "\ud800").type in ("invalid_data", "not_found")
+    assert error_of(service.update_customers, ["\ud800"], {}).type == "invalid_data"
