@@ -18,7 +18,6 @@ from typing import Any
 
 from app.errors import InvalidData
 from app.service.common import all_of
-from app.validation import check_storable
 from app.service.rules import normalize_email
 from app.textsearch import (
     ADDRESS_FIELDS,
@@ -29,6 +28,7 @@ from app.textsearch import (
     is_phone_word,
     split_words,
 )
+from app.validation import check_storable
 
 __all__ = ["ADDRESS", "CUSTOMER", "GROUP", "MEMBERSHIP", "Entity", "Resolver", "compile_filters"]
 
