@@ -37,7 +37,8 @@ def list_config(query: Any, selection: Selection) -> dict[str, Any]:
     """The service config of a list request (paging, order, relations, soft-deleted rows)."""
     config: dict[str, Any] = {
         "skip": query.offset,
-        "take": query.limit,
+        # `limit=0` asks for the count only; the service reads take=0 as "no limit"
+        "take": max(query.limit, 1),
         "relations": selection.relation_names,
         "with_deleted": query.with_deleted,
     }
@@ -57,4 +58,4 @@ def filters_of(query: BaseModel, *, exclude: frozenset[str] = LIST_PARAMS) -> di
 
 def page(key: str, items: list[dict[str, Any]], count: int, query: Any) -> dict[str, Any]:
     """A list response: ``{<key>, count, offset, limit}``."""
-    return {key: items, "count": count, "offset": query.offset, "limit": query.limit}
+    return {key: items[: query.limit], "count": count, "offset": query.offset, "limit": query.limit}

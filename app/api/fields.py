@@ -91,6 +91,8 @@ def select(raw: str | None, shape: Shape) -> Selection:
                 root.add(entry)
             continue
         if relation not in shape.relations:
+            if sub is None and relation in shape.fields:
+                root.add(relation)  # `*address_name` on a plain field selects that field
             continue
         if sub is None:
             wanted[relation] = None

@@ -3,7 +3,8 @@
 Bodies are strict (no coercion, unknown keys rejected), as Medusa's zod schemas. Query models
 read the nested strings of ``querystring.parse_pairs``: numbers and booleans arrive as strings
 and are parsed here. Filters whose value may be a string, a list or an operator map are tagged
-unions (``either``), so a wrong shape gets one clear message instead of one per member.
+unions picked by the value's shape (``TextFilter`` and friends), so a wrong shape gets one
+clear message instead of one per member.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ __all__ = [
 
 MAX_LIMIT = 1000  # largest page a list route returns
 DEFAULT_LIMIT = 50
+MAX_OFFSET = 2**31 - 1  # MongoDB's skip is a signed integer
 METADATA_MAX_DEPTH = 5  # nesting levels inside `metadata` (the object itself is level 1)
 METADATA_MAX_BYTES = 64 * 1024  # JSON size of `metadata`
 _INT64 = (-(2**63), 2**63 - 1)
@@ -341,7 +343,7 @@ class FieldsQuery(_Query):
 
 class _ListQuery(FieldsQuery):
     limit: Annotated[QueryInt, Field(le=MAX_LIMIT)] = DEFAULT_LIMIT
-    offset: QueryInt = 0
+    offset: Annotated[QueryInt, Field(le=MAX_OFFSET)] = 0
     order: str | None = None
     with_deleted: QueryBool = False
     q: str | None = None

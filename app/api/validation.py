@@ -8,7 +8,8 @@ Medusa validates with zod and reports (``formatError`` in its zod helpers)::
     Invalid request: Invalid email
 
 at most three issues joined by "; ", nested paths joined by ", ". Union members of the request
-models are tagged ``~name`` (see ``schemas.either``); those tags never show in a message.
+models are tagged ``~string`` / ``~array`` / ``~object`` (see ``schemas.TextFilter``); those
+tags never show in a message.
 
 Bodies are read only by the routes that take one: the JS SDK sends ``content-type:
 application/json`` on GET and DELETE too, with nothing after it.
