@@ -14,7 +14,9 @@ from pathlib import Path
 
 __all__ = ["DEFAULT_JWT_SECRET", "Settings", "default_data_dir"]
 
-DEFAULT_JWT_SECRET = "supersecret"
+# Development-only default (32+ bytes, so HS256 keys are not flagged as too short); refused when
+# CUSTOMERS_ENV=production. Medusa's own default is "supersecret".
+DEFAULT_JWT_SECRET = "supersecret-development-only-do-not-deploy"
 
 
 def default_data_dir(env: Mapping[str, str] = os.environ) -> Path:

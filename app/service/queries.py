@@ -70,6 +70,18 @@ def _check_id(value: Any, entity: str) -> None:
     check_storable(value, "id")
 
 
+async def _find(
+    collection: Any, query: dict[str, Any], config: FindConfig, projection: Any = None
+) -> list[RawDoc]:
+    """One page of a plain find; ``take=0`` is an empty page (PyMongo reads 0 as "no limit")."""
+    if config.take == 0:
+        return []
+    cursor = collection.find(query, projection).sort(mongo_sort(config.sort)).skip(config.skip)
+    if config.take is not None:
+        cursor = cursor.limit(config.take)
+    return await cursor.to_list()
+
+
 # --- customers -----------------------------------------------------------------------------
 
 
@@ -95,11 +107,7 @@ async def list_customers(
 ) -> tuple[list[CustomerDTO], int | None]:
     """A page of customers (and the total count when asked) straight from MongoDB."""
     query = await customer_query(store, filters, config)
-    cursor = store.customers.find(query, _customer_projection(config))
-    cursor = cursor.sort(mongo_sort(config.sort)).skip(config.skip)
-    if config.take is not None:
-        cursor = cursor.limit(config.take)
-    docs = await cursor.to_list()
+    docs = await _find(store.customers, query, config, _customer_projection(config))
     total = await store.customers.count_documents(query) if count else None
     return await customers_to_dtos(store, docs, config), total
 
@@ -168,10 +176,7 @@ async def list_groups(
     """A page of groups (and the total count when asked)."""
     query = await compile_filters(filters, GROUP, make_resolver(store, config.with_deleted))
     query = all_of(query, live(config.with_deleted))
-    cursor = store.groups.find(query).sort(mongo_sort(config.sort)).skip(config.skip)
-    if config.take is not None:
-        cursor = cursor.limit(config.take)
-    docs = await cursor.to_list()
+    docs = await _find(store.groups, query, config)
     total = await store.groups.count_documents(query) if count else None
     return await groups_to_dtos(store, docs, config), total
 
@@ -233,7 +238,7 @@ async def _page(
         page.append({"$skip": config.skip})
     if config.take is not None:
         page.append({"$limit": config.take})
-    docs = await (await store.customers.aggregate(page)).to_list()
+    docs = [] if config.take == 0 else await (await store.customers.aggregate(page)).to_list()
     total = None
     if count:
         counted = await (await store.customers.aggregate([*base, {"$count": "n"}])).to_list()

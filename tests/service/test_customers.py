@@ -313,3 +313,10 @@ def test_unstorable_filter_values_and_ids_are_invalid_data(service):
     assert error_of(service.list_customers, {"q": "\ud800"}).type == "invalid_data"
     assert error_of(service.retrieve_customer, "\ud800").type in ("invalid_data", "not_found")
     assert error_of(service.update_customers, ["\ud800"], {}).type == "invalid_data"
+
+
+def test_take_zero_is_an_empty_page_with_the_count(service):
+    service.create_customers([{}, {}, {}])
+    assert service.list_and_count_customers({}, {"take": 0}) == ([], 3)
+    assert service.list_and_count_customer_addresses({}, {"take": 0}) == ([], 0)
+    assert service.list_and_count_customer_groups({}, {"take": 0}) == ([], 0)
