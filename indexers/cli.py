@@ -1,0 +1,285 @@
+"""``customers index`` / ``customers reindex``, and the indexer inside ``customers serve``.
+
+``app.cli`` calls :func:`register` (adds the commands) and :func:`on_serve` (starts the indexer
+as a background task of the API's event loop unless ``CUSTOMERS_INDEXER=off``).
+
+- ``customers index`` runs the sync indexer in its own process until SIGTERM/SIGINT (a second
+  signal exits at once). ``--burst`` stops once caught up. It is a click group invoked without a
+  subcommand, so ``customers index status`` and ``customers index verify [--repair]`` sit beside.
+- ``customers reindex``: zero-downtime full reindex with a progress bar. If an indexer is active
+  (another process holds the lease), it is asked to do it and its progress is followed;
+  otherwise this process takes the lease and does it (then stops).
+
+The commands are thin: the logic is in :mod:`indexers.sync`, :mod:`indexers.reindex`,
+:mod:`indexers.verify`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+
+from app.config import Settings
+
+__all__ = ["index", "on_serve", "register", "reindex", "run_reindex"]
+
+T = TypeVar("T")
+
+log = logging.getLogger("customers.indexer.cli")
+
+INDEXER = "customers.indexer"  # app.extensions key of the in-process Indexer
+BACKEND = "customers.search_backend"  # app.extensions key of a shared backend, if the app has one
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _with_context(work: Callable[[Settings, Any, Any], Awaitable[T]]) -> T:
+    """Run ``work(settings, database, backend)`` on a fresh loop with its own client/backend."""
+    from app.db import close_client, open_client
+    from indexers.backends import open_backend
+
+    settings = Settings.from_env()
+
+    async def main() -> T:
+        client, server = await open_client(settings)
+        backend = open_backend(settings)
+        try:
+            return await work(settings, client[settings.mongodb_database], backend)
+        finally:
+            await backend.close()
+            await close_client(client, server)
+
+    return asyncio.run(main())
+
+
+def _make_indexer(settings: Settings, database: Any, backend: Any, **options: Any) -> Any:
+    from indexers.sync import Indexer
+
+    return Indexer(database, backend, name=settings.elasticsearch_index, **options)
+
+
+# -- customers index ---------------------------------------------------------------------------
+@click.group(invoke_without_command=True)
+@click.option("--burst", is_flag=True, help="Stop once caught up (and any reindex is done).")
+@click.option("--lease-ttl", default=15.0, show_default=True, help="Lease lifetime, seconds.")
+@click.option("--batch-size", default=1000, show_default=True, help="Events per flush.")
+@click.pass_context
+def index(ctx: click.Context, burst: bool, lease_ttl: float, batch_size: int) -> None:
+    """Run the search sync indexer here (no subcommand), or `status` / `verify [--repair]`.
+
+    Without a subcommand the indexer runs until SIGTERM/SIGINT, as standby while another
+    instance holds the lease.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = Settings.from_env()
+    _configure_logging(settings)
+
+    async def work(settings: Settings, database: Any, backend: Any) -> None:
+        indexer = _make_indexer(
+            settings, database, backend, lease_ttl=lease_ttl, batch_size=batch_size
+        )
+        if burst:
+            await indexer.run_until_caught_up()
+            click.echo(f"caught up: {indexer!r}")
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals = 0
+
+        def on_signal() -> None:
+            nonlocal signals
+            signals += 1
+            if signals > 1:
+                raise SystemExit(1)
+            log.info("stopping the indexer (again to exit at once)")
+            stop.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, on_signal)
+        await indexer.run(stop)
+
+    _with_context(work)
+
+
+@index.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status_command(as_json: bool) -> None:
+    """Checkpoint time, lag, MongoDB vs index counts, dead letters, reindex state."""
+    from indexers.verify import index_status
+
+    report = _with_context(index_status)
+    if as_json:
+        click.echo(json.dumps(report, default=str, indent=2))
+        return
+    for key, value in report.items():
+        if key == "recent_dead_letters":
+            for letter in value:
+                click.echo(
+                    f"  dead letter: {letter['customer_id']} at {letter['at']}: {letter['reason']}"
+                )
+            continue
+        click.echo(f"{key:>22}: {value}")
+
+
+@index.command("verify")
+@click.option("--repair", is_flag=True, help="Re-index drifted customers, delete strays.")
+@click.option("--show", default=10, show_default=True, help="Differing ids to print.")
+def verify_command(repair: bool, show: int) -> None:
+    """Compare MongoDB with the index (ids, versions, content) and optionally repair drift."""
+    from indexers.verify import verify
+
+    async def work(settings: Settings, database: Any, backend: Any) -> Any:
+        return await verify(database, backend, name=settings.elasticsearch_index, repair=repair)
+
+    result = _with_context(work)
+    click.echo(result.summary(show=show))
+    if not result.ok and not repair:
+        raise SystemExit(1)
+
+
+# -- customers reindex -------------------------------------------------------------------------
+def _progress_bar() -> tuple[Any, Callable[[int, int], None]]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    class DocsSpeed(TransferSpeedColumn):
+        def render(self, task: Any) -> Any:
+            from rich.text import Text
+
+            speed = task.finished_speed or task.speed
+            return Text(
+                "?" if speed is None else f"{speed:,.0f} docs/s", style="progress.data.speed"
+            )
+
+    bar = Progress(
+        TextColumn("reindex"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        DocsSpeed(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    task = bar.add_task("copy", total=None)
+
+    def update(copied: int, total: int) -> None:
+        bar.update(task, completed=copied, total=max(total, copied) or None)
+
+    return bar, update
+
+
+async def run_reindex(
+    settings: Settings,
+    database: Any,
+    backend: Any,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109
+) -> dict[str, Any]:
+    """The one reindex entry point of the CLI and scripts/reindex.py; returns a summary."""
+    from indexers.reindex import active_holder, request_reindex_and_wait
+    from indexers.state import IndexerState
+
+    state = IndexerState(database, settings.elasticsearch_index)
+    holder = active_holder(await state.load())
+    if holder is not None:
+        log.info("indexer %s is active: asking it to reindex", holder)
+        return await request_reindex_and_wait(state, progress=progress, timeout=timeout)
+    indexer = _make_indexer(settings, database, backend, reindex_progress=progress)
+    await indexer.run_until_caught_up(reindex=True, timeout=timeout or 60.0)
+    return (await state.load()).get("last_reindex") or {}
+
+
+@click.command("reindex")
+@click.option("--timeout", type=float, default=None, help="Give up after this many seconds.")
+def reindex(timeout: float | None) -> None:
+    """Zero-downtime full reindex: new generation from MongoDB, catch up, verify, switch."""
+    settings = Settings.from_env()
+    _configure_logging(settings)
+    bar, update = _progress_bar()
+
+    async def work(settings: Settings, database: Any, backend: Any) -> dict[str, Any]:
+        with bar:
+            return await run_reindex(settings, database, backend, progress=update, timeout=timeout)
+
+    started = time.monotonic()
+    try:
+        summary = _with_context(work)
+    except Exception as exc:
+        raise click.ClickException(f"reindex failed: {exc}") from exc
+    click.echo(
+        f"reindexed {summary.get('copied', '?')} customers into {summary.get('generation')} "
+        f"({summary.get('docs_per_second', '?')} docs/s copy; "
+        f"{time.monotonic() - started:.1f}s in all)"
+    )
+
+
+def register(cli: click.Group) -> None:
+    """Add ``index`` (with ``status``/``verify``) and ``reindex`` to the ``customers`` group."""
+    cli.add_command(index)
+    cli.add_command(reindex)
+
+
+# -- the indexer inside `customers serve` ------------------------------------------------------
+def on_serve(app: Any, settings: Settings) -> Callable[[], None] | None:
+    """Start the sync indexer on the app's event loop; return the function that stops it.
+
+    The indexer object is left at ``app.extensions["customers.indexer"]`` (its
+    ``wait_until_applied`` is the read side's freshness hook).
+    """
+    if not settings.indexer_enabled:
+        log.info("CUSTOMERS_INDEXER is off: not running the sync indexer in this process")
+        return None
+    from app import runtime
+    from indexers.backends import open_backend
+
+    runner = app.extensions[runtime.LOOP]
+    service = app.extensions[runtime.SERVICE]
+    backend = app.extensions.get(BACKEND)
+    owns_backend = backend is None
+    if backend is None:
+        backend = open_backend(settings)
+    indexer = _make_indexer(settings, service.database, backend)
+    app.extensions[INDEXER] = indexer
+    stop_holder: dict[str, asyncio.Event] = {}
+
+    async def start() -> None:
+        stop_holder["stop"] = asyncio.Event()
+
+    runner.run(start())
+    future = asyncio.run_coroutine_threadsafe(indexer.run(stop_holder["stop"]), runner.loop)
+
+    def stop() -> None:
+        runner.loop.call_soon_threadsafe(stop_holder["stop"].set)
+        with contextlib.suppress(Exception):
+            future.result(timeout=15)
+        if owns_backend:
+            with contextlib.suppress(Exception):
+                runner.run(backend.close(), timeout=10)
+
+    log.info("sync indexer started in the serve process (%s)", datetime.now(UTC).isoformat())
+    return stop

@@ -1,0 +1,266 @@
+"""Helpers of the sync-indexer and reindex tests: raw customers, a writer, index == MongoDB checks.
+
+Documents are written raw through PyMongo in the ``app/models.py`` storage shape; what the
+indexer sees is exactly what the service would write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from indexers.backends.base import ApplyResult, BackendUnavailable, Delete, SearchBackend, Upsert
+from indexers.documents import to_search_doc, version_from_timestamp
+
+SECANTUSD = Path(sys.executable).with_name("secantusd-py")
+
+
+def now() -> datetime:
+    t = datetime.now(UTC)
+    return t.replace(microsecond=t.microsecond - t.microsecond % 1000)
+
+
+def raw_customer(n: int, **fields: Any) -> dict[str, Any]:
+    """A ``customers`` document in the storage shape, numbered ``n``."""
+    at = now()
+    doc: dict[str, Any] = {
+        "_id": f"cus_{n:07d}",
+        "email": f"user{n}@example.com",
+        "first_name": random.choice(["Ann", "Bob", "Cleo", "Dmitri"]),
+        "last_name": random.choice(["Smith", "Jones", "Okafor", "Nakamura"]),
+        "company_name": None,
+        "phone": f"+1 555 {n:07d}",
+        "phone_digits": f"1555{n:07d}",
+        "has_account": n % 3 == 0,
+        "created_by": None,
+        "metadata": None,
+        "created_at": at,
+        "updated_at": at,
+        "deleted_at": None,
+        "version": 1,
+        "addresses": [],
+        "groups": [],
+    }
+    doc.update(fields)
+    return doc
+
+
+async def until(predicate: Any, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Poll ``predicate`` (sync or async) until it is true; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+def client(uri: str) -> AsyncMongoClient[dict[str, Any]]:
+    return AsyncMongoClient(uri, tz_aware=True)
+
+
+class Writer:
+    """Mixed creates / updates / soft deletes / hard deletes against ``customers``."""
+
+    def __init__(self, collection: Any, *, seed: int = 7, start: int = 0) -> None:
+        self.collection = collection
+        self.rng = random.Random(seed)
+        self.next_n = start
+        self.live: list[str] = []
+        self.ops = 0
+
+    async def step(self) -> None:
+        roll = self.rng.random()
+        self.ops += 1
+        if roll < 0.45 or len(self.live) < 5:
+            doc = raw_customer(self.next_n)
+            self.next_n += 1
+            await self.collection.insert_one(doc)
+            self.live.append(doc["_id"])
+        elif roll < 0.75:
+            target = self.rng.choice(self.live)
+            await self.collection.update_one(
+                {"_id": target},
+                {
+                    "$set": {"first_name": f"N{self.ops}", "updated_at": now()},
+                    "$inc": {"version": 1},
+                    "$push": {
+                        "groups": {
+                            "id": f"cusgc_{self.ops}",
+                            "customer_group_id": f"cusgroup_{self.ops % 4}",
+                            "deleted_at": None,
+                        }
+                    },
+                },
+            )
+        elif roll < 0.85:
+            target = self.rng.choice(self.live)
+            await self.collection.update_one(
+                {"_id": target}, {"$set": {"deleted_at": now(), "updated_at": now()}}
+            )
+        else:
+            target = self.live.pop(self.rng.randrange(len(self.live)))
+            await self.collection.delete_one({"_id": target})
+
+    async def run(self, count: int, *, pause: float = 0.0) -> None:
+        for _ in range(count):
+            await self.step()
+            if pause:
+                await asyncio.sleep(pause)
+
+
+async def last_event_versions(collection: Any, token: Any) -> dict[str, int]:
+    """Replay the change stream from ``token``: id → version of its last event (deleted: absent)."""
+    versions: dict[str, int] = {}
+    async with await collection.watch(resume_after=token, max_await_time_ms=50) as stream:
+        while True:
+            event = await stream.try_next()
+            if event is None:
+                break
+            key = event["documentKey"]["_id"]
+            if event["operationType"] == "delete":
+                versions.pop(key, None)
+            else:
+                versions[key] = version_from_timestamp(event["clusterTime"])
+    return versions
+
+
+async def assert_index_matches(
+    collection: Any,
+    backend: SearchBackend,
+    *,
+    versions: dict[str, int] | None = None,
+) -> None:
+    """The live index documents are exactly MongoDB's customers (and at ``versions`` if given)."""
+    await backend.refresh()
+    mongo = {d["_id"]: d async for d in collection.find({})}
+    index = await backend.versions(None)
+    missing = sorted(set(mongo) - set(index))
+    stray = sorted(set(index) - set(mongo))
+    assert not missing and not stray, f"missing={missing[:10]} stray={stray[:10]}"
+    assert await backend.count() == len(mongo)
+    if versions is not None:
+        wrong = {i: (index[i], versions.get(i)) for i in mongo if index[i] != versions.get(i)}
+        assert not wrong, f"{len(wrong)} versions differ, e.g. {list(wrong.items())[:5]}"
+    documents = getattr(backend, "documents", None)
+    if callable(documents):  # content, when the backend can return stored documents
+        stored = await documents(list(mongo))
+        for customer_id, raw in mongo.items():
+            expected = to_search_doc(raw, index[customer_id])
+            assert stored[customer_id] == expected, customer_id
+
+
+class FlakyBackend(SearchBackend):
+    """Wraps a backend: ``down`` makes writes raise BackendUnavailable; ``reject`` ids."""
+
+    def __init__(self, inner: SearchBackend) -> None:
+        self.inner = inner
+        self.down = False
+        self.reject: set[str] = set()
+        self.failures = 0
+
+    async def apply(self, ops: Sequence[Upsert | Delete]) -> ApplyResult:
+        if self.down:
+            self.failures += 1
+            raise BackendUnavailable("test: backend down")
+        keep = [op for op in ops if op.id not in self.reject]
+        result = await self.inner.apply(keep)
+        result.rejected.extend((op.id, "test: rejected") for op in ops if op.id in self.reject)
+        return result
+
+    async def refresh(self) -> None:
+        if self.down:
+            raise BackendUnavailable("test: backend down")
+        await self.inner.refresh()
+
+    async def versions(self, ids=None):  # type: ignore[no-untyped-def]
+        return await self.inner.versions(ids)
+
+    async def count(self) -> int:
+        return await self.inner.count()
+
+    async def list_ids(self, query):  # type: ignore[no-untyped-def]
+        return await self.inner.list_ids(query)
+
+    async def search(self, query):  # type: ignore[no-untyped-def]
+        return await self.inner.search(query)
+
+    async def create_generation(self) -> str:
+        return await self.inner.create_generation()
+
+    def writer_for(self, generation: str) -> SearchBackend:
+        return self.inner.writer_for(generation)
+
+    async def activate(self, generation: str) -> None:
+        await self.inner.activate(generation)
+
+    async def drop_generation(self, generation: str) -> None:
+        await self.inner.drop_generation(generation)
+
+    async def generations(self) -> list[str]:
+        return await self.inner.generations()
+
+    async def active_generation(self) -> str | None:
+        return await self.inner.active_generation()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def dedicated_server(*extra: str) -> Iterator[str]:
+    """A private in-memory SecantusDB with its own flags (e.g. a tiny oplog cap)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(SECANTUSD),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--storage-path",
+            ":memory:",
+            "--log-level",
+            "WARNING",
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("secantusd-py did not start")
+            time.sleep(0.05)
+        yield f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

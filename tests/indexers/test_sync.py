@@ -1,0 +1,336 @@
+"""The sync indexer against a real SecantusDB and a real tantivy index (tmp_path)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson.timestamp import Timestamp
+
+from indexers.backends.embedded import EmbeddedBackend
+from indexers.oplog import OplogPruner, prune_oplog, resumable
+from indexers.state import IndexerState, Position
+from indexers.sync import Indexer, probe_head
+from tests.indexers.sync_support import (
+    FlakyBackend,
+    Writer,
+    assert_index_matches,
+    client,
+    dedicated_server,
+    last_event_versions,
+    raw_customer,
+    until,
+)
+
+Body = Callable[[Any, Path], Awaitable[None]]
+
+
+def run(uri: str, database_name: str, tmp_path: Path, body: Body) -> None:
+    async def main() -> None:
+        mongo = client(uri)
+        try:
+            await body(mongo[database_name], tmp_path / "search")
+        finally:
+            await mongo.close()
+
+    asyncio.run(main())
+
+
+def indexer(db: Any, backend: Any, **options: Any) -> Indexer:
+    options.setdefault("lease_ttl", 3.0)
+    options.setdefault("backoff_initial", 0.05)
+    options.setdefault("backoff_max", 0.2)
+    return Indexer(db, backend, **options)
+
+
+def test_first_run_reindexes_then_follows_every_kind_of_change(
+    mongodb_uri: str, database_name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def body(db: Any, root: Path) -> None:
+        coll = db.customers
+        await coll.insert_many([raw_customer(n) for n in range(50)])
+        backend = EmbeddedBackend(root)
+        ix = indexer(db, backend)
+        with caplog.at_level(logging.WARNING):
+            await ix.run_until_caught_up()
+        assert "FULL REINDEX" in caplog.text and "no checkpoint yet" in caplog.text
+        await assert_index_matches(coll, backend)
+
+        start = (await IndexerState(db).load())["resume_token"]
+        await coll.insert_one(raw_customer(100))
+        await coll.update_one({"_id": "cus_0000001"}, {"$set": {"first_name": "Zed"}})
+        await coll.replace_one({"_id": "cus_0000002"}, raw_customer(2, last_name="Replaced"))
+        await coll.update_one(
+            {"_id": "cus_0000003"}, {"$set": {"deleted_at": raw_customer(0)["created_at"]}}
+        )
+        await coll.delete_one({"_id": "cus_0000004"})
+        # updated, then deleted before the indexer looks: fullDocument is null → a delete
+        await coll.update_one({"_id": "cus_0000005"}, {"$set": {"first_name": "Gone"}})
+        await coll.delete_one({"_id": "cus_0000005"})
+        await ix.run_until_caught_up()
+        expected = await last_event_versions(coll, start)
+        touched = {"cus_0000100", "cus_0000001", "cus_0000002", "cus_0000003"}
+        versions = await backend.versions(sorted(touched))
+        assert versions == {i: expected[i] for i in touched}
+        await assert_index_matches(coll, backend)
+        assert ix.stats.reindexes == 1
+        await backend.close()
+
+    run(mongodb_uri, database_name, tmp_path, body)
+
+
+def test_backend_down_stops_the_checkpoint_and_catches_up_after(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    async def body(db: Any, root: Path) -> None:
+        coll = db.customers
+        backend = FlakyBackend(EmbeddedBackend(root))
+        ix = indexer(db, backend)
+        await ix.run_until_caught_up()
+        state = IndexerState(db)
+        stop = asyncio.Event()
+        task = asyncio.create_task(ix.run(stop))
+        await until(lambda: ix.active)
+        saved = (await state.load())["resume_token"]
+        backend.down = True
+        writer = Writer(coll)
+        await writer.run(200)
+        await until(lambda: backend.failures >= 5)
+        await asyncio.sleep(0.3)
+        assert (await state.load())["resume_token"] == saved  # never advanced while down
+        assert ix.stats.retries >= 5
+        backend.down = False
+        assert await ix.wait_until_applied(timeout=10)
+        await assert_index_matches(coll, backend)
+        assert (await state.load())["resume_token"] != saved
+        stop.set()
+        await task
+        await backend.close()
+
+    run(mongodb_uri, database_name, tmp_path, body)
+
+
+def test_rejected_and_malformed_documents_are_dead_lettered(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    async def body(db: Any, root: Path) -> None:
+        coll = db.customers
+        backend = FlakyBackend(EmbeddedBackend(root))
+        ix = indexer(db, backend)
+        await ix.run_until_caught_up()
+        backend.reject.add("cus_0000002")
+        await coll.insert_many([raw_customer(n) for n in range(1, 4)])
+        await coll.insert_one({"_id": "cus_bad", "email": "x@example.com"})  # no created_at
+        await ix.run_until_caught_up()
+        letters = {d["customer_id"]: d async for d in IndexerState(db).dead_letters.find()}
+        assert set(letters) == {"cus_0000002", "cus_bad"}
+        assert "rejected" in letters["cus_0000002"]["reason"]
+        assert "created_at" in letters["cus_bad"]["reason"]
+        assert set(await backend.versions(None)) == {"cus_0000001", "cus_0000003"}
+        state = await IndexerState(db).load()
+        assert state["counters"]["dead_letters"] == 2
+        # the stream moved on: a later change is applied
+        await coll.insert_one(raw_customer(9))
+        await ix.run_until_caught_up()
+        assert "cus_0000009" in await backend.versions(None)
+        await backend.close()
+
+    run(mongodb_uri, database_name, tmp_path, body)
+
+
+def test_two_indexers_one_active_and_the_standby_takes_over(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    async def body(db: Any, root: Path) -> None:
+        coll = db.customers
+        first, second = EmbeddedBackend(root), EmbeddedBackend(root)
+        a, b = indexer(db, first, owner="a"), indexer(db, second, owner="b")
+        stop_a, stop_b = asyncio.Event(), asyncio.Event()
+        task_a = asyncio.create_task(a.run(stop_a))
+        await until(lambda: a.active)
+        task_b = asyncio.create_task(b.run(stop_b))
+        await coll.insert_many([raw_customer(n) for n in range(20)])
+        assert await a.wait_until_applied(timeout=10)
+        await asyncio.sleep(0.5)
+        assert a.active and not b.active
+        assert (await IndexerState(db).load())["owner"] == "a"
+        assert b.stats.applied == 0
+        stop_a.set()  # a clean stop releases the lease: the standby takes over at once
+        await task_a
+        await until(lambda: b.active, timeout=5)
+        await coll.insert_many([raw_customer(n) for n in range(20, 30)])
+        assert await b.wait_until_applied(timeout=10)
+        await assert_index_matches(coll, second)
+        assert b.stats.applied >= 10
+        stop_b.set()
+        await task_b
+        await first.close()
+        await second.close()
+
+    run(mongodb_uri, database_name, tmp_path, body)
+
+
+def test_read_your_writes_in_process_and_from_another_process(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    async def body(db: Any, root: Path) -> None:
+        coll = db.customers
+        backend = EmbeddedBackend(root)
+        ix = indexer(db, backend)
+        stop = asyncio.Event()
+        task = asyncio.create_task(ix.run(stop))
+        await until(lambda: ix.ready)
+        observer = indexer(db, EmbeddedBackend(root), owner="observer")  # not the active one
+        for n in range(10):
+            await coll.insert_one(raw_customer(n))
+            await db.customer_groups.insert_one({"_id": f"g{n}", "name": f"g{n}"})  # noise
+            assert await ix.wait_until_applied(timeout=2)
+            assert f"cus_{n:07d}" in await backend.versions([f"cus_{n:07d}"])
+            await coll.update_one({"_id": f"cus_{n:07d}"}, {"$set": {"deleted_at": None}})
+            await coll.delete_one({"_id": f"cus_{n:07d}"})
+            assert await observer.wait_until_applied(timeout=5)  # via the state document
+            assert not await backend.versions([f"cus_{n:07d}"])
+        head = await probe_head(db)
+        assert (await ix.applied_position()).covers(head)
+        stop.set()
+        await task
+        await backend.close()
+        await observer.backend.close()
+
+    run(mongodb_uri, database_name, tmp_path, body)
+
+
+def test_history_lost_on_resume_runs_a_full_reindex(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with dedicated_server("--oplog-max-entries", "20") as uri:
+
+        async def body(db: Any, root: Path) -> None:
+            coll = db.customers
+            backend = EmbeddedBackend(root)
+            ix = indexer(db, backend)
+            await coll.insert_many([raw_customer(n) for n in range(10)])
+            await ix.run_until_caught_up()
+            generation = await backend.active_generation()
+            writer = Writer(coll, start=10)
+            await writer.run(120)
+            assert await prune_oplog(db.client) > 0
+            token = (await IndexerState(db).load())["resume_token"]
+            assert not await resumable(db, "customers", token)  # code 286
+            caplog.clear()
+            with caplog.at_level(logging.ERROR):
+                await ix.run_until_caught_up()
+            assert "history lost" in caplog.text and "FULL REINDEX" in caplog.text
+            state = await IndexerState(db).load()
+            assert "history lost" in state["last_reindex"]["reason"]
+            assert state["reindex_required"] is None
+            assert await backend.active_generation() != generation
+            assert await backend.generations() == [await backend.active_generation()]
+            await assert_index_matches(coll, backend)
+            await backend.close()
+
+        run(uri, "hist", tmp_path, body)
+
+
+def test_an_open_cursor_that_falls_off_the_oplog_is_caught(tmp_path: Path) -> None:
+    """SecantusDB prunes by itself every 1,000 entries and an open cursor then skips silently."""
+    with dedicated_server("--oplog-max-entries", "50") as uri:
+
+        async def body(db: Any, root: Path) -> None:
+            coll = db.customers
+            backend = FlakyBackend(EmbeddedBackend(root))
+            ix = indexer(db, backend)
+            await ix.run_until_caught_up()
+            stop = asyncio.Event()
+            task = asyncio.create_task(ix.run(stop))
+            await until(lambda: ix.ready)
+            backend.down = True
+            await coll.insert_one(raw_customer(0))  # the loop now holds a failing batch
+            await until(lambda: backend.failures >= 1)
+            await coll.insert_many([raw_customer(n) for n in range(1, 1200)])  # > 1,000: prune
+            backend.down = False
+            await until(lambda: ix.stats.reindexes == 2, timeout=30)
+            assert ix.stats.history_lost >= 1
+            assert await ix.wait_until_applied(timeout=10)
+            await assert_index_matches(coll, backend)
+            stop.set()
+            await task
+            await backend.close()
+
+        run(uri, "gap", tmp_path, body)
+
+
+def test_dropping_the_collection_triggers_a_reindex(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    async def body(db: Any, root: Path) -> None:
+        coll = db.customers
+        backend = EmbeddedBackend(root)
+        ix = indexer(db, backend)
+        await coll.insert_many([raw_customer(n) for n in range(5)])
+        await ix.run_until_caught_up()
+        await coll.drop()
+        await coll.insert_many([raw_customer(n) for n in range(100, 103)])
+        await ix.run_until_caught_up()
+        assert ix.stats.reindexes == 2
+        await assert_index_matches(coll, backend)
+        await backend.close()
+
+    run(mongodb_uri, database_name, tmp_path, body)
+
+
+def test_positions_and_pruner(mongodb_uri: str, database_name: str) -> None:
+    async def body(db: Any, _root: Path) -> None:
+        head = await probe_head(db)
+        await db.customers.insert_one(raw_customer(1))
+        later = await probe_head(db)
+        assert later.covers(head) and not head.covers(later)
+        assert Position.from_doc(later.to_doc()) == later
+        assert later.covers(later.before()) and not later.before().covers(later)
+        # MongoDB KeyString tokens: 0x82 + the 8-byte cluster time, compared by time
+        mongo_token = {"_data": "826553F100000000052B022C0100296E5A1004" + "00" * 8}
+        assert Position.from_token(mongo_token) == Position(Timestamp(1700000000, 5))
+        assert Position.from_token({"_data": "zz"}) is None
+        pruner = OplogPruner(db, interval=0.0001)
+        assert await pruner.maybe_prune(caught_up=False, reindexing=False) == 0
+        assert pruner.last_run is not None
+        await asyncio.sleep(0.01)
+        assert await pruner.maybe_prune(caught_up=True, reindexing=False) >= 0
+        assert pruner.supported is True
+
+    run(mongodb_uri, database_name, Path("."), body)
+
+
+def test_on_serve_runs_the_indexer_on_the_app_loop(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    from app import create_app, runtime
+    from app.config import Settings
+    from indexers.cli import INDEXER, on_serve
+
+    settings = Settings(
+        mongodb_uri=mongodb_uri, mongodb_database=database_name, data_dir=tmp_path / "data"
+    )
+    app = create_app(settings)
+    stop = on_serve(app, settings)
+    try:
+        assert stop is not None
+        ix: Indexer = app.extensions[INDEXER]
+        service = app.extensions[runtime.SERVICE]
+
+        async def write_and_wait() -> dict[str, int]:
+            await until(lambda: ix.ready)
+            await service.database.customers.insert_one(raw_customer(1))
+            assert await ix.wait_until_applied(timeout=5)
+            return await ix.backend.versions(["cus_0000001"])
+
+        assert "cus_0000001" in runtime.run(write_and_wait(), app=app)
+    finally:
+        if stop is not None:
+            stop()
+        runtime.close_app(app)
+    assert not app.extensions[INDEXER].active

@@ -1,0 +1,139 @@
+"""Crash test: a separate ``customers index`` process SIGKILLed at random points of a workload.
+
+2,000 mixed creates / updates / soft deletes / hard deletes are written while the indexer process
+is killed with SIGKILL several times and restarted at once (the lease of a dead process on this
+host is taken over immediately). After catch-up the index must hold exactly MongoDB's customers,
+each at the version of its last change event: nothing missing, nothing resurrected, nothing stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from indexers.backends.embedded import EmbeddedBackend
+from indexers.state import IndexerState
+from indexers.sync import Indexer
+from tests.indexers.sync_support import (
+    Writer,
+    assert_index_matches,
+    client,
+    last_event_versions,
+    until,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+OPS = 2000
+KILLS = 4
+
+
+def start_indexer(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from indexers.cli import index; index()",
+                "--lease-ttl",
+                "3",
+                "--batch-size",
+                "100",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def _owner_pid(state: IndexerState, pid: str) -> bool:
+    owner = (await state.load()).get("owner") or ""
+    return owner.split(":")[1:2] == [pid]
+
+
+def test_indexer_process_killed_at_random_points_loses_and_resurrects_nothing(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    env = {
+        **os.environ,
+        "MONGODB_URI": mongodb_uri,
+        "MONGODB_DATABASE": database_name,
+        "CUSTOMERS_DATA_DIR": str(data_dir),
+        "CUSTOMERS_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    log = tmp_path / "indexer.log"
+    rng = random.Random(20261125)
+
+    async def main() -> None:
+        mongo = client(mongodb_uri)
+        db = mongo[database_name]
+        coll = db.customers
+        state = IndexerState(db)
+        async with await coll.watch() as stream:
+            start = stream.resume_token
+        proc = start_indexer(env, log)
+        try:
+            # the first run reindexes the empty collection and saves a checkpoint
+            for _ in range(300):
+                doc = await state.load()
+                if doc.get("resume_token") and doc.get("last_reindex"):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(f"indexer did not start: {log.read_text()[-2000:]}")
+            writer = Writer(coll, seed=11)
+            kill_at = sorted(rng.sample(range(100, OPS - 200), KILLS))
+            restarted = asyncio.Event()
+            restarted.set()
+            kills = 0
+
+            async def write() -> None:
+                for op in range(OPS):
+                    if op in kill_at:  # a kill is due: the previous restart must be active
+                        await restarted.wait()
+                        restarted.clear()
+                    await writer.step()
+
+            write_task = asyncio.create_task(write())
+            while kills < KILLS:
+                # kill only an indexer that holds the lease while writes flow: mid-batch,
+                # mid-apply or mid-checkpoint, wherever the random delay lands
+                await until(lambda: not restarted.is_set() or write_task.done(), timeout=60)
+                assert not write_task.done()
+                await asyncio.sleep(rng.uniform(0.0, 0.4))
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                proc = start_indexer(env, log)
+                pid = str(proc.pid)
+                await until(lambda pid=pid: _owner_pid(state, pid), timeout=60)
+                restarted.set()
+            await write_task
+            assert writer.ops == OPS
+            observer = Indexer(db, EmbeddedBackend(tmp_path / "unused"), owner="observer")
+            assert await observer.wait_until_applied(timeout=60), log.read_text()[-3000:]
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(30) == 0, log.read_text()[-3000:]
+            assert kills == KILLS
+            expected = await last_event_versions(coll, start)
+            backend = EmbeddedBackend(data_dir / "search")
+            await assert_index_matches(coll, backend, versions=expected)
+            doc = await state.load()
+            # recovered from checkpoints every time: the only reindex is the first start's
+            assert doc["last_reindex"]["reason"] == "no checkpoint yet"
+            assert (await state.count_dead_letters()) == 0
+            await backend.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            await mongo.close()
+
+    asyncio.run(main())
