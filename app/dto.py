@@ -16,6 +16,8 @@ __all__ = [
     "CustomerDTO",
     "CustomerGroupCustomerDTO",
     "CustomerGroupDTO",
+    "CustomerSearchHit",
+    "CustomerSearchResult",
 ]
 
 
@@ -105,3 +107,22 @@ class CustomerGroupCustomerDTO(_DTO):
 
 CustomerGroupDTO.model_rebuild()
 CustomerAddressDTO.model_rebuild()
+
+
+class CustomerSearchHit(BaseModel):
+    """One ranked hit: the customer, its score and the matched text per field.
+
+    ``score`` is ``None`` when the search index was unavailable and MongoDB answered unranked.
+    """
+
+    customer: CustomerDTO
+    score: float | None = None
+    highlights: dict[str, str] = {}
+
+
+class CustomerSearchResult(BaseModel):
+    """The answer of ``search_customers``: best hits first, the total match count, time taken."""
+
+    hits: list[CustomerSearchHit]
+    count: int
+    took_ms: float

@@ -246,16 +246,16 @@ def register(cli: click.Group) -> None:
 
 # -- the indexer inside `customers serve` ------------------------------------------------------
 def on_serve(app: Any, settings: Settings) -> Callable[[], None] | None:
-    """Start the sync indexer on the app's event loop; return the function that stops it.
+    """Serve the API's customer lists from the search index; run the indexer here too.
 
-    The indexer object is left at ``app.extensions["customers.indexer"]`` (its
-    ``wait_until_applied`` is the read side's freshness hook).
+    The read side is always attached (with read-your-writes, see :mod:`indexers.wiring`); the
+    sync indexer runs on the app's event loop unless ``CUSTOMERS_INDEXER=off`` (then a separate
+    ``customers index`` process keeps the index up to date). Returns the function that stops
+    what was started. The indexer is left at ``app.extensions["customers.indexer"]``.
     """
-    if not settings.indexer_enabled:
-        log.info("CUSTOMERS_INDEXER is off: not running the sync indexer in this process")
-        return None
     from app import runtime
     from indexers.backends import open_backend
+    from indexers.wiring import attach_search
 
     runner = app.extensions[runtime.LOOP]
     service = app.extensions[runtime.SERVICE]
@@ -263,23 +263,33 @@ def on_serve(app: Any, settings: Settings) -> Callable[[], None] | None:
     owns_backend = backend is None
     if backend is None:
         backend = open_backend(settings)
-    indexer = _make_indexer(settings, service.database, backend)
-    app.extensions[INDEXER] = indexer
+        app.extensions[BACKEND] = backend
+    indexer = None
+    if settings.indexer_enabled:
+        indexer = _make_indexer(settings, service.database, backend)
+        app.extensions[INDEXER] = indexer
+    else:
+        log.info("CUSTOMERS_INDEXER is off: a separate `customers index` keeps the index fresh")
+    attach_search(service, backend, indexer=indexer, name=settings.elasticsearch_index)
     stop_holder: dict[str, asyncio.Event] = {}
 
     async def start() -> None:
         stop_holder["stop"] = asyncio.Event()
 
     runner.run(start())
-    future = asyncio.run_coroutine_threadsafe(indexer.run(stop_holder["stop"]), runner.loop)
+    future = None
+    if indexer is not None:
+        future = asyncio.run_coroutine_threadsafe(indexer.run(stop_holder["stop"]), runner.loop)
+        log.info("sync indexer started in the serve process (%s)", datetime.now(UTC).isoformat())
 
     def stop() -> None:
+        service.index = None
         runner.loop.call_soon_threadsafe(stop_holder["stop"].set)
-        with contextlib.suppress(Exception):
-            future.result(timeout=15)
+        if future is not None:
+            with contextlib.suppress(Exception):
+                future.result(timeout=15)
         if owns_backend:
             with contextlib.suppress(Exception):
                 runner.run(backend.close(), timeout=10)
 
-    log.info("sync indexer started in the serve process (%s)", datetime.now(UTC).isoformat())
     return stop

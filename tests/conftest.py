@@ -7,20 +7,28 @@ Base fixtures (this block):
 - ``database_name``: a fresh ``test_<uuid8>`` database per test, dropped afterwards;
 - an autouse guard that hides the developer's configuration from every test.
 
+- ``service``: a ``CustomerModuleService`` on that database, whose methods run synchronously
+  on a private event loop (``service.gather`` runs coroutines concurrently, ``service.aio`` is
+  the async service).
+
 Add further fixtures below the base block.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pymongo import MongoClient
 
 from app.embedded import EmbeddedServer
+from app.service import CustomerModuleService
 
 # Variables app.config reads (CUSTOMERS_* are matched by prefix). ELASTICSEARCH_* survive for
 # tests marked `elasticsearch`, which need a real server.
@@ -60,3 +68,48 @@ def database_name(mongodb_uri: str) -> Iterator[str]:
     yield name
     with MongoClient(mongodb_uri, serverSelectionTimeoutMS=5000) as client:
         client.drop_database(name)
+
+
+# --- the service, run synchronously (tests are plain sync functions) ----------------------
+
+
+class SyncService:
+    """Run ``CustomerModuleService`` methods synchronously on a private event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, aio: CustomerModuleService) -> None:
+        self.loop = loop
+        self.aio = aio
+
+    def run(self, awaitable: Awaitable[Any]) -> Any:
+        return self.loop.run_until_complete(awaitable)
+
+    def gather(self, *awaitables: Awaitable[Any]) -> list[Any]:
+        """Run awaitables concurrently; exceptions are returned, not raised."""
+
+        async def together() -> list[Any]:
+            return await asyncio.gather(*awaitables, return_exceptions=True)
+
+        return self.run(together())
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.aio, name)
+        if not callable(method):
+            return method
+
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self.run(method(*args, **kwargs))
+
+        return call
+
+
+@pytest.fixture
+def service(mongodb_uri: str, database_name: str) -> Iterator[SyncService]:
+    """A connected service on a fresh database."""
+    loop = asyncio.new_event_loop()
+    aio = loop.run_until_complete(CustomerModuleService.connect(mongodb_uri, database_name))
+    try:
+        yield SyncService(loop, aio)
+    finally:
+        loop.run_until_complete(aio.close())
+        loop.close()

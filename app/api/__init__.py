@@ -22,7 +22,7 @@ MAX_BODY_BYTES = 1024 * 1024  # larger request bodies are 413
 
 BLUEPRINTS = [
     "app.api.meta",
-    # "indexers.api",  # search: GET /admin/customers/search
+    "app.api.admin_search",
     "app.api.admin_customers",
     "app.api.admin_addresses",
     "app.api.admin_groups",

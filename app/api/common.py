@@ -37,8 +37,7 @@ def list_config(query: Any, selection: Selection) -> dict[str, Any]:
     """The service config of a list request (paging, order, relations, soft-deleted rows)."""
     config: dict[str, Any] = {
         "skip": query.offset,
-        # `limit=0` asks for the count only; the service reads take=0 as "no limit"
-        "take": max(query.limit, 1),
+        "take": query.limit,  # `limit=0` asks for the count only
         "relations": selection.relation_names,
         "with_deleted": query.with_deleted,
     }

@@ -58,6 +58,7 @@ __all__ = [
 
 MAX_LIMIT = 1000  # largest page a list route returns
 DEFAULT_LIMIT = 50
+DEFAULT_SEARCH_LIMIT = 20  # hits of a ranked lookup
 MAX_OFFSET = 2**31 - 1  # MongoDB's skip is a signed integer
 METADATA_MAX_DEPTH = 5  # nesting levels inside `metadata` (the object itself is level 1)
 METADATA_MAX_BYTES = 64 * 1024  # JSON size of `metadata`
@@ -373,6 +374,14 @@ class AdminCustomerListQuery(_ListQuery, CustomerFilters):
     """``GET /admin/customers``: paging, ``fields`` and every customer filter."""
 
 
+class AdminCustomerSearchQuery(FieldsQuery, CustomerFilters):
+    """``GET /admin/customers/search``: the words to look up, how many hits, and list filters."""
+
+    q: str
+    limit: Annotated[QueryInt, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_SEARCH_LIMIT
+    with_deleted: QueryBool = False
+
+
 class GroupFilters(_Query):
     """Filters of the group list (also the items of ``$and`` / ``$or``)."""
 
@@ -485,6 +494,22 @@ class CustomerResponse(BaseModel):
     """``{customer}``."""
 
     customer: CustomerOut
+
+
+class CustomerSearchHitOut(BaseModel):
+    """One ranked hit: ``score`` is null when MongoDB answered (index unavailable)."""
+
+    customer: CustomerOut
+    score: float | None = None
+    highlights: dict[str, str] = {}
+
+
+class CustomerSearchResponse(BaseModel):
+    """``{hits, count, took_ms}``: best hits first."""
+
+    hits: list[CustomerSearchHitOut]
+    count: int
+    took_ms: float
 
 
 class GroupResponse(BaseModel):

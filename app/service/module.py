@@ -7,6 +7,7 @@ out. ``update_*`` take an id, a list of ids or a filter selector. Errors are
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC
 from typing import Any, Protocol
@@ -14,7 +15,14 @@ from typing import Any, Protocol
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 
-from app.dto import CustomerAddressDTO, CustomerDTO, CustomerGroupCustomerDTO, CustomerGroupDTO
+from app.dto import (
+    CustomerAddressDTO,
+    CustomerDTO,
+    CustomerGroupCustomerDTO,
+    CustomerGroupDTO,
+    CustomerSearchHit,
+    CustomerSearchResult,
+)
 from app.errors import InvalidData
 from app.models import MODELS
 from app.service import addresses, customers, groups, queries
@@ -41,7 +49,7 @@ from app.service.serialize import (
     membership_dto,
 )
 from app.service.store import Store
-from app.validation import validate
+from app.validation import check_storable, validate
 
 __all__ = ["CustomerIndex", "CustomerModuleService"]
 
@@ -62,6 +70,11 @@ _MEMBERSHIP_CONFIG = {
 }
 
 
+async def _no_relations(relation: str, value: Any) -> list[str]:
+    """A resolver for validation only: relation filters are checked, not looked up."""
+    return []
+
+
 class CustomerIndex(Protocol):
     """The search index's read side, as the service uses it (see ``indexers.reader``)."""
 
@@ -73,9 +86,14 @@ class CustomerIndex(Protocol):
         take: int | None,
         order: Sequence[tuple[str, int]],
         with_deleted: bool,
-        live_group_ids: Sequence[str] | None,
     ) -> tuple[list[str], int] | None:
         """A page of ids and the total, or ``None`` when the index cannot serve ``filters``."""
+        ...
+
+    async def search_customers(
+        self, q: str, filters: Mapping[str, Any], limit: int, *, with_deleted: bool
+    ) -> tuple[list[Any], int] | None:
+        """Ranked hits (``id``, ``score``, ``highlights``) and the match count, or ``None``."""
         ...
 
 
@@ -151,7 +169,8 @@ class CustomerModuleService:
         self, filters: Filters, config: Config, *, count: bool
     ) -> tuple[list[CustomerDTO], int | None]:
         cfg = parse_config(config, **_CUSTOMER_CONFIG)
-        if self.index is not None:
+        # The index resolves group filters to live groups only; MongoDB answers the rest.
+        if self.index is not None and not (cfg.with_deleted and "groups" in (filters or {})):
             served = await self._list_from_index(filters, cfg)
             if served is not None:
                 ids, total = served
@@ -163,23 +182,56 @@ class CustomerModuleService:
     ) -> tuple[list[str], int] | None:
         """Ask the search index for the page; ``None`` falls back to MongoDB."""
         assert self.index is not None
-        await compile_filters(
-            filters, CUSTOMER, queries.make_resolver(self._store, cfg.with_deleted)
-        )
-        live_groups = None
-        group_filter = (filters or {}).get("groups")
-        if group_filter is not None:
-            resolve = queries.make_resolver(self._store, cfg.with_deleted)
-            value = [group_filter] if isinstance(group_filter, str) else group_filter
-            live_groups = await resolve("groups", value)
+        # Validate exactly as the MongoDB path would, so bad input is invalid_data either way
+        # (relations are resolved by the index reader itself).
+        await compile_filters(filters, CUSTOMER, _no_relations)
         return await self.index.list_customer_ids(
             dict(filters or {}),
             skip=cfg.skip,
             take=cfg.take,
             order=cfg.sort,
             with_deleted=cfg.with_deleted,
-            live_group_ids=live_groups,
         )
+
+    async def search_customers(
+        self, q: str, filters: Filters = None, config: Config = None
+    ) -> CustomerSearchResult:
+        """Ranked admin lookup: typo-tolerant, as-you-type, names in either order, phones by
+        any formatting or their last digits; best first, with highlights.
+
+        ``config``: ``take`` (default 20), ``relations``, ``select``, ``with_deleted``. Served by
+        the search index; without one (or when it is unavailable) MongoDB answers the same
+        words with the literal ``q`` rule, unranked (``score`` None).
+        """
+        started = time.perf_counter()
+        if not isinstance(q, str):
+            raise InvalidData("Invalid request: Expected type: 'string' for field 'q'")
+        check_storable(q, "q")
+        cfg = parse_config(config, **_CUSTOMER_CONFIG)
+        limit = 20 if cfg.take is None else cfg.take
+        await compile_filters(filters, CUSTOMER, _no_relations)
+        served = None
+        if self.index is not None and q.strip():
+            served = await self.index.search_customers(
+                q, dict(filters or {}), limit, with_deleted=cfg.with_deleted
+            )
+        if served is not None:
+            found, total = served
+            customers = await queries.load_customers(self._store, [h.id for h in found], cfg)
+            by_id = {c.id: c for c in customers}
+            hits = [
+                CustomerSearchHit(customer=by_id[h.id], score=h.score, highlights=h.highlights)
+                for h in found
+                if h.id in by_id
+            ]
+        else:
+            page_cfg = FindConfig(**{**cfg.__dict__, "take": limit, "skip": 0})
+            customers, total = await queries.list_customers(
+                self._store, {**(filters or {}), "q": q}, page_cfg, count=True
+            )
+            hits = [CustomerSearchHit(customer=c) for c in customers]
+        took = round((time.perf_counter() - started) * 1000, 3)
+        return CustomerSearchResult(hits=hits, count=total or 0, took_ms=took)
 
     async def create_customers(self, data: Any) -> Any:
         """Create one customer or a list (with nested ``addresses``); a batch is atomic."""

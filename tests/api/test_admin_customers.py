@@ -199,3 +199,19 @@ def test_get_and_delete_ignore_json_content_type_without_body(client, admin, mak
         f"/admin/customers/{customer['id']}", headers=headers, data="{not json"
     )
     assert response.status_code == 200
+
+
+def test_ranked_search_route(client, admin):
+    """Without an index attached (as in these app tests) MongoDB answers, unranked."""
+    for email in ("ann@doe.io", "bob@x.io"):
+        assert (
+            client.post("/admin/customers", json={"email": email}, headers=admin).status_code == 200
+        )
+    response = client.get("/admin/customers/search?q=doe&limit=5&fields=email", headers=admin)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["count"] == 1 and body["hits"][0]["customer"]["email"] == "ann@doe.io"
+    assert set(body["hits"][0]["customer"]) == {"id", "email"} and body["took_ms"] >= 0
+    assert client.get("/admin/customers/search", headers=admin).status_code == 400
+    assert client.get("/admin/customers/search?q=a&limit=1001", headers=admin).status_code == 400
+    assert client.get("/admin/customers/search?q=a").status_code == 401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 ROUTES = {
-    ("get", "/admin/customers"), ("post", "/admin/customers"),
+    ("get", "/admin/customers"), ("post", "/admin/customers"), ("get", "/admin/customers/search"),
     ("get", "/admin/customers/{customer_id}"), ("post", "/admin/customers/{customer_id}"),
     ("delete", "/admin/customers/{customer_id}"),
     ("post", "/admin/customers/{customer_id}/customer-groups"),
