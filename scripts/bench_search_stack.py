@@ -1,0 +1,292 @@
+"""Benchmark search through the whole stack (issue 4 §6): service, HTTP, baseline, reindex, lag.
+
+    python scripts/bench_search_stack.py --customers 100000 [--data-dir /tmp/bench-stack-100k]
+
+1. Seeds N customers through ``create_customers`` (batches of 1,000, deterministic fake data;
+   every 10th customer in one of 20 groups) on the embedded server with ``--sync-on-commit``.
+   A data dir that already holds N customers is reused (seeding 1,000,000 takes a while).
+2. Full reindex (the sync indexer's first run: no checkpoint → zero-downtime reindex): docs/s.
+3. The query mix through the service (index attached, read-your-writes on): list-``q`` and
+   ranked lookups, plus ``GET /admin/customers``-equivalent pages with no filter and a group
+   filter (count included): p50/p99.
+4. The MongoDB-side ``q`` baseline on the same data (index detached; a few queries: it is slow),
+   reported as a ratio to the index-served p50.
+5. Sync lag at a sustained write rate: each write's ack → ``wait_until_applied`` returns
+   (applied and refreshed, i.e. searchable): p50/p99.
+6. The same mix over HTTP against ``customers serve`` on the same data (single client).
+
+Prints one JSON object. Run by hand; the machine is shared, so compare within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from pymongo import UpdateOne  # noqa: E402
+from seed_data import customer_batches, fake_customers  # noqa: E402
+
+from app.embedded import EmbeddedServer  # noqa: E402
+from app.ids import new_id  # noqa: E402
+from app.models import utcnow  # noqa: E402
+from app.service import CustomerModuleService  # noqa: E402
+from indexers.backends.embedded import EmbeddedBackend  # noqa: E402
+from indexers.sync import Indexer  # noqa: E402
+from indexers.wiring import attach_search  # noqa: E402
+
+DATABASE = "customers"
+GROUPS = 20
+
+
+def stats(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    return {
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+    }
+
+
+async def timed(call: Callable[[], Awaitable[Any]], repeat: int) -> dict[str, float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return stats(samples)
+
+
+def query_mix() -> dict[str, str]:
+    """Words that exist in the seeded data (the generator is deterministic)."""
+    sample = list(fake_customers(50))
+    someone = sample[7]
+    phone = next(c["phone"] for c in sample if c["phone"])
+    company = next(c["company_name"] for c in sample if c["company_name"])
+    last = someone["last_name"]
+    typo = last[0] + last[2] + last[1] + last[3:] if len(last) > 4 else last + "x"
+    return {
+        "last name": last,
+        "first + last name": f"{someone['first_name']} {last}",
+        "email fragment": someone["email"].split("@")[0][2:9],
+        "phone last 4": "".join(ch for ch in phone if ch.isdigit())[-4:],
+        "company word": company.split()[0].strip(",").lower(),
+        "typo": typo,
+    }
+
+
+async def seed(service: CustomerModuleService, count: int) -> dict[str, Any]:
+    existing = await service.store.customers.estimated_document_count()
+    if existing >= count:
+        return {"seeded": 0, "reused": existing}
+    groups = await service.create_customer_groups(
+        [{"name": f"bench group {i}"} for i in range(GROUPS)]
+    )
+    start = time.perf_counter()
+    made = 0
+    for batch in customer_batches(count):
+        created = await service.create_customers(batch)
+        made += len(created)
+        # Memberships written in bulk (the seeding, not the service, is what this speeds up).
+        members = [c.id for i, c in enumerate(created) if (made - len(created) + i) % 10 == 0]
+        if members:
+            now = utcnow()
+            await service.store.customers.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": cid},
+                        {
+                            "$push": {
+                                "groups": {
+                                    "id": new_id("cusgc"),
+                                    "customer_group_id": groups[k % GROUPS].id,
+                                    "created_by": None,
+                                    "metadata": None,
+                                    "created_at": now,
+                                    "updated_at": now,
+                                    "deleted_at": None,
+                                }
+                            },
+                            "$inc": {"version": 1},
+                        },
+                    )
+                    for k, cid in enumerate(members)
+                ],
+                ordered=False,
+            )
+        if made % 50_000 == 0:
+            print(f"  seeded {made:,} ({made / (time.perf_counter() - start):,.0f}/s)", flush=True)
+    return {"seeded": made, "create_per_s": round(made / (time.perf_counter() - start))}
+
+
+async def sync_lag(service: CustomerModuleService, indexer: Indexer, rate: int, seconds: float):
+    """Write at ``rate``/s for ``seconds``; time each ack → searchable."""
+    lags: list[float] = []
+    ids = [c.id for c in await service.list_customers({}, {"take": 2000})]
+    rng = random.Random(3)
+
+    async def one(i: int) -> None:
+        await service.update_customers(rng.choice(ids), {"first_name": f"Lag{i}"})
+        acked = time.perf_counter()
+        if await indexer.wait_until_applied(timeout=10):
+            lags.append((time.perf_counter() - acked) * 1000)
+
+    tasks = []
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        tasks.append(asyncio.create_task(one(i)))
+        delay = start + (i + 1) / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    return {"writes_per_s": round(len(tasks) / elapsed), "searchable": len(lags), **stats(lags)}
+
+
+async def service_level(uri: str, data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    service = await CustomerModuleService.connect(uri, database=DATABASE)
+    result: dict[str, Any] = {"seed": await seed(service, args.customers)}
+    backend = EmbeddedBackend(data_dir / "search")
+    indexer = Indexer(service.database, backend)
+    start = time.perf_counter()
+    await indexer.run_until_caught_up(timeout=600)
+    indexed = await backend.count()
+    result["first_sync_s"] = round(time.perf_counter() - start, 1)
+    result["first_sync_docs_per_s"] = round(indexed / (time.perf_counter() - start))
+    stop = asyncio.Event()
+    task = asyncio.create_task(indexer.run(stop))
+    attach_search(service, backend, indexer=indexer)
+    group = (await service.list_customer_groups({}, {"take": 1}))[0].id
+    mix = query_mix()
+    repeat = args.repeat
+    served: dict[str, Any] = {}
+    served["list no filter (page 1 + count)"] = await timed(
+        lambda: service.list_and_count_customers({}, {"take": 50}), repeat
+    )
+    served["list group filter (+ count)"] = await timed(
+        lambda: service.list_and_count_customers({"groups": group}, {"take": 50}), repeat
+    )
+    for name, q in mix.items():
+        served[f"list q {name} ({q})"] = await timed(
+            lambda q=q: service.list_and_count_customers({"q": q}, {"take": 50}), repeat
+        )
+        served[f"ranked {name} ({q})"] = await timed(
+            lambda q=q: service.search_customers(q), repeat
+        )
+    result["service"] = served
+    baseline: dict[str, Any] = {}
+    index, service.index = service.index, None
+    for name in ("last name", "email fragment", "phone last 4"):
+        q = mix[name]
+        base = await timed(
+            lambda q=q: service.list_and_count_customers({"q": q}, {"take": 50}),
+            args.baseline_repeat,
+        )
+        baseline[f"mongodb q {name}"] = {
+            **base,
+            "ratio_to_index_p50": round(
+                base["p50_ms"] / served[f"list q {name} ({q})"]["p50_ms"], 1
+            ),
+        }
+    service.index = index
+    result["mongodb_baseline"] = baseline
+    result["sync_lag"] = await sync_lag(service, indexer, args.write_rate, args.lag_seconds)
+    stop.set()
+    await task
+    await backend.close()
+    await service.close()
+    return result
+
+
+def http_level(uri: str, data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Time the mix over HTTP against ``customers serve`` (its own in-process indexer)."""
+    env = {**os.environ, "MONGODB_URI": uri, "MONGODB_DATABASE": DATABASE,
+           "CUSTOMERS_DATA_DIR": str(data_dir), "CUSTOMERS_LOG_LEVEL": "WARNING"}  # fmt: skip
+    key = subprocess.run(
+        [sys.executable, "-m", "app.cli", "api-key", "create", "--title", "bench"],
+        env=env, capture_output=True, text=True, check=True, cwd=ROOT,
+    ).stdout  # fmt: skip
+    secret = next(word for word in key.split() if word.startswith("sk_"))
+    port = 9400 + random.Random().randint(0, 500)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, cwd=ROOT
+    )
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {secret}"}
+        for _ in range(300):
+            try:
+                conn.request("GET", "/health")
+                if conn.getresponse().read() and True:
+                    break
+            except OSError:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                time.sleep(0.2)
+
+        def get(path: str) -> float:
+            start = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200, (path, response.status)
+            return (time.perf_counter() - start) * 1000
+
+        conn.request("GET", "/admin/customer-groups?limit=1", headers=headers)
+        group = json.loads(conn.getresponse().read())["customer_groups"][0]["id"]
+        paths = {
+            "GET /admin/customers": "/admin/customers",
+            "GET /admin/customers?groups[]=": f"/admin/customers?groups[]={group}",
+        }
+        for name, q in query_mix().items():
+            quoted = urllib.parse.quote(q)
+            paths[f"list q {name}"] = f"/admin/customers?q={quoted}"
+            paths[f"search {name}"] = f"/admin/customers/search?q={quoted}"
+        for path in paths.values():  # warm up (the serve indexer catches up first)
+            get(path)
+        return {
+            name: stats([get(path) for _ in range(args.repeat)]) for name, path in paths.items()
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--repeat", type=int, default=100)
+    parser.add_argument("--baseline-repeat", type=int, default=3)
+    parser.add_argument("--write-rate", type=int, default=200)
+    parser.add_argument("--lag-seconds", type=float, default=60)
+    parser.add_argument("--skip-http", action="store_true")
+    args = parser.parse_args(argv)
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="bench-stack-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with EmbeddedServer(data_dir, sync_on_commit=True) as server:
+        result = asyncio.run(service_level(server.uri, data_dir, args))
+        if not args.skip_http:
+            result["http"] = http_level(server.uri, data_dir, args)
+    result["customers"] = args.customers
+    result["load_average_1m"] = os.getloadavg()[0]
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
