@@ -3,7 +3,7 @@
     python scripts/bench_service.py --customers 100000
 
 Seeds N customers through ``create_customers`` in batches of 1,000 (deterministic fake data,
-1–2 addresses each), then times single calls: ``retrieve_customer`` with addresses and groups,
+1-2 addresses each), then times single calls: ``retrieve_customer`` with addresses and groups,
 ``update_customers`` by id, ``add_customer_to_group``, and a group-filtered list page.
 The embedded server runs as ``customers serve`` runs it: ``--sync-on-commit``, in a fresh data
 directory. Run by hand, not in CI; the machine is shared, so compare figures of one run.
@@ -27,10 +27,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from seed_data import customer_batches  # noqa: E402
+from seed_data import customer_batches
 
-from app.embedded import EmbeddedServer  # noqa: E402
-from app.service import CustomerModuleService  # noqa: E402
+from app.embedded import EmbeddedServer
+from app.service import CustomerModuleService
 
 MEDUSA_POSTGRES_100K = {
     "create_per_s": 4041,
@@ -115,9 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     if uri:
         print(json.dumps(asyncio.run(bench(uri, args.customers, args.samples)), indent=2))
         return 0
-    with tempfile.TemporaryDirectory(prefix="bench-service-") as data_dir:
-        with EmbeddedServer(data_dir, sync_on_commit=True) as server:
-            result = asyncio.run(bench(server.uri, args.customers, args.samples))
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-service-") as data_dir,
+        EmbeddedServer(data_dir, sync_on_commit=True) as server,
+    ):
+        result = asyncio.run(bench(server.uri, args.customers, args.samples))
     print(json.dumps(result, indent=2))
     return 0
 

@@ -37,11 +37,12 @@ def _phone(rng: random.Random) -> str:
         return f"+1 ({area}) {mid}-{end:04d}"
     if style == 1:
         return f"{area}-{mid}-{end:04d}"
-    return f"+33 6 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}"
+    pairs = " ".join(str(rng.randint(10, 99)) for _ in range(4))
+    return f"+33 6 {pairs}"
 
 
 def fake_customers(count: int, *, seed: int = 42, start: int = 0) -> Iterator[dict[str, Any]]:
-    """Yield ``count`` customer inputs with 1–2 addresses each; emails are unique."""
+    """Yield ``count`` customer inputs with 1-2 addresses each; emails are unique."""
     pools = _Pools(seed)
     rng = random.Random(seed * 1_000_003 + start)
     for n in range(start, start + count):
@@ -72,7 +73,9 @@ def fake_customers(count: int, *, seed: int = 42, start: int = 0) -> Iterator[di
         }
 
 
-def customer_batches(count: int, size: int = 1_000, *, seed: int = 42) -> Iterator[list[dict[str, Any]]]:
+def customer_batches(
+    count: int, size: int = 1_000, *, seed: int = 42
+) -> Iterator[list[dict[str, Any]]]:
     """``fake_customers`` in lists of ``size``."""
     batch: list[dict[str, Any]] = []
     for customer in fake_customers(count, seed=seed):
