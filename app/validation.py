@@ -23,7 +23,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_ISSUES",
     "check_storable",
-    "describe_issues",
+    "describe",
     "invalid_data_from",
     "js_type",
     "validate",
@@ -45,11 +45,13 @@ _EXPECTED = {
     "list_type": "array",
     "int_type": "number",
     "int_parsing": "number",
+    "int_from_float": "number",
     "float_type": "number",
     "float_parsing": "number",
     "datetime_type": "date",
     "datetime_parsing": "date",
     "datetime_from_date_parsing": "date",
+    "none_required": "null",
 }
 
 
@@ -70,40 +72,59 @@ def js_type(value: Any) -> str:
     return type(value).__name__
 
 
-def _field(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc)
+def _path(loc: tuple[int | str, ...]) -> str:
+    return ", ".join(str(part) for part in loc if not str(part).startswith("~"))
 
 
-def describe_issues(exc: ValidationError) -> list[str]:
-    """Return one Medusa-style sentence per issue (unrecognised keys merged into one)."""
-    unknown: list[str] = []
+def describe(exc: ValidationError) -> list[str]:
+    """Return one Medusa sentence per issue; unknown keys of one object make one sentence."""
     issues: list[str] = []
+    unknown: dict[tuple[Any, ...], list[str]] = {}
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
         kind = error["type"]
+        field = _path(loc)
         if kind == "extra_forbidden":
-            unknown.append(str(loc[-1]) if loc else "")
+            parent = tuple(p for p in loc[:-1] if not str(p).startswith("~"))
+            if parent not in unknown:
+                unknown[parent] = []
+                issues.append(f"\0{len(unknown) - 1}")  # placeholder keeps zod's order
+            unknown[parent].append(str(loc[-1]))
         elif kind == "missing":
-            issues.append(f"Field '{_field(loc)}' is required")
+            issues.append(f"Field '{field}' is required")
         elif kind in _EXPECTED:
+            got = js_type(error.get("input"))
+            issues.append(f"Expected type: '{_EXPECTED[kind]}' for field '{field}', got: '{got}'")
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            expected = str((error.get("ctx") or {}).get("expected_tags", "")).replace("'~", "'")
+            expected = ", ".join(t.strip().strip("'~") for t in expected.split(","))
+            got = js_type(error.get("input"))
+            issues.append(f"Expected type: '{expected}' for field '{field}', got: '{got}'")
+        elif kind in ("less_than_equal", "less_than"):
+            limit = (error.get("ctx") or {}).get("le", (error.get("ctx") or {}).get("lt"))
+            issues.append(f"Value for field '{field}' too big, expected at most: '{limit}'")
+        elif kind in ("greater_than_equal", "greater_than"):
+            limit = (error.get("ctx") or {}).get("ge", (error.get("ctx") or {}).get("gt"))
+            issues.append(f"Value for field '{field}' too small, expected at least: '{limit}'")
+        elif kind == "literal_error":
+            expected = str((error.get("ctx") or {}).get("expected", "")).replace("'", "")
+            expected = expected.replace(" or ", ", ")
             issues.append(
-                f"Expected type: '{_EXPECTED[kind]}' for field '{_field(loc)}', "
-                f"got: '{js_type(error.get('input'))}'"
+                f"Expected: '{expected}' for field '{field}', but got: '{error.get('input')}'"
             )
-        elif kind == "value_error" and "email" in str(error.get("msg", "")).lower():
-            issues.append("Invalid email")
         else:
-            message = str(error.get("msg", "Invalid input"))
-            message = message.removeprefix("Value error, ")
-            issues.append(f"{message} for field '{_field(loc)}'" if loc else message)
-    if unknown:
-        issues.insert(0, f"Unrecognized fields: '{', '.join(unknown)}'")
-    return issues
+            message = str(error.get("msg", "Invalid input")).removeprefix("Value error, ")
+            issues.append(message)
+    keys = list(unknown.values())
+    return [
+        f"Unrecognized fields: '{', '.join(keys[int(i[1:])])}'" if i.startswith("\0") else i
+        for i in issues
+    ]
 
 
 def invalid_data_from(exc: ValidationError) -> InvalidData:
-    """Return the ``invalid_data`` error for a pydantic ``ValidationError``."""
-    issues = describe_issues(exc) or ["Invalid input"]
+    """Return the ``invalid_data`` error for a failed validation."""
+    issues = describe(exc) or ["Invalid input"]
     return InvalidData("Invalid request: " + "; ".join(issues[:MAX_ISSUES]))
 
 

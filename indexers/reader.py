@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from app.service.filters import as_datetime
 from app.service.rules import normalize_email
 from indexers.backends.base import BackendError, SearchBackend
 from indexers.query import Hit, ListQuery, NotServable, RangeFilter, RankedQuery, TermFilter
@@ -143,14 +144,11 @@ def _string(name: str, value: Any) -> str | None:
 
 
 def _date(name: str, value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise NotServable(f"{name}: not a date") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        if isinstance(value, datetime | str):
+            return as_datetime(value)
+    except ValueError:
+        pass
     raise NotServable(f"{name}: not a date")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.api.fields import Selection, Shape, select
+from app.service.serialize import ADDRESS_FIELDS, CUSTOMER_FIELDS, GROUP_FIELDS
 
 __all__ = [
     "ADMIN_ADDRESS",
@@ -25,17 +26,6 @@ __all__ = [
     "dump_many",
     "select",
 ]
-
-CUSTOMER_FIELDS = (
-    "id", "email", "company_name", "first_name", "last_name", "phone", "has_account",
-    "metadata", "created_by", "created_at", "updated_at", "deleted_at",
-)  # fmt: skip
-ADDRESS_FIELDS = (
-    "id", "address_name", "is_default_shipping", "is_default_billing", "customer_id", "company",
-    "first_name", "last_name", "address_1", "address_2", "city", "country_code", "province",
-    "postal_code", "phone", "metadata", "created_at", "updated_at", "deleted_at",
-)  # fmt: skip
-GROUP_FIELDS = ("id", "name", "metadata", "created_by", "created_at", "updated_at", "deleted_at")
 
 _ADMIN_ADDRESS_DEFAULTS = (
     "id", "company", "customer_id", "first_name", "last_name", "address_1", "address_2", "city",

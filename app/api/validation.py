@@ -26,89 +26,12 @@ from pydantic import BaseModel, ValidationError
 
 from app.api.querystring import parse_pairs
 from app.errors import InvalidData
-from app.validation import js_type
+from app.validation import MAX_ISSUES, describe, js_type
+from app.validation import invalid_data_from as invalid_request
 
 __all__ = ["MAX_ISSUES", "describe", "invalid_request", "parse_body", "parse_query", "read_json"]
 
-MAX_ISSUES = 3
-
 M = TypeVar("M", bound=BaseModel)
-
-_EXPECTED = {
-    "string_type": "string",
-    "bool_type": "boolean",
-    "bool_parsing": "boolean",
-    "dict_type": "object",
-    "model_type": "object",
-    "model_attributes_type": "object",
-    "list_type": "array",
-    "int_type": "number",
-    "int_parsing": "number",
-    "int_from_float": "number",
-    "float_type": "number",
-    "float_parsing": "number",
-    "datetime_type": "date",
-    "datetime_parsing": "date",
-    "datetime_from_date_parsing": "date",
-    "none_required": "null",
-}
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    return ", ".join(str(part) for part in loc if not str(part).startswith("~"))
-
-
-def describe(exc: ValidationError) -> list[str]:
-    """Return one Medusa sentence per issue; unknown keys of one object make one sentence."""
-    issues: list[str] = []
-    unknown: dict[tuple[Any, ...], list[str]] = {}
-    for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        kind = error["type"]
-        field = _path(loc)
-        if kind == "extra_forbidden":
-            parent = tuple(p for p in loc[:-1] if not str(p).startswith("~"))
-            if parent not in unknown:
-                unknown[parent] = []
-                issues.append(f"\0{len(unknown) - 1}")  # placeholder keeps zod's order
-            unknown[parent].append(str(loc[-1]))
-        elif kind == "missing":
-            issues.append(f"Field '{field}' is required")
-        elif kind in _EXPECTED:
-            got = js_type(error.get("input"))
-            issues.append(f"Expected type: '{_EXPECTED[kind]}' for field '{field}', got: '{got}'")
-        elif kind in ("union_tag_invalid", "union_tag_not_found"):
-            expected = str((error.get("ctx") or {}).get("expected_tags", "")).replace("'~", "'")
-            expected = ", ".join(t.strip().strip("'~") for t in expected.split(","))
-            got = js_type(error.get("input"))
-            issues.append(f"Expected type: '{expected}' for field '{field}', got: '{got}'")
-        elif kind in ("less_than_equal", "less_than"):
-            limit = (error.get("ctx") or {}).get("le", (error.get("ctx") or {}).get("lt"))
-            issues.append(f"Value for field '{field}' too big, expected at most: '{limit}'")
-        elif kind in ("greater_than_equal", "greater_than"):
-            limit = (error.get("ctx") or {}).get("ge", (error.get("ctx") or {}).get("gt"))
-            issues.append(f"Value for field '{field}' too small, expected at least: '{limit}'")
-        elif kind == "literal_error":
-            expected = str((error.get("ctx") or {}).get("expected", "")).replace("'", "")
-            expected = expected.replace(" or ", ", ")
-            issues.append(
-                f"Expected: '{expected}' for field '{field}', but got: '{error.get('input')}'"
-            )
-        else:
-            message = str(error.get("msg", "Invalid input")).removeprefix("Value error, ")
-            issues.append(message)
-    keys = list(unknown.values())
-    return [
-        f"Unrecognized fields: '{', '.join(keys[int(i[1:])])}'" if i.startswith("\0") else i
-        for i in issues
-    ]
-
-
-def invalid_request(exc: ValidationError) -> InvalidData:
-    """Return the ``invalid_data`` error for a failed validation."""
-    issues = describe(exc) or ["Invalid input"]
-    return InvalidData("Invalid request: " + "; ".join(issues[:MAX_ISSUES]))
-
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 

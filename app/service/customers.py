@@ -92,14 +92,7 @@ async def create(store: Store, items: list[CreateCustomer]) -> list[RawDoc]:
     now = utcnow()
     docs = [new_customer_doc(item, now) for item in items]
     try:
-        if len(docs) == 1:
-            await store.customers.insert_one(docs[0])
-        elif docs:
-
-            async def insert(session: AsyncClientSession) -> None:
-                await store.customers.insert_many(docs, ordered=True, session=session)
-
-            await store.transaction(insert)
+        await store.insert_all(store.customers, docs)
     except PyMongoError as exc:
         raise (translate_duplicate(exc) or exc) from None
     return docs

@@ -30,7 +30,16 @@ from app.textsearch import (
 )
 from app.validation import check_storable
 
-__all__ = ["ADDRESS", "CUSTOMER", "GROUP", "MEMBERSHIP", "Entity", "Resolver", "compile_filters"]
+__all__ = [
+    "ADDRESS",
+    "CUSTOMER",
+    "GROUP",
+    "MEMBERSHIP",
+    "Entity",
+    "Resolver",
+    "as_datetime",
+    "compile_filters",
+]
 
 STR, BOOL, DATE = "string", "boolean", "date"
 OPERATORS = frozenset(
@@ -118,6 +127,16 @@ def _invalid(message: str) -> InvalidData:
     return InvalidData(f"Invalid filter: {message}")
 
 
+def as_datetime(value: datetime | str) -> datetime:
+    """A filter date (a datetime or ISO 8601 text) as an aware UTC-based datetime.
+
+    :raise ValueError: when the text is not a date.
+    """
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _scalar(entity: Entity, name: str, kind: str, value: Any) -> Any:
     """Check one filter value against its field type; return it in stored form."""
     if value is None:
@@ -127,15 +146,11 @@ def _scalar(entity: Entity, name: str, kind: str, value: Any) -> Any:
         return normalize_email(value) if name in entity.normalized else value
     if kind == BOOL and isinstance(value, bool):
         return value
-    if kind == DATE:
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=UTC)
-        if isinstance(value, str):
-            try:
-                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                raise _invalid(f"'{name}' expects a date, got '{value}'") from None
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if kind == DATE and isinstance(value, datetime | str):
+        try:
+            return as_datetime(value)
+        except ValueError:
+            raise _invalid(f"'{name}' expects a date, got '{value}'") from None
     raise _invalid(f"'{name}' expects a {kind}, got {type(value).__name__}")
 
 

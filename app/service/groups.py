@@ -63,14 +63,7 @@ async def create(store: Store, items: list[CreateGroup]) -> list[RawDoc]:
             }
         )
     try:
-        if len(docs) == 1:
-            await store.groups.insert_one(docs[0])
-        elif docs:
-
-            async def insert(session: AsyncClientSession) -> None:
-                await store.groups.insert_many(docs, ordered=True, session=session)
-
-            await store.transaction(insert)
+        await store.insert_all(store.groups, docs)
     except PyMongoError as exc:
         raise _translate(exc) from None
     return docs

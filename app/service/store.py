@@ -50,6 +50,17 @@ class Store:
     def groups(self) -> AsyncCollection[RawDoc]:
         return self.database["customer_groups"]
 
+    async def insert_all(self, collection: AsyncCollection[RawDoc], docs: list[RawDoc]) -> None:
+        """Insert ``docs``: one plain insert, or several in one transaction (all or nothing)."""
+        if len(docs) == 1:
+            await collection.insert_one(docs[0])
+        elif docs:
+
+            async def insert(session: AsyncClientSession) -> None:
+                await collection.insert_many(docs, ordered=True, session=session)
+
+            await self.transaction(insert)
+
     async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         """Run ``work(session)`` in a multi-document transaction, retrying transient aborts.
 
