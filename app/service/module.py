@@ -26,7 +26,7 @@ from app.dto import (
 from app.errors import InvalidData
 from app.models import MODELS
 from app.service import addresses, customers, groups, queries
-from app.service.common import id_list, is_selector, one_or_many
+from app.service.common import all_of, id_list, is_selector, live, one_or_many
 from app.service.filters import CUSTOMER, GROUP, compile_filters
 from app.service.findconfig import FindConfig, parse_config
 from app.service.inputs import (
@@ -371,13 +371,7 @@ class CustomerModuleService:
         if is_selector(selector):
             resolve = queries.make_resolver(self._store, with_deleted)
             query = await compile_filters(selector, GROUP, resolve)
-            cond = (
-                query
-                if with_deleted
-                else {"$and": [query, {"deleted_at": None}]}
-                if query
-                else {"deleted_at": None}
-            )
+            cond = all_of(query, live(with_deleted))
             docs = await self._store.groups.find(cond, {"_id": 1}).sort("_id", 1).to_list()
             return [doc["_id"] for doc in docs]
         return id_list(selector)
