@@ -9,10 +9,20 @@ Steps (:func:`reindex_live`, run as a task *inside the active indexer*, beside i
    *before* the copy starts), and the new generation is added as an extra write target of that
    loop before anything is copied: every event flushed from then on goes to both generations.
    Whatever was flushed earlier was committed in MongoDB before the copy reads it.
-2. **Copy** ``customers`` in ``_id`` order (range pages, projected to the indexed fields) with a
-   progress callback (count, rate, ETA). Each page is written at version
-   ``cluster time before the read - 5 s``, so any event of that time or later wins, and an
-   event older than that is already in what the copy read.
+2. **Copy** ``customers`` in ``_id`` order (one cursor; projected to the indexed fields on
+   MongoDB) with a progress callback (count, rate, ETA), through
+   :meth:`SearchBackend.bulk_load`: the generation is fresh, so there are no version lookups
+   and no per-document deletes, and tantivy commits every 250,000 documents. Each page is
+   written at version ``cluster time before the read - 5 s``, so any event of that time or
+   later wins, and an event older than that is already in what the copy read.
+
+   Speed (100,000 customers, SecantusDB, this 2-core machine, ``customers reindex`` end to
+   end): 4,800 docs/s before the bulk path, ~6,900 after. CPU per document: SecantusDB serves
+   a document in ~39 µs, decoding + mapping + building the tantivy document take ~90 µs of
+   Python, tantivy's indexing threads ~70 µs; 2 cores cannot go much faster than ~10,000/s.
+   The copy is GIL-bound, so decoding moved into the one worker thread that builds (raw BSON
+   pages); a process pool does not pay (pickling a tantivy document costs as much as building
+   it).
 3. **Barrier + verify.** Wait until the sync loop has applied everything up to the stream head,
    then compare counts (MongoDB vs the new generation); if concurrent writes keep them apart,
    compare the id sets and re-check the differing ids after another barrier.
@@ -34,15 +44,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bson.timestamp import Timestamp
 
-from indexers.backends.base import SearchBackend, Upsert
-from indexers.documents import to_search_doc
+from indexers.backends.base import BackendUnavailable, SearchBackend
+from indexers.documents import SearchDoc, to_search_doc
 from indexers.state import IndexerState, LeaseLost, owner_is_dead_here
 
 if TYPE_CHECKING:
@@ -103,70 +113,28 @@ async def copy_collection(
     progress: Progress | None = None,
     total: int = 0,
     on_rejected: Callable[[str, int, str], Any] | None = None,
+    projection: Mapping[str, Any] | None = None,
 ) -> int:
-    """Copy every customer into ``target`` in ``_id`` order; return the number copied.
+    """Bulk-load every customer into the fresh generation ``target`` in ``_id`` order.
 
     One cursor over the ``_id`` index (SecantusDB plans ``_id > x`` pages as a collection scan
     each, so range paging is quadratic; it is only the fallback when the cursor dies). Reading
-    the next page overlaps with applying the current one (a queue of two pages).
+    the next page overlaps with loading the current one (a queue of two pages). Each id is read
+    once, as :meth:`SearchBackend.bulk_load` requires. ``projection`` (the indexed fields) pays
+    on MongoDB; SecantusDB evaluates it in Python, which costs more than it saves.
     """
-    from pymongo.errors import CursorNotFound, OperationFailure
-
-    from indexers.sync import DOC_FIELDS
-
-    projection = dict.fromkeys(DOC_FIELDS, 1)
-    pages: asyncio.Queue[tuple[int, list[dict[str, Any]]] | None] = asyncio.Queue(maxsize=2)
-
-    async def read() -> None:
-        last_id: Any = None
-        while True:
-            query = {} if last_id is None else {"_id": {"$gt": last_id}}
-            cursor = (
-                collection.find(query, projection, batch_size=batch_size)
-                .sort("_id", 1)
-                .hint([("_id", 1)])
-            )
-            try:
-                while True:
-                    version = await copy_version(collection)  # before the read it stamps
-                    page = await cursor.to_list(batch_size)
-                    if not page:
-                        await pages.put(None)
-                        return
-                    last_id = page[-1]["_id"]
-                    await pages.put((version, page))
-            except (CursorNotFound, OperationFailure) as exc:
-                if (
-                    isinstance(exc, OperationFailure)
-                    and not isinstance(exc, CursorNotFound)
-                    and (
-                        exc.code not in (43, 175)  # CursorNotFound, QueryPlanKilled
-                    )
-                ):
-                    raise
-                log.warning("reindex copy cursor lost (%s); resuming after %r", exc, last_id)
-            finally:
-                await cursor.close()
-
-    reader = asyncio.create_task(read(), name="reindex-copy-reader")
+    pages: asyncio.Queue[tuple[int, list[Mapping[str, Any]]] | None] = asyncio.Queue(maxsize=2)
+    reader = asyncio.create_task(
+        _read_pages(collection, pages, batch_size, projection), name="reindex-copy-reader"
+    )
     copied = 0
     try:
-        while True:
-            item = await pages.get()
-            if item is None:
-                break
+        while (item := await pages.get()) is not None:
             version, page = item
-            ops: list[Upsert] = []
-            for raw in page:
-                try:
-                    ops.append(Upsert(to_search_doc(raw, version)))
-                except (ValueError, TypeError, KeyError) as exc:
-                    if on_rejected is not None:
-                        await on_rejected(
-                            str(raw.get("_id")), version, f"{type(exc).__name__}: {exc}"
-                        )
-            for customer_id, reason in await _apply_retrying(target, ops):
-                if on_rejected is not None:
+            docs, bad = await asyncio.to_thread(_search_docs, page, version)
+            bad += await _load_retrying(target, docs)
+            if on_rejected is not None:
+                for customer_id, reason in bad:
                     await on_rejected(customer_id, version, reason)
             copied += len(page)
             if progress is not None:
@@ -180,21 +148,74 @@ async def copy_collection(
     return copied
 
 
-async def _apply_retrying(target: SearchBackend, ops: list[Upsert]) -> list[tuple[str, str]]:
-    from indexers.backends.base import BackendError, DocumentRejected
+async def _read_pages(
+    collection: AsyncCollection[Any],
+    pages: asyncio.Queue[tuple[int, list[Mapping[str, Any]]] | None],
+    batch_size: int,
+    projection: Mapping[str, Any] | None,
+) -> None:
+    """Put (version, page) items on ``pages`` in ``_id`` order, then None.
 
+    Pages hold undecoded ``RawBSONDocument``s: decoding happens on first access, in the
+    worker thread that builds the index documents, so the event loop stays free and the
+    GIL-bound work of the copy runs in one thread (two busy threads convoy on the GIL).
+    """
+    from bson.raw_bson import RawBSONDocument
+    from pymongo.errors import CursorNotFound, OperationFailure
+
+    raw = collection.with_options(
+        codec_options=collection.codec_options.with_options(document_class=RawBSONDocument)
+    )
+    last_id: Any = None
+    while True:
+        query = {} if last_id is None else {"_id": {"$gt": last_id}}
+        cursor = (
+            raw.find(query, projection, batch_size=batch_size).sort("_id", 1).hint([("_id", 1)])
+        )
+        try:
+            while True:
+                version = await copy_version(collection)  # before the read it stamps
+                page = await cursor.to_list(batch_size)
+                if not page:
+                    await pages.put(None)
+                    return
+                last_id = page[-1]["_id"]
+                await pages.put((version, page))
+        except (CursorNotFound, OperationFailure) as exc:
+            # only a lost cursor (43 CursorNotFound, 175 QueryPlanKilled) is resumed
+            if not isinstance(exc, CursorNotFound) and exc.code not in (43, 175):
+                raise
+            log.warning("reindex copy cursor lost (%s); resuming after %r", exc, last_id)
+        finally:
+            await cursor.close()
+
+
+def _search_docs(
+    page: list[Mapping[str, Any]], version: int
+) -> tuple[list[SearchDoc], list[tuple[str, str]]]:
+    """Map one page to search documents (run off the event loop), with the ones that fail."""
+    docs: list[SearchDoc] = []
+    bad: list[tuple[str, str]] = []
+    for raw in page:
+        try:
+            docs.append(to_search_doc(raw, version))
+        except (ValueError, TypeError, KeyError) as exc:
+            bad.append((str(raw.get("_id")), f"{type(exc).__name__}: {exc}"))
+    return docs, bad
+
+
+async def _load_retrying(target: SearchBackend, docs: list[SearchDoc]) -> list[tuple[str, str]]:
+    """Bulk-load ``docs``; retry only :class:`BackendUnavailable` (nothing of the batch kept).
+
+    Any other backend error means the generation lost documents: it propagates, the reindex
+    fails, and the indexer retries it with a new generation.
+    """
     delay = 0.1
-    remaining = list(ops)
-    rejected: list[tuple[str, str]] = []
     while True:
         try:
-            result = await target.apply(remaining)
-            return rejected + list(result.rejected)
-        except DocumentRejected as exc:
-            rejected.append((exc.id, exc.reason))
-            remaining = [op for op in remaining if op.id != exc.id]
-        except BackendError as exc:
-            log.warning("reindex copy: backend failed (%s); retrying in %.1fs", exc, delay)
+            return list((await target.bulk_load(docs)).rejected)
+        except BackendUnavailable as exc:
+            log.warning("reindex copy: backend unavailable (%s); retrying in %.1fs", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
 
@@ -215,7 +236,7 @@ async def _verify(indexer: Indexer, target: SearchBackend) -> int:
     for _ in range(4):
         await _barrier(indexer)
         await target.refresh()
-        expected = await collection.count_documents({})
+        expected = await indexer.count_customers()
         actual = await target.count()
         if expected == actual:
             return actual
@@ -307,6 +328,7 @@ async def reindex_live(
             progress=on_progress,
             total=total,
             on_rejected=indexer._dead_letter,
+            projection=await indexer.copy_projection(),
         )
         await asyncio.gather(*pending_reports)
         await report(copied, max(total, copied))
@@ -316,6 +338,7 @@ async def reindex_live(
         await state.fenced_set(indexer.owner, {"reindex.state": "activating"})
         await backend.activate(generation)
         indexer._main_enabled = True
+        indexer.main_incompatible = False  # the rebuilt generation replaced it
         indexer._extra.remove(target)
     except BaseException:
         if target in indexer._extra:

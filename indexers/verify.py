@@ -5,11 +5,9 @@ Verify rule (MongoDB is the truth; index versions are cluster times, not the cus
 
 - **missing**: an id in MongoDB but not in the index → re-index it;
 - **stray**: an id in the index but not in MongoDB (a lost delete, a resurrection) → delete it;
-- **stale**: the index copy differs from ``to_search_doc(mongo document)`` in content (when the
-  backend can return stored documents: a ``documents(ids)`` method), else — versions only —
-  the index version's time is older than the customer's ``updated_at`` by more than the copy
-  margin + 1 s (an applied event's cluster time is never older than the ``updated_at`` its
-  write set; a copied document's version is its read time - 5 s).
+- **stale**: the index copy (:meth:`SearchBackend.documents`) differs in content from
+  ``to_search_doc(mongo document)``, ignoring the version (index versions are cluster times)
+  and comparing ``phone_digits`` as the engines hold it (derived from ``phone``).
 
 Differences are re-checked after the active indexer has applied everything committed before the
 check (so in-flight writes are not reported), and only persistent ones are drift. Repair goes
@@ -31,10 +29,11 @@ from typing import Any
 from pymongo.errors import OperationFailure
 
 from app.config import Settings
+from app.textsearch import digits_of
 from indexers.backends.base import SearchBackend
-from indexers.documents import to_search_doc
+from indexers.documents import SearchDoc, to_search_doc
 from indexers.oplog import is_history_lost
-from indexers.reindex import COPY_VERSION_MARGIN_S, active_holder
+from indexers.reindex import active_holder
 from indexers.state import IndexerState, Position
 from indexers.sync import DOC_FIELDS, probe_head, wait_for_position
 
@@ -78,29 +77,17 @@ class VerifyResult:
         return "\n".join(lines)
 
 
-def _version_time(version: int) -> int:
-    return version >> 32
+def _comparable(doc: SearchDoc) -> SearchDoc:
+    """Return ``doc`` without what an index copy cannot be compared on (see module doc)."""
+    return dataclasses.replace(doc, version=0, phone_digits=digits_of(doc.phone) or None)
 
 
-def _stale_by_version(raw: dict[str, Any], version: int) -> bool:
-    updated = raw.get("updated_at") or raw.get("created_at")
-    if not isinstance(updated, datetime):
-        return False
-    if updated.tzinfo is None:
-        updated = updated.replace(tzinfo=UTC)
-    return _version_time(version) + COPY_VERSION_MARGIN_S + 1 < int(updated.timestamp())
-
-
-async def _stored(backend: SearchBackend, ids: list[str]) -> dict[str, Any] | None:
-    documents = getattr(backend, "documents", None)
-    if not callable(documents):
-        return None
-    return await documents(ids)
-
-
-def _same(raw: dict[str, Any], stored: Any) -> bool:
-    expected = to_search_doc(raw, 0)
-    return dataclasses.replace(stored, version=0) == expected
+def _same(raw: dict[str, Any], stored: SearchDoc) -> bool:
+    try:
+        expected = to_search_doc(raw, 0)
+    except (ValueError, TypeError, KeyError):
+        return False  # unindexable in MongoDB (dead-lettered) yet present in the index
+    return _comparable(stored) == _comparable(expected)
 
 
 async def _diff(
@@ -116,12 +103,9 @@ async def _diff(
     result.missing = sorted(set(mongo) - set(versions))
     result.stray = sorted(set(versions) - set(mongo))
     common = sorted(set(mongo) & set(versions))
-    stored = await _stored(backend, common) if common else {}
-    if stored is not None:
-        result.content_checked = True
-        result.stale = [i for i in common if i not in stored or not _same(mongo[i], stored[i])]
-    else:
-        result.stale = [i for i in common if _stale_by_version(mongo[i], versions[i])]
+    stored = await backend.documents(common) if common else {}
+    result.content_checked = True
+    result.stale = [i for i in common if i not in stored or not _same(mongo[i], stored[i])]
     return result, mongo
 
 

@@ -10,6 +10,10 @@ Exception tree::
 Writes are idempotent and versioned: an op whose version is not greater than the stored version
 of that id (live document or hard-delete tombstone) is skipped, so replays and out-of-order
 delivery never resurrect or roll back a customer.
+
+:meth:`SearchBackend.bulk_load` is the reindex copy's fast path into a *fresh* generation: it
+keeps the same version rule against whatever ``apply`` wrote there (the sync loop's dual
+writes), but skips the per-document lookups and deletes a populated index needs.
 """
 
 from __future__ import annotations
@@ -99,14 +103,39 @@ class SearchBackend(abc.ABC):
         :raise BackendUnavailable: on a transient failure (the caller retries the whole batch).
         """
 
+    async def bulk_load(self, docs: Sequence[SearchDoc]) -> ApplyResult:
+        """Add the copy of a reindex to a generation made by :meth:`create_generation`.
+
+        Each id may be loaded once per generation; ``apply`` may run meanwhile (dual writes)
+        and the newer version still wins. Loaded documents may stay invisible until
+        :meth:`refresh`. The default is a plain versioned ``apply``; engines override it when
+        skipping the lookups is faster.
+
+        :raise BackendUnavailable: on a transient failure (the caller retries the whole batch).
+        """
+        return await self.apply([Upsert(doc) for doc in docs])
+
     @abc.abstractmethod
     async def refresh(self) -> None:
-        """Make applied writes visible to readers."""
+        """Make applied (and bulk-loaded) writes visible to readers."""
+
+    @abc.abstractmethod
+    async def release_writer(self) -> None:
+        """Give up any exclusive write lock (tantivy allows one writer per index) but stay
+        readable, so a standby indexer in another process can take over the writes."""
 
     # -- inspection -----------------------------------------------------------------------
     @abc.abstractmethod
     async def versions(self, ids: Sequence[str] | None = None) -> dict[str, int]:
         """Return live (non-tombstone) id → version, for ``ids`` or for all (``None``)."""
+
+    @abc.abstractmethod
+    async def documents(self, ids: Sequence[str]) -> dict[str, SearchDoc]:
+        """Return the stored live documents of ``ids`` (absent ids are left out).
+
+        Lets verification compare content, not only versions. Fields the index derives rather
+        than stores come back derived: ``phone_digits`` is the digits of ``phone``.
+        """
 
     @abc.abstractmethod
     async def count(self) -> int:

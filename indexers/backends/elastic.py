@@ -23,6 +23,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from app.textsearch import digits_of
@@ -56,6 +57,7 @@ __all__ = ["MAPPINGS", "SETTINGS", "ElasticBackend", "es_document"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 LIVE, SOFT_DELETED, TOMBSTONE = 0, 1, 2
 EXACT_FIELDS = ("email", "first_name", "last_name", "company_name", "phone", "created_by")
@@ -172,6 +174,35 @@ def es_document(doc: SearchDoc) -> dict[str, Any]:
         v for v in (doc.first_name, doc.last_name) if v
     )
     return out
+
+
+_DOC_SOURCE = ("id", *EXACT_FIELDS, "has_account", "groups", *DATE_FIELDS, "version")
+"""The ``_source`` fields :func:`_search_doc` reads back."""
+
+
+def _date(ms: int | None) -> datetime | None:
+    return None if ms is None else _EPOCH + timedelta(milliseconds=int(ms))
+
+
+def _search_doc(source: dict[str, Any]) -> SearchDoc:
+    """Rebuild a SearchDoc from an ``es_document`` source (``phone_digits`` re-derived)."""
+    phone = source.get("phone")
+    return SearchDoc(
+        id=source["id"],
+        email=source.get("email"),
+        first_name=source.get("first_name"),
+        last_name=source.get("last_name"),
+        company_name=source.get("company_name"),
+        phone=phone,
+        phone_digits=digits_of(phone) or None,
+        has_account=bool(source.get("has_account")),
+        group_ids=tuple(source.get("groups") or ()),
+        created_by=source.get("created_by"),
+        created_at=_date(source.get("created_at")),  # type: ignore[arg-type]
+        updated_at=_date(source.get("updated_at")),  # type: ignore[arg-type]
+        deleted_at=_date(source.get("deleted_at")),
+        version=int(source["version"]),
+    )
 
 
 def _tombstone(id: str, version: int) -> dict[str, Any]:
@@ -525,6 +556,24 @@ class ElasticBackend(SearchBackend):
                 after = hits[-1]["sort"]
         except NotServable:
             return out
+
+    async def documents(self, ids: Sequence[str]) -> dict[str, SearchDoc]:
+        live = {"terms": {"state": [LIVE, SOFT_DELETED]}}
+        ids = list(ids)
+        out: dict[str, SearchDoc] = {}
+        try:
+            for start in range(0, len(ids), PAGE):
+                chunk = ids[start : start + PAGE]
+                query = {"bool": {"filter": [live, {"ids": {"values": chunk}}]}}
+                body = await self._search(query=query, size=len(chunk), source=list(_DOC_SOURCE))
+                for hit in body["hits"]["hits"]:
+                    out[hit["_id"]] = _search_doc(hit["_source"])
+        except NotServable:
+            return {}
+        return out
+
+    async def release_writer(self) -> None:
+        """Nothing to release: Elasticsearch has no exclusive writer lock."""
 
     async def count(self) -> int:
         from elasticsearch import NotFoundError

@@ -12,6 +12,11 @@ serialized by a lock, and each ``apply`` ends with a commit (durable before the 
 checkpoints). Readers reload the index before each query, so a commit made by another process
 (``customers index``) is visible at once.
 
+A reindex fills a fresh generation through ``bulk_load``: no version lookups, no deletes, a
+commit every ``BULK_COMMIT_DOCS``; only the ids the sync loop's dual writes touched meanwhile
+(remembered in memory until activation) are compared. tantivy allows one writer per index
+(another process gets ``BackendUnavailable``); ``release_writer`` lets it go, reads go on.
+
 Exact ``q``: see :mod:`indexers.analysis` (trigram phrases + word-start prefixes). Token lists
 are joined with NUL and split by a registered regex tokenizer (one FFI call per field).
 
@@ -32,6 +37,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,11 +46,12 @@ import tantivy
 from app.textsearch import digits_of
 from indexers.analysis import (
     TEXT_FIELDS,
-    boundary_prefixes,
+    boundary_prefixes_of,
     digit_prefixes,
     email_words,
     epoch_ms,
     id_keys,
+    joined_trigrams,
     plan_words,
     text_keys,
     trigrams,
@@ -67,10 +74,15 @@ __all__ = ["EmbeddedBackend"]
 
 T = TypeVar("T")
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 LIVE, SOFT_DELETED, TOMBSTONE = 0, 1, 2
 ACTIVE_FILE = "ACTIVE"
 HEAP_BYTES = 256_000_000  # split between the writer threads (tantivy needs >= 15 MB each)
-WRITER_THREADS = 2
+# One indexing thread: on 2 cores shared with Python and MongoDB, a second one cost more CPU
+# (86 vs 73 µs/doc at 100k) than it saved in wall time, and doubled the segments to merge.
+WRITER_THREADS = 1
+BULK_COMMIT_DOCS = 250_000  # a reindex load commits this rarely: fewer segments to merge
 EXACT_FIELDS = ("email", "first_name", "last_name", "company_name", "phone", "created_by")
 DATE_FIELDS = ("created_at", "updated_at", "deleted_at")
 SORT_TEXT_FIELDS = ("email", "first_name", "last_name", "company_name")
@@ -93,7 +105,8 @@ def _schema() -> tantivy.Schema:
         b.add_text_field(name, stored=True, tokenizer_name="raw", index_option="basic")
     b.add_text_field("nulls", tokenizer_name=NUL, index_option="basic")
     b.add_unsigned_field("has_account", fast=True)
-    b.add_text_field("groups", tokenizer_name=NUL, index_option="basic")
+    # stored so that documents() can return the whole SearchDoc (verify compares content)
+    b.add_text_field("groups", stored=True, tokenizer_name=NUL, index_option="basic")
     for name in DATE_FIELDS:
         b.add_integer_field(name, fast=True)
     for name in SORT_TEXT_FIELDS:
@@ -127,27 +140,48 @@ def _open_index(path: Path) -> tantivy.Index:
 
 
 def _trigram_runs(values: list[str]) -> str:
-    return GAP.join(SEP.join(trigrams(v)) for v in values)
+    return GAP.join([joined_trigrams(v, SEP) for v in values])
 
 
-def _flags(doc: SearchDoc) -> str:
-    state = SOFT_DELETED if doc.deleted_at is not None else LIVE
-    return f"s{state}{SEP}s{state}a{int(doc.has_account)}"
+def _flags(deleted: bool, has_account: bool) -> str:
+    state = SOFT_DELETED if deleted else LIVE
+    return f"s{state}{SEP}s{state}a{int(has_account)}"
 
 
 def to_tantivy(doc: SearchDoc) -> tantivy.Document:
-    """Return the tantivy document of a search document."""
+    """Return the tantivy document of a search document.
+
+    The reindex runs this once per customer, so it is written for speed: one dict, C-level
+    token joins, a single ``from_dict`` FFI call.
+    """
+    deleted = doc.deleted_at is not None
+    k1, k2, k3, k4 = id_keys(doc.id)
     fields: dict[str, Any] = {
         "id": doc.id,
-        **dict(zip(ID_KEYS, id_keys(doc.id), strict=True)),
-        "state": SOFT_DELETED if doc.deleted_at is not None else LIVE,
+        "idk": k1,
+        "idk2": k2,
+        "idk3": k3,
+        "idk4": k4,
+        "state": SOFT_DELETED if deleted else LIVE,
         "version": doc.version,
         "has_account": int(doc.has_account),
-        "flags": _flags(doc),
+        "flags": _flags(deleted, doc.has_account),
+        "created_at": epoch_ms(doc.created_at),
+        "updated_at": epoch_ms(doc.updated_at),
     }
+    if deleted:
+        fields["deleted_at"] = epoch_ms(doc.deleted_at)  # type: ignore[arg-type]
+    email, first, last, company, phone = (
+        doc.email,
+        doc.first_name,
+        doc.last_name,
+        doc.company_name,
+        doc.phone,
+    )
     nulls = []
-    for name in EXACT_FIELDS:
-        value = getattr(doc, name)
+    for name, value in zip(
+        EXACT_FIELDS, (email, first, last, company, phone, doc.created_by), strict=True
+    ):
         if value is None:
             nulls.append(name)
         else:
@@ -156,46 +190,34 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
         fields["nulls"] = SEP.join(nulls)
     if doc.group_ids:
         fields["groups"] = SEP.join(doc.group_ids)
-    fields["created_at"] = epoch_ms(doc.created_at)
-    fields["updated_at"] = epoch_ms(doc.updated_at)
-    if doc.deleted_at is not None:
-        fields["deleted_at"] = epoch_ms(doc.deleted_at)
-    for name in SORT_TEXT_FIELDS:
-        fields[f"o_{name}_1"], fields[f"o_{name}_2"] = text_keys(getattr(doc, name))
+    for name, value in zip(SORT_TEXT_FIELDS, (email, first, last, company), strict=True):
+        fields[f"o_{name}_1"], fields[f"o_{name}_2"] = text_keys(value)
 
-    texts = [
-        v.lower()
-        for v in (doc.email, doc.first_name, doc.last_name, doc.company_name, doc.phone)
-        if v
-    ]
-    if any(SEP in t for t in texts):  # NUL inside a value: fall back to explicit tokens
-        fields["g"] = None
-    elif texts:
+    texts = [v.lower() for v in (email, first, last, company, phone) if v]
+    prefixes = boundary_prefixes_of(texts)
+    # NUL inside a value (so maybe inside a prefix): such tokens are added one by one below
+    special = SEP in "".join(texts)
+    if texts and not special:
         fields["g"] = _trigram_runs(texts)
-    prefixes: set[str] = set()
-    for text in texts:
-        prefixes |= boundary_prefixes(text)
     if prefixes:
-        fields["s"] = SEP.join(p for p in prefixes if SEP not in p)
-    if doc.phone:
-        digits = digits_of(doc.phone)
+        kept = [p for p in prefixes if SEP not in p] if special else prefixes
+        fields["s"] = SEP.join(kept)
+    if phone:
+        digits = digits_of(phone)
         if digits:
             # "^" and "$" mark the ends: an exact phone or a suffix is then a phrase as well
-            fields["gd"] = SEP.join(trigrams(f"^{digits}$"))
-        sd = digit_prefixes(doc.phone)
+            fields["gd"] = joined_trigrams(f"^{digits}$", SEP)
+        sd = digit_prefixes(phone)
         if sd:
             fields["sd"] = SEP.join(sd)
-    for name, words in (
-        ("w_first", words_of(doc.first_name)),
-        ("w_last", words_of(doc.last_name)),
-        ("w_company", words_of(doc.company_name)),
-        ("w_email", email_words(doc.email)),
-    ):
-        if words:
-            fields[name] = SEP.join(words)
-    special = fields.get("g", "") is None or any(SEP in p for p in prefixes)
-    if special:
-        fields.pop("g", None)
+    if first:
+        fields["w_first"] = SEP.join(words_of(first)) or None
+    if last:
+        fields["w_last"] = SEP.join(words_of(last)) or None
+    if company:
+        fields["w_company"] = SEP.join(words_of(company)) or None
+    if email:
+        fields["w_email"] = SEP.join(email_words(email)) or None
     out = tantivy.Document.from_dict({k: v for k, v in fields.items() if v is not None}, SCHEMA)
     if special:
         _add_explicit_tokens(out, texts, prefixes)
@@ -458,32 +480,140 @@ class _Pager:
         return out
 
 
+# -- stored documents ---------------------------------------------------------------------------
+def _first(stored: dict[str, list[Any]], name: str) -> Any:
+    values = stored.get(name)
+    return values[0] if values else None
+
+
+def _datetime(ms: int | None) -> datetime | None:
+    return None if ms is None else _EPOCH + timedelta(milliseconds=ms)
+
+
+def _stored_docs(searcher: tantivy.Searcher, addrs: list[Any]) -> dict[str, SearchDoc]:
+    """Rebuild the SearchDocs at ``addrs`` from stored fields and fast fields."""
+    columns = {
+        name: searcher.fast_field_values(name, addrs)
+        for name in ("version", "has_account", "created_at", "updated_at", "deleted_at")
+    }
+    out: dict[str, SearchDoc] = {}
+    for i, addr in enumerate(addrs):
+        stored = searcher.doc(addr).to_dict()
+        groups = _first(stored, "groups")
+        phone = _first(stored, "phone")
+        doc = SearchDoc(
+            id=_first(stored, "id"),
+            email=_first(stored, "email"),
+            first_name=_first(stored, "first_name"),
+            last_name=_first(stored, "last_name"),
+            company_name=_first(stored, "company_name"),
+            phone=phone,
+            phone_digits=digits_of(phone) or None,  # not stored: derived, as the index does
+            has_account=bool(columns["has_account"][i]),
+            group_ids=tuple(groups.split(SEP)) if groups else (),
+            created_by=_first(stored, "created_by"),
+            created_at=_datetime(columns["created_at"][i]),  # type: ignore[arg-type]
+            updated_at=_datetime(columns["updated_at"][i]),  # type: ignore[arg-type]
+            deleted_at=_datetime(columns["deleted_at"][i]),
+            version=int(columns["version"][i]),
+        )
+        out[doc.id] = doc
+    return out
+
+
 # -- one generation -----------------------------------------------------------------------------
 class _Generation:
-    """One tantivy index directory, with its writer (opened lazily) and write lock."""
+    """One tantivy index directory, with its writer (opened lazily) and write lock.
 
-    def __init__(self, path: Path) -> None:
+    A generation this process created (``fresh``) accepts :meth:`bulk_load` until it is
+    activated: ``_applied`` remembers the version of every id ``apply`` wrote meanwhile (the
+    sync loop's dual writes, a few), which is all a load needs to know to keep the newer
+    version, since nothing else is in a fresh index.
+    """
+
+    def __init__(self, path: Path, *, fresh: bool = False) -> None:
         self.path = path
         self.index = _open_index(path)
         self.lock = threading.Lock()
         self._writer: tantivy.IndexWriter | None = None
+        self._applied: dict[str, int] | None = {} if fresh else None
+        self._unflushed = 0  # bulk-loaded documents not committed yet
+        self._broken: str | None = None  # why bulk-loaded documents were lost
 
     @property
     def writer(self) -> tantivy.IndexWriter:
         if self._writer is None:
-            self._writer = self.index.writer(HEAP_BYTES, WRITER_THREADS)
+            try:
+                self._writer = self.index.writer(HEAP_BYTES, WRITER_THREADS)
+            except ValueError as exc:  # tantivy reports LockBusy as a bare ValueError
+                if "LockBusy" not in str(exc):
+                    raise
+                raise BackendUnavailable(
+                    f"{self.path.name}: another writer holds the index lock "
+                    "(an indexer in another process?)"
+                ) from exc
         return self._writer
 
     def searcher(self) -> tantivy.Searcher:
         self.index.reload()
         return self.index.searcher()
 
-    def close(self) -> None:
+    def end_bulk(self) -> None:
+        """Stop accepting bulk loads (the generation became active: others may write it)."""
         with self.lock:
-            if self._writer is not None:
-                with contextlib.suppress(Exception):
-                    self._writer.wait_merging_threads()
-                self._writer = None
+            self._applied = None
+
+    def release_writer(self) -> None:
+        """Commit pending bulk documents, then drop the writer and its lock; reads go on."""
+        with self.lock:
+            if self._writer is None:
+                return
+            with contextlib.suppress(Exception):
+                if self._unflushed:
+                    self._commit()
+                self._writer.wait_merging_threads()
+            self._writer = None
+            self._unflushed = 0
+
+    def close(self) -> None:
+        """Drop the writer, discarding uncommitted bulk documents (the generation is being
+        dropped, or the process stops and an unfinished reindex starts over anyway)."""
+        with self.lock:
+            if self._writer is None:
+                return
+            with contextlib.suppress(Exception):
+                if self._unflushed:
+                    self._writer.rollback()
+                self._writer.wait_merging_threads()
+            self._writer = None
+            self._unflushed = 0
+
+    def _commit(self) -> None:
+        """Commit bulk-loaded documents (under ``self.lock``).
+
+        If that fails they are lost, and nothing later could notice: the generation is marked
+        broken, so every further write fails and the reindex rebuilds it.
+        """
+        try:
+            self.writer.commit()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                self.writer.rollback()
+            self._broken = f"{type(exc).__name__}: {exc}"
+            self._check()
+        finally:
+            self._unflushed = 0
+
+    def _check(self) -> None:
+        if self._broken is not None:
+            raise BackendError(f"{self.path.name} lost bulk-loaded documents: {self._broken}")
+
+    def refresh(self) -> None:
+        """Commit bulk-loaded documents, then show readers the newest commit."""
+        with self.lock:
+            if self._unflushed:
+                self._commit()
+        self.index.reload()
 
     # -- blocking operations (run in a worker thread) --
     @staticmethod
@@ -524,6 +654,9 @@ class _Generation:
     def apply(self, ops: Sequence[Upsert | Delete]) -> ApplyResult:
         result = ApplyResult()
         with self.lock:
+            self._check()
+            if self._unflushed:  # the version lookup below must see bulk-loaded documents
+                self._commit()
             ids = list(dict.fromkeys(op.id for op in ops))
             current = self.stored_versions(ids, tombstones=True)
             stored = set(current)
@@ -535,6 +668,7 @@ class _Generation:
             if not final:
                 return result
             writer = self.writer
+            written: dict[str, int] = {}
             try:
                 # build and add one by one: tantivy indexes in its threads meanwhile
                 for id, op in final.items():
@@ -550,6 +684,7 @@ class _Generation:
                     if id in stored:  # only an id already in the index has a doc to replace
                         writer.delete_documents_by_term("id", id)
                     writer.add_document(doc)
+                    written[id] = op.version
                 writer.commit()
             except BaseException as exc:
                 with contextlib.suppress(Exception):
@@ -557,8 +692,72 @@ class _Generation:
                 if isinstance(exc, (OSError, ValueError, RuntimeError)):
                     raise BackendUnavailable(f"tantivy write failed: {exc}") from exc
                 raise
+            if self._applied is not None:
+                self._applied.update(written)
             self.index.reload()
         return result
+
+    def bulk_load(self, docs: Sequence[SearchDoc]) -> ApplyResult | None:
+        """Add copied documents with no lookups and no commit (None: not a fresh generation).
+
+        Only ids ``apply`` wrote since the generation was created can exist, so only those
+        are compared and replaced. Commits happen every ``BULK_COMMIT_DOCS`` documents, on
+        :meth:`refresh` and before the next ``apply``.
+
+        :raise BackendError: the add failed and the uncommitted documents were rolled back:
+            the generation is incomplete and must be rebuilt (retrying cannot repair it).
+        """
+        result = ApplyResult()
+        with self.lock:
+            self._check()
+            applied = self._applied
+            if applied is None:
+                return None
+            writer = self.writer
+            try:
+                for doc in docs:
+                    newer = applied.get(doc.id)
+                    if newer is not None:
+                        if newer >= doc.version:
+                            continue
+                        writer.delete_documents_by_term("id", doc.id)
+                    try:
+                        built = to_tantivy(doc)
+                    except (ValueError, TypeError, OverflowError) as exc:
+                        result.rejected.append((doc.id, f"{type(exc).__name__}: {exc}"))
+                        continue
+                    writer.add_document(built)
+                self._unflushed += len(docs)
+                if self._unflushed >= BULK_COMMIT_DOCS:
+                    self._commit()
+            except BackendError:
+                raise  # from _commit: already marked broken
+            except BaseException as exc:
+                with contextlib.suppress(Exception):
+                    writer.rollback()
+                self._unflushed = 0
+                self._broken = f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, (OSError, ValueError, RuntimeError)):
+                    raise BackendError(
+                        f"tantivy bulk load failed; rebuild {self.path.name}: {exc}"
+                    ) from exc
+                raise
+        return result
+
+    def documents(self, ids: Sequence[str]) -> dict[str, SearchDoc]:
+        searcher = self.searcher()
+        out: dict[str, SearchDoc] = {}
+        if searcher.num_docs == 0:
+            return out
+        live = Q.term_set_query(SCHEMA, "state", [LIVE, SOFT_DELETED])
+        for start in range(0, len(ids), 10_000):
+            chunk = list(ids[start : start + 10_000])
+            query = Q.boolean_query([(MUST, Q.term_set_query(SCHEMA, "id", chunk)), (MUST, live)])
+            found = searcher.search(query, 1, count=True).count
+            if found:
+                hits = searcher.search(query, found, count=False).hits
+                out.update(_stored_docs(searcher, [addr for _, addr in hits]))
+        return out
 
     def count(self) -> int:
         searcher = self.searcher()
@@ -736,10 +935,26 @@ class EmbeddedBackend(SearchBackend):
             return ApplyResult()
         return await self._run(lambda: self._target(create=True).apply(ops))
 
+    async def bulk_load(self, docs: Sequence[SearchDoc]) -> ApplyResult:
+        if not docs:
+            return ApplyResult()
+        result = await self._run(lambda: self._target(create=True).bulk_load(docs))
+        if result is None:  # opened from disk, or already active: the versioned path
+            return await self.apply([Upsert(doc) for doc in docs])
+        return result
+
     async def refresh(self) -> None:
         generation = self._target(create=False)
         if generation is not None:
-            await self._run(generation.index.reload)
+            await self._run(generation.refresh)
+
+    async def release_writer(self) -> None:
+        if self._pinned is None:
+            await self._run(self._shared.release_writers)
+            return
+        generation = self._target(create=False)
+        if generation is not None:
+            await self._run(generation.release_writer)
 
     # -- inspection --
     async def versions(self, ids: Sequence[str] | None = None) -> dict[str, int]:
@@ -749,6 +964,12 @@ class EmbeddedBackend(SearchBackend):
         if ids is None:
             return await self._run(generation.all_versions)
         return await self._run(lambda: generation.stored_versions(list(ids), tombstones=False))
+
+    async def documents(self, ids: Sequence[str]) -> dict[str, SearchDoc]:
+        generation = self._target(create=False)
+        if generation is None or not ids:
+            return {}
+        return await self._run(generation.documents, list(ids))
 
     async def count(self) -> int:
         generation = self._target(create=False)
@@ -830,7 +1051,7 @@ class _Shared:
         path = self.root / name
         path.mkdir()
         with self._lock:
-            self._open[name] = _Generation(path)
+            self._open[name] = _Generation(path, fresh=True)
         return name
 
     def create_and_activate_first(self) -> str:
@@ -851,6 +1072,10 @@ class _Shared:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.root / ACTIVE_FILE)
+        with self._lock:
+            generation = self._open.get(name)
+        if generation is not None:  # readers and the default writer use it now: no bulk loads
+            generation.end_bulk()
         with contextlib.suppress(OSError):
             fd = os.open(self.root, os.O_RDONLY)
             try:
@@ -866,6 +1091,13 @@ class _Shared:
         if generation is not None:
             generation.close()
         shutil.rmtree(self.root / name, ignore_errors=True)
+
+    def release_writers(self) -> None:
+        """Drop every writer (and its lock); the open indexes stay readable."""
+        with self._lock:
+            generations = list(self._open.values())
+        for generation in generations:
+            generation.release_writer()
 
     def close(self) -> None:
         with self._lock:

@@ -20,8 +20,15 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from indexers.backends.base import ApplyResult, BackendUnavailable, Delete, SearchBackend, Upsert
-from indexers.documents import to_search_doc, version_from_timestamp
+from indexers.backends.base import (
+    ApplyResult,
+    BackendUnavailable,
+    Delete,
+    IncompatibleIndex,
+    SearchBackend,
+    Upsert,
+)
+from indexers.documents import SearchDoc, to_search_doc, version_from_timestamp
 
 SECANTUSD = Path(sys.executable).with_name("secantusd-py")
 
@@ -157,24 +164,31 @@ async def assert_index_matches(
     if versions is not None:
         wrong = {i: (index[i], versions.get(i)) for i in mongo if index[i] != versions.get(i)}
         assert not wrong, f"{len(wrong)} versions differ, e.g. {list(wrong.items())[:5]}"
-    documents = getattr(backend, "documents", None)
-    if callable(documents):  # content, when the backend can return stored documents
-        stored = await documents(list(mongo))
-        for customer_id, raw in mongo.items():
-            expected = to_search_doc(raw, index[customer_id])
-            assert stored[customer_id] == expected, customer_id
+    stored = await backend.documents(list(mongo))  # content, not only ids and versions
+    for customer_id, raw in mongo.items():
+        expected = to_search_doc(raw, index[customer_id])
+        assert stored[customer_id] == expected, customer_id
 
 
 class FlakyBackend(SearchBackend):
-    """Wraps a backend: ``down`` makes writes raise BackendUnavailable; ``reject`` ids."""
+    """Wraps a backend: ``down`` makes writes raise BackendUnavailable; ``reject`` ids;
+    writes and refreshes raise IncompatibleIndex while ``incompatible`` is the active
+    generation."""
 
     def __init__(self, inner: SearchBackend) -> None:
         self.inner = inner
         self.down = False
         self.reject: set[str] = set()
         self.failures = 0
+        self.incompatible: str | None = None
+
+    async def _check_schema(self) -> None:
+        if self.incompatible and await self.inner.active_generation() == self.incompatible:
+            self.failures += 1
+            raise IncompatibleIndex(f"test: {self.incompatible} has another schema")
 
     async def apply(self, ops: Sequence[Upsert | Delete]) -> ApplyResult:
+        await self._check_schema()
         if self.down:
             self.failures += 1
             raise BackendUnavailable("test: backend down")
@@ -184,9 +198,16 @@ class FlakyBackend(SearchBackend):
         return result
 
     async def refresh(self) -> None:
+        await self._check_schema()
         if self.down:
             raise BackendUnavailable("test: backend down")
         await self.inner.refresh()
+
+    async def release_writer(self) -> None:
+        await self.inner.release_writer()
+
+    async def documents(self, ids: Sequence[str]) -> dict[str, SearchDoc]:
+        return await self.inner.documents(ids)
 
     async def versions(self, ids=None):  # type: ignore[no-untyped-def]
         return await self.inner.versions(ids)

@@ -298,3 +298,107 @@ def test_an_index_of_another_schema_is_reported_not_misread(tmp_path) -> None:  
             await backend.close()
 
     asyncio.run(body())
+
+
+def test_documents_return_what_was_indexed(engine: Engine) -> None:
+    rows = [
+        customer(
+            1,
+            email="ann@x.com",
+            first_name="Ann",
+            phone="+1 (555) 010-2030",
+            phone_digits="15550102030",
+            has_account=True,
+            created_by="user_1",
+            groups=[
+                {"customer_group_id": "cusgroup_b", "deleted_at": None},
+                {"customer_group_id": "cusgroup_a", "deleted_at": None},
+            ],
+        ),
+        customer(2, company_name="Acme", deleted_at=BASE_TIME + timedelta(days=3)),
+        customer(3),
+    ]
+
+    async def body(b: SearchBackend) -> None:
+        await b.apply([*upserts(rows, version=7), Delete("cus_000003", 8)])
+        await b.refresh()
+        stored = await b.documents(["cus_000001", "cus_000002", "cus_000003", "cus_none"])
+        assert stored == {
+            "cus_000001": to_search_doc(rows[0], 7),
+            "cus_000002": to_search_doc(rows[1], 7),
+        }  # the tombstone and the unknown id are absent
+        assert await b.documents([]) == {}
+
+    engine.run(body)
+
+
+def test_bulk_load_into_a_fresh_generation_keeps_the_newer_version(engine: Engine) -> None:
+    async def body(b: SearchBackend) -> None:
+        await b.apply(upserts([customer(1)]))
+        target = b.writer_for(await b.create_generation())
+        # dual writes that reach the new generation before (and after) the copy
+        await target.apply(
+            [
+                Upsert(to_search_doc(customer(1, first_name="Newer"), 20)),
+                Delete("cus_000002", 20),
+                Upsert(to_search_doc(customer(3, first_name="Older"), 5)),
+            ]
+        )
+        copy = [customer(n, first_name="Copy") for n in range(1, 6)]
+        result = await target.bulk_load([to_search_doc(row, 10) for row in copy])
+        assert result.rejected == []
+        await target.apply(
+            [
+                Upsert(to_search_doc(customer(4, first_name="Later"), 30)),
+                Upsert(to_search_doc(customer(5, first_name="Stale"), 9)),
+            ]
+        )
+        await target.refresh()
+        assert await target.versions() == {
+            "cus_000001": 20,
+            "cus_000003": 10,
+            "cus_000004": 30,
+            "cus_000005": 10,
+        }
+        assert await target.count() == 4  # one document per id
+        names = {
+            i: d.first_name
+            for i, d in (
+                await target.documents(["cus_000001", "cus_000003", "cus_000004", "cus_000005"])
+            ).items()
+        }
+        assert names == {
+            "cus_000001": "Newer",
+            "cus_000003": "Copy",
+            "cus_000004": "Later",
+            "cus_000005": "Copy",
+        }
+        ids, total = await target.list_ids(ListQuery(q="copy"))
+        assert (ids, total) == (["cus_000003", "cus_000005"], 2)
+
+    engine.run(body)
+
+
+def test_a_second_writer_is_unavailable_until_the_first_releases_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from indexers.backends.base import BackendUnavailable
+    from indexers.backends.embedded import EmbeddedBackend
+
+    async def body() -> None:
+        first = EmbeddedBackend(tmp_path / "search")
+        second = EmbeddedBackend(tmp_path / "search")
+        try:
+            await first.apply(upserts([customer(1)]))
+            with pytest.raises(BackendUnavailable, match="lock"):
+                await second.apply(upserts([customer(2)]))
+            await first.release_writer()
+            assert await first.count() == 1  # still readable
+            await second.apply(upserts([customer(2)]))
+            await first.refresh()
+            assert await first.count() == 2
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(body())
