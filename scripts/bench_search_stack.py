@@ -195,7 +195,7 @@ async def service_level(uri: str, data_dir: Path, args: argparse.Namespace) -> d
     result["service"] = served
     baseline: dict[str, Any] = {}
     index, service.index = service.index, None
-    for name in ("last name", "email fragment", "phone last 4"):
+    for name in ("last name", "email fragment", "phone last 4")[: args.baseline_queries]:
         q = mix[name]
         base = await timed(
             lambda q=q: service.list_and_count_customers({"q": q}, {"take": 50}),
@@ -276,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--repeat", type=int, default=100)
     parser.add_argument("--baseline-repeat", type=int, default=3)
+    parser.add_argument("--baseline-queries", type=int, default=3, help="0 skips the baseline")
     parser.add_argument("--write-rate", type=int, default=200)
     parser.add_argument("--lag-seconds", type=float, default=60)
     parser.add_argument("--skip-http", action="store_true")
