@@ -7,7 +7,9 @@ Loop (one active instance per index, see *Lease*)::
     is at its end (a small getMore reply, or an empty 2 ms getMore), the batch is full
     (``batch_size``) or ``flush_interval`` passed ─► apply to the backend (whole documents:
     Upsert(to_search_doc(fullDocument, version=clusterTime)) or Delete) ─►
-    refresh ─► only then save the driver's ``resume_token`` in ``indexer_state``
+    refresh ─► only then mark the driver's ``resume_token`` for saving in ``indexer_state``
+    (written in the background, coalesced, at most every ``checkpoint_interval``:
+    :mod:`indexers.checkpoint`; a checkpoint write never holds up reading or applying)
 
 - **At-least-once + idempotent.** A crash anywhere replays from the last saved token; the
   backend skips ops whose version (the event's cluster time ``(t << 32) | i``) is not newer than
@@ -21,8 +23,8 @@ Loop (one active instance per index, see *Lease*)::
   after this point is missed) and runs a full zero-downtime reindex (:mod:`indexers.reindex`);
   the flag is cleared only once the new generation is active, so a crash mid-way repeats it.
   SecantusDB does not fail an *open* cursor that falls behind pruning (it skips silently), so
-  before saving a new token the indexer checks that the previous one is still resumable
-  (:func:`indexers.oplog.resumable`, one 1 ms command per batch).
+  before saving a new token the checkpointer checks that the previous one is still resumable
+  (:func:`indexers.oplog.resumable`, one 1 ms command per checkpoint).
 - **Incompatible index** (``IncompatibleIndex``: the active generation was built with another
   schema, found at session start or on a write): handled like lost history: the old
   generation is no longer written (retrying could never succeed) and a full reindex builds a
@@ -81,6 +83,7 @@ from indexers.backends.base import (
     SearchBackend,
     Upsert,
 )
+from indexers.checkpoint import Checkpointer, Mark
 from indexers.documents import to_search_doc, version_from_timestamp
 from indexers.oplog import OplogPruner, is_history_lost, resumable
 from indexers.state import IndexerState, LeaseLost, Position, make_owner
@@ -222,6 +225,8 @@ class Indexer:
     :param flush_interval: flush a partial batch after this many seconds.
     :param max_await_ms: how long an idle ``getMore`` waits (any write wakes it earlier).
     :param lease_ttl: seconds a lease lasts without renewal (renewed every ttl/3).
+    :param checkpoint_interval: save the resume token at most this often while events flow,
+        seconds (in the background: see :mod:`indexers.checkpoint`).
     :param idle_checkpoint_interval: save an idle (moved) token at most this often, seconds.
     :param backoff_initial: first retry delay after a backend failure, seconds (doubles).
     :param backoff_max: longest retry delay, seconds.
@@ -245,6 +250,7 @@ class Indexer:
         flush_interval: float = 0.2,
         max_await_ms: int = 500,
         lease_ttl: float = 15.0,
+        checkpoint_interval: float = 0.2,
         idle_checkpoint_interval: float = 30.0,
         backoff_initial: float = 0.1,
         backoff_max: float = 30.0,
@@ -289,7 +295,9 @@ class Indexer:
         self._handled_request: datetime | None = None
         self._request_pending: datetime | None = None  # a `customers reindex` request to serve
         self.serving_request: datetime | None = None  # the request the running reindex serves
-        self._verified_token: Any = None
+        self._checkpoint = Checkpointer(
+            self._write_checkpoint, self._resumable, HistoryLost, interval=checkpoint_interval
+        )
         self._saved_token: Any = None
         self._saved_position: Position | None = None
         self._last_save = 0.0
@@ -554,7 +562,7 @@ class Indexer:
         await self._cancel_reindex()
         await self.state.require_reindex(self.owner, reason)
         self._reindex_wanted = reason
-        self._verified_token = stream.resume_token
+        self._checkpoint.start(stream.resume_token)
         return stream
 
     async def _sync(self, *, burst: bool) -> None:
@@ -572,7 +580,7 @@ class Indexer:
         else:
             try:
                 stream = await self._open(token)
-                self._verified_token = token
+                self._checkpoint.start(token)
             except OperationFailure as exc:
                 if not is_history_lost(exc):
                     raise
@@ -603,6 +611,7 @@ class Indexer:
         try:
             await self._loop(stream, burst=burst)
         finally:
+            await self._checkpoint.close()
             with contextlib.suppress(Exception):
                 await stream.close()
 
@@ -639,10 +648,12 @@ class Indexer:
         """Read one event (or learn that there is none); flush when due. True = done."""
         if self._lease_lost:
             raise LeaseLost(self.owner)
+        self._checkpoint.raise_error()
         if self._stop.is_set():
             if pending:
                 await self._flush(stream, pending, exact=False)
             await self._save_idle(force=True)
+            await self._checkpoint.drain()
             return True
         self._maybe_start_reindex()
         if self._repair_ids is not None:
@@ -699,6 +710,7 @@ class Indexer:
         await self._idle(stream)
         if burst and self._reindex_wanted is None and not self._reindexing():
             await self._save_idle(force=True)
+            await self._checkpoint.drain()
             return True
         return False
 
@@ -731,15 +743,6 @@ class Indexer:
         self, stream: AsyncChangeStream[Any], pending: list[Mapping[str, Any]], *, exact: bool
     ) -> None:
         token = stream.resume_token
-        if (
-            self._verified_token is not None
-            and token != self._verified_token
-            and not await resumable(self.database, self.collection_name, self._verified_token)
-        ):
-            pending.clear()
-            raise HistoryLost(
-                "the oplog was pruned past the stream position while reading (open cursor)"
-            )
         ops, bad = self._to_ops(pending)
         for customer_id, version, reason in bad:
             await self._dead_letter(customer_id, version, reason)
@@ -749,8 +752,7 @@ class Indexer:
         if position is not None and not exact:
             position = position.before()
         await self._advance(position)
-        await self._save(token, position, caught_up=False)
-        self._verified_token = token
+        self._checkpoint.mark(token, position, caught_up=False, urgent=False)
         self._flushed = True
         pending.clear()
 
@@ -844,31 +846,34 @@ class Indexer:
         async with self._changed:
             self._changed.notify_all()
 
-    async def _save(self, token: Any, position: Position | None, *, caught_up: bool) -> None:
+    async def _write_checkpoint(self, mark: Mark) -> None:
+        """Persist one checkpoint (called by the background :class:`Checkpointer`)."""
         await self.state.save_checkpoint(
-            self.owner, token, position, caught_up=caught_up, counters=self.stats.as_dict()
+            self.owner,
+            mark.token,
+            mark.position,
+            caught_up=mark.caught_up,
+            counters=self.stats.as_dict(),
         )
         self.stats.checkpoints += 1
-        self._saved_token = token
-        self._saved_position = position
+        self._saved_token = mark.token
+        self._saved_position = mark.position
         self._last_save = time.monotonic()
-        self._flushed = True  # our own write: see the short await in _loop
+        self._flushed = True  # our own write: see the short await in _step
+
+    async def _resumable(self, token: Any) -> bool:
+        return await resumable(self.database, self.collection_name, token)
 
     async def _save_idle(self, *, force: bool = False) -> None:
-        """Save the idle token (verified first) if it moved and is due."""
-        if self._verified_token is None or not self.caught_up:
+        """Mark the idle token for saving if it moved and is due (``force``: at once)."""
+        if not self.caught_up:
             return
         token = self._current_token
         if token is None or token == self._saved_token:
             return
         if not force and time.monotonic() - self._last_save < self.idle_checkpoint_interval:
             return
-        if token != self._verified_token and not await resumable(
-            self.database, self.collection_name, self._verified_token
-        ):
-            raise HistoryLost("the oplog was pruned past the stream position while idle")
-        self._verified_token = token
-        await self._save(token, Position.from_token(token), caught_up=True)
+        self._checkpoint.mark(token, Position.from_token(token), caught_up=True, urgent=force)
 
     async def _idle(self, stream: AsyncChangeStream[Any]) -> None:
         self._current_token = stream.resume_token

@@ -277,7 +277,7 @@ def dedicated_server(*extra: str) -> Iterator[str]:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("secantusd-py did not start")
             time.sleep(0.05)
-        yield f"mongodb://127.0.0.1:{port}/?directConnection=true"
+        yield f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
     finally:
         proc.terminate()
         try:
