@@ -5,7 +5,8 @@
 1. Seeds N customers through ``create_customers`` (batches of 1,000, deterministic fake data;
    every 10th customer in one of 20 groups) on the embedded server with ``--sync-on-commit``.
    A data dir that already holds N customers is reused (seeding 1,000,000 takes a while).
-2. Full reindex (the sync indexer's first run: no checkpoint → zero-downtime reindex): docs/s.
+2. Full zero-downtime reindex (``run_until_caught_up(reindex=True)``, as ``customers reindex``;
+   the first sync of a fresh data dir is the same thing): docs/s.
 3. The query mix through the service (index attached, read-your-writes on): list-``q`` and
    ranked lookups, plus ``GET /admin/customers``-equivalent pages with no filter and a group
    filter (count included): p50/p99.
@@ -168,10 +169,10 @@ async def service_level(uri: str, data_dir: Path, args: argparse.Namespace) -> d
     backend = EmbeddedBackend(data_dir / "search")
     indexer = Indexer(service.database, backend)
     start = time.perf_counter()
-    await indexer.run_until_caught_up(timeout=600)
+    await indexer.run_until_caught_up(reindex=True, timeout=600)  # also on a reused data dir
     indexed = await backend.count()
-    result["first_sync_s"] = round(time.perf_counter() - start, 1)
-    result["first_sync_docs_per_s"] = round(indexed / (time.perf_counter() - start))
+    result["full_reindex_s"] = round(time.perf_counter() - start, 1)
+    result["full_reindex_docs_per_s"] = round(indexed / (time.perf_counter() - start))
     stop = asyncio.Event()
     task = asyncio.create_task(indexer.run(stop))
     attach_search(service, backend, indexer=indexer)
