@@ -1,9 +1,10 @@
 """Persist the sync indexer's resume token off its apply path.
 
 Measured at 1,000,000 customers on the embedded server under 200 writes/s: the checkpoint write
-queues behind the customer writes (SecantusDB serializes them, each with an fsync), taking
-6 ms at the median but up to 21 s. While the indexer awaited it nothing was read or applied,
-so the sync lag followed the write queue (p99 15 s). Here the flush only *marks* the newest
+waits in the server's write queue like every customer write (SecantusDB serializes writes,
+each with an fsync): 6 ms at the median, seconds whenever the server falls behind (21 s in one
+stall). While the indexer awaited it, nothing was read or applied, so the sync lag followed
+the write queue (p99 15 s in that run). Here the flush only *marks* the newest
 (token, position); one background task writes the newest mark, one write in flight, at most
 one every ``interval`` seconds (urgent marks skip the wait). The checkpoint still never passes
 what was applied — it just trails it a little more — so a crash still replays, never skips.
