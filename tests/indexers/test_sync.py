@@ -106,7 +106,11 @@ def test_backend_down_stops_the_checkpoint_and_catches_up_after(
         backend.down = False
         assert await ix.wait_until_applied(timeout=10)
         await assert_index_matches(coll, backend)
-        assert (await state.load())["resume_token"] != saved
+
+        async def checkpointed() -> bool:
+            return (await state.load())["resume_token"] != saved
+
+        await until(checkpointed)  # saved in the background, while the indexer keeps running
         stop.set()
         await task
         await backend.close()
