@@ -82,6 +82,7 @@ class Checkpointer:
         self._epoch += 1
         self._mark = None
         self._hurry.clear()
+        self._idle.set()  # nothing to write yet (a close() may have cut a write short)
         self.verified = verified
         self._error = None
         if self._task is None or self._task.done():

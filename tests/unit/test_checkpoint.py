@@ -133,3 +133,21 @@ def test_a_save_of_an_abandoned_stream_neither_fails_nor_counts():
         assert store.saved == ["new1"]
 
     asyncio.run(scenario())
+
+
+def test_a_writer_closed_mid_save_restarts_clean():
+    async def scenario() -> list[Any]:
+        store = Store(delay=0.05)
+        cp = checkpointer(store)
+        cp.start("t0")
+        cp.mark("t1", None, caught_up=False, urgent=True)
+        await asyncio.sleep(0.01)  # the write is in progress
+        await cp.close()  # the session ends (an error): t1 is dropped, to be replayed
+        cp.start("t0")
+        await asyncio.wait_for(cp.drain(), 2)  # nothing pending: returns at once
+        cp.mark("t2", None, caught_up=False, urgent=True)
+        await asyncio.wait_for(cp.drain(), 2)
+        await cp.close()
+        return store.saved
+
+    assert asyncio.run(scenario()) == ["t2"]
