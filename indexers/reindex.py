@@ -341,8 +341,7 @@ async def reindex_live(
         indexer.main_incompatible = False  # the rebuilt generation replaced it
         indexer._extra.remove(target)
     except BaseException:
-        if target in indexer._extra:
-            indexer._extra.remove(target)
+        indexer.abandon_target(target)
         indexer._main_enabled = await backend.active_generation() is not None
         try:
             await backend.drop_generation(generation)

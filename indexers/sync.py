@@ -288,6 +288,7 @@ class Indexer:
         self._applied: Position | None = None
         self._changed = asyncio.Condition()
         self._extra: list[SearchBackend] = []  # dual-write targets (reindex)
+        self._abandoned: list[SearchBackend] = []  # targets of failed reindexes: never retried
         self._main_enabled = True  # False while there is no active generation yet
         self.main_incompatible = False  # the active generation has another schema: rebuilding
         self._reindex_task: asyncio.Task[Any] | None = None
@@ -776,12 +777,25 @@ class Indexer:
             else:
                 self.stats.deletes += 1
 
+    def abandon_target(self, target: SearchBackend) -> None:
+        """Stop dual-writing ``target`` for good: its reindex failed and drops it.
+
+        A batch still retrying against it gives up (nothing else will ever read it), instead
+        of stalling the sync loop. Not for an *activated* target: that one became the main
+        generation and must get every batch.
+        """
+        if target in self._extra:
+            self._extra.remove(target)
+        self._abandoned.append(target)
+
     async def _apply_to(self, target: SearchBackend, ops: list[Upsert | Delete]) -> None:
         remaining = ops
         attempt = 0
         while True:
             if self._lease_lost:
                 raise LeaseLost(self.owner)
+            if target in self._abandoned:
+                return
             try:
                 result = await target.apply(remaining)
             except IncompatibleIndex as exc:
@@ -934,6 +948,7 @@ class Indexer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._extra.clear()
+        self._abandoned.clear()  # (no batch is being applied: this runs in the sync loop)
         self._main_enabled = True
 
     # -- helpers ------------------------------------------------------------------------------

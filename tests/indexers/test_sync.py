@@ -118,6 +118,34 @@ def test_backend_down_stops_the_checkpoint_and_catches_up_after(
     run(mongodb_uri, database_name, tmp_path, body)
 
 
+def test_a_failing_target_of_an_abandoned_reindex_does_not_stall_the_sync(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    async def body(db: Any, root: Path) -> None:
+        coll = db.customers
+        backend = EmbeddedBackend(root)
+        ix = indexer(db, backend)
+        await ix.run_until_caught_up()
+        # a reindex's dual-write target whose writes keep failing
+        target = FlakyBackend(backend.writer_for(await backend.create_generation()))
+        target.down = True
+        ix._extra.append(target)
+        stop = asyncio.Event()
+        task = asyncio.create_task(ix.run(stop))
+        await until(lambda: ix.active)
+        await Writer(coll).run(20)
+        await until(lambda: target.failures >= 2)
+        assert not await ix.wait_until_applied(timeout=0.5)  # the batch waits for the target
+        ix.abandon_target(target)  # what a failed reindex does before dropping its generation
+        assert await ix.wait_until_applied(timeout=10)
+        await assert_index_matches(coll, backend)
+        stop.set()
+        await task
+        await backend.close()
+
+    run(mongodb_uri, database_name, tmp_path, body)
+
+
 def test_rejected_and_malformed_documents_are_dead_lettered(
     mongodb_uri: str, database_name: str, tmp_path: Path
 ) -> None:
