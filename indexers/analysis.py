@@ -17,8 +17,10 @@ code-point order is the wanted order, so an engine can sort and page on one keyw
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from app.textsearch import SHORT_WORD, digits_of, is_phone_word, split_words
 
@@ -33,7 +35,9 @@ __all__ = [
     "digit_prefixes",
     "email_words",
     "epoch_ms",
+    "fold",
     "id_of_sort_key",
+    "index_words",
     "joined_trigrams",
     "phone_suffixes",
     "plan_words",
@@ -168,13 +172,44 @@ def plan_words(q: str | None) -> list[WordPlan]:
 
 
 # -- ranked lookup tokens -------------------------------------------------------------------
+_FOLD_LETTERS = str.maketrans("øØłŁđĐħĦŧŦı", "oOlLdDhHtTi")  # no decomposition, one base
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+    return base if len(base) == 1 else ch
+
+
+def fold(text: str) -> str:
+    """Strip accents for the ranked lookup ("Zoë" ↔ "Zoe", "Müller" ↔ "Muller").
+
+    Length-preserving (a character becomes its one-character base letter, or stays: "ß",
+    "æ"), so a match found in the folded text marks the same span of the original. The exact
+    ``q`` does not fold: it must return what MongoDB's query returns.
+    """
+    if text.isascii():
+        return text
+    return "".join(map(_fold_char, text)).translate(_FOLD_LETTERS)
+
+
 def words_of(value: str | None) -> list[str]:
     """Return the lower-cased words of ``value`` (split at anything not a letter or digit)."""
     return [w for w in _WORD_SPLIT.split(value.lower()) if w] if value else []
 
 
+def _with_folded(tokens: list[str]) -> list[str]:
+    return list(dict.fromkeys([*tokens, *map(fold, tokens)]))
+
+
+def index_words(value: str | None) -> list[str]:
+    """Return the word tokens the ranked lookup indexes: each word, and its folded form."""
+    return _with_folded(words_of(value))
+
+
 def email_words(email: str | None) -> list[str]:
-    """Return the tokens an email is found by: local part, domain, and each of their words."""
+    """Return the tokens an email is found by: local part, domain, each of their words, and
+    their folded forms."""
     if not email:
         return []
     email = email.lower()
@@ -182,7 +217,7 @@ def email_words(email: str | None) -> list[str]:
     out = [t for t in (local, domain) if t]
     out.extend(words_of(local))
     out.extend(words_of(domain))
-    return list(dict.fromkeys(out))
+    return _with_folded(out)
 
 
 def phone_suffixes(digits: str | None, minimum: int = 4) -> list[str]:

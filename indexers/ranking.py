@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.textsearch import digits_of, is_phone_word, split_words
-from indexers.analysis import words_of
+from indexers.analysis import fold, words_of
 
 __all__ = ["RankedPlan", "edit_distance", "fuzzy_distance", "highlight", "plan_ranked"]
 
@@ -28,8 +28,8 @@ def fuzzy_distance(word: str) -> int:
 class RankedPlan:
     """A ranked query, analysed.
 
-    :param words: lower-cased words (split at anything not a letter or digit).
-    :param raw_words: the same words as typed, for the exact ``q`` substring rule.
+    :param words: lower-cased, accent-folded words (split at anything not a letter or digit).
+    :param raw_words: the same words, not folded, for the exact ``q`` substring rule.
     :param word_digits: per word, its digits when it is a phone word with 4+ digits, else "".
     :param email: the whole query lower-cased when it looks like one email address.
     :param phone_digits: the query's digits when the whole query is a phone number (4+ digits).
@@ -58,7 +58,7 @@ def plan_ranked(q: str | None) -> RankedPlan | None:
         if digits and len(parts) > 1:  # "555-1234": one phone word, not two
             parts = [digits]
         for part in parts or [token.lower()]:
-            words.append(part)
+            words.append(fold(part))  # the index holds folded forms too (index_words)
             raw.append(part)
             word_digits.append(digits if len(digits) >= 4 else "")
     stripped = q.strip()
@@ -119,6 +119,7 @@ def highlight(plan: RankedPlan, record: Mapping[str, str | None]) -> dict[str, s
         lowered = value.lower()
         if field == "email" and plan.email and lowered == plan.email:
             spans.append((0, len(value)))
+        lowered = fold(lowered)  # same length: spans stay spans of the value
         if field == "phone" and plan.phone_digits and plan.phone_digits in digits_of(value):
             spans.append((0, len(value)))
         for index, word in enumerate(plan.words):

@@ -26,7 +26,7 @@ SEARCH_PARAMS = frozenset({"fields", "limit", "with_deleted", "q"})
     auth="admin",
 )
 async def search_customers():
-    """Best matches first: typos, as-you-type, names in either order, phones by last digits."""
+    """Best matches first: typos, accents, as-you-type, names either way, phones by last digits."""
     query = parse_query(s.AdminCustomerSearchQuery)
     selection = select(query.fields, ADMIN_CUSTOMER)
     result = await get_service().search_customers(

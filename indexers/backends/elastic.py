@@ -35,11 +35,11 @@ from indexers.analysis import (
     digit_prefixes,
     email_words,
     epoch_ms,
+    index_words,
     phone_suffixes,
     plan_words,
     text_sort_key,
     text_sort_key_desc,
-    words_of,
 )
 from indexers.backends.base import (
     ApplyResult,
@@ -169,7 +169,7 @@ def es_document(doc: SearchDoc) -> dict[str, Any]:
         out["ex_email"] = doc.email
         out["w_email"] = email_words(doc.email)
     for name, field in WORD_FIELDS.items():
-        out[field] = list(dict.fromkeys(words_of(getattr(doc, name))))
+        out[field] = index_words(getattr(doc, name))
     out["full_name"] = out["full_name_sayt"] = " ".join(
         v for v in (doc.first_name, doc.last_name) if v
     )

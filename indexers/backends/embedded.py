@@ -51,11 +51,11 @@ from indexers.analysis import (
     email_words,
     epoch_ms,
     id_keys,
+    index_words,
     joined_trigrams,
     plan_words,
     text_keys,
     trigrams,
-    words_of,
 )
 from indexers.backends.base import (
     ApplyResult,
@@ -211,11 +211,11 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
         if sd:
             fields["sd"] = SEP.join(sd)
     if first:
-        fields["w_first"] = SEP.join(words_of(first)) or None
+        fields["w_first"] = SEP.join(index_words(first)) or None
     if last:
-        fields["w_last"] = SEP.join(words_of(last)) or None
+        fields["w_last"] = SEP.join(index_words(last)) or None
     if company:
-        fields["w_company"] = SEP.join(words_of(company)) or None
+        fields["w_company"] = SEP.join(index_words(company)) or None
     if email:
         fields["w_email"] = SEP.join(email_words(email)) or None
     out = tantivy.Document.from_dict({k: v for k, v in fields.items() if v is not None}, SCHEMA)

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from bson import Timestamp
+from hypothesis import given
+from hypothesis import strategies as st
 
 from indexers.analysis import (
     boundary_prefixes,
@@ -13,7 +15,9 @@ from indexers.analysis import (
     date_sort_key_desc,
     digit_prefixes,
     epoch_ms,
+    fold,
     id_of_sort_key,
+    index_words,
     text_sort_key,
     text_sort_key_desc,
     trigrams,
@@ -117,3 +121,16 @@ def test_date_sort_keys() -> None:
 def test_epoch_ms_truncates_like_bson() -> None:
     assert epoch_ms(datetime(1970, 1, 1, 0, 0, 0, 1999, tzinfo=UTC)) == 1
     assert epoch_ms(datetime(1969, 12, 31, 23, 59, 59, 999_500, tzinfo=UTC)) == -1
+
+
+@given(st.text())
+def test_fold_keeps_the_length_and_is_idempotent(text: str) -> None:
+    folded = fold(text)
+    assert len(folded) == len(text)  # highlight spans found in the folded text stay valid
+    assert fold(folded) == folded
+
+
+def test_fold_strips_accents_and_index_words_keep_both_forms() -> None:
+    assert fold("Zoë Ångström-Łukasz Øre ß æ") == "Zoe Angstrom-Lukasz Ore ß æ"
+    assert index_words("José Müller") == ["josé", "müller", "jose", "muller"]
+    assert index_words("Jose") == ["jose"]

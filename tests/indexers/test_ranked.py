@@ -32,6 +32,15 @@ PEOPLE = [
         email="maria@example.com",
         phone="+44 20 7946 0958",
     ),
+    customer(7, first_name="Zoë", last_name="Quartermaine", email="zq@letters.org"),
+    customer(
+        8,
+        first_name="José",
+        last_name="Müller",
+        email="josé.müller@letters.org",
+        company_name="Société Générale",
+    ),
+    customer(9, first_name="Jose", last_name="Muller", email="jm@plain.net"),
     customer(
         6,
         first_name="Alexander",
@@ -96,6 +105,23 @@ def test_email_local_part_or_domain(engine: Engine) -> None:
         assert set(await top("example.com")) == {"cus_000001", "cus_000004", "cus_000005"}
         assert (await top("john.doe"))[0] == "cus_000001"
         assert (await top("jane@acme.io"))[0] == "cus_000002"
+
+    run(engine, checks)
+
+
+def test_accents_do_not_matter(engine: Engine) -> None:
+    async def checks(b, top) -> None:  # type: ignore[no-untyped-def]
+        assert await top("zoe") == ["cus_000007"]
+        hits, _ = await b.search(RankedQuery(q="zoe"))
+        assert hits[0].highlights["first_name"] == "<em>Zoë</em>"
+        # both ways: plain query finds accented names, accented query finds plain ones
+        assert set((await top("jose muller"))[:2]) == {"cus_000008", "cus_000009"}
+        assert set((await top("José Müller"))[:2]) == {"cus_000008", "cus_000009"}
+        assert await top("societe generale") == ["cus_000008"]
+        assert "cus_000008" in await top("jose.muller")  # email local part (words: names too)
+        hits, _ = await b.search(RankedQuery(q="muller"))
+        assert {h.id for h in hits} == {"cus_000008", "cus_000009"}
+        assert hits[0].score == hits[1].score  # neither spelling is preferred
 
     run(engine, checks)
 
