@@ -71,7 +71,7 @@ class Checkpointer:
         self._idle = asyncio.Event()
         self._idle.set()
         self._error: BaseException | None = None
-        self._last_save = 0.0
+        self.last_save = 0.0  # time.monotonic() of the last completed save
         self._epoch = 0  # bumped by start(): a write of an earlier stream must not count
         self._task: asyncio.Task[None] | None = None
 
@@ -126,7 +126,7 @@ class Checkpointer:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
-                wait = self._last_save + self.interval - time.monotonic()
+                wait = self.last_save + self.interval - time.monotonic()
                 if wait > 0 and not self._hurry.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._hurry.wait(), wait)
@@ -156,6 +156,6 @@ class Checkpointer:
         if epoch != self._epoch:
             return  # the loop moved to a new stream meanwhile
         await self._save(mark)
-        self._last_save = time.monotonic()
+        self.last_save = time.monotonic()
         if epoch == self._epoch:
             self.verified = mark.token

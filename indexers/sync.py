@@ -301,7 +301,6 @@ class Indexer:
         )
         self._saved_token: Any = None
         self._saved_position: Position | None = None
-        self._last_save = 0.0
         self._last_demand_check = 0.0
         self._demand_checked_token: Any = None
         self._current_token: Any = None
@@ -872,7 +871,6 @@ class Indexer:
         self.stats.checkpoints += 1
         self._saved_token = mark.token
         self._saved_position = mark.position
-        self._last_save = time.monotonic()
         self._flushed = True  # our own write: see the short await in _step
 
     async def _resumable(self, token: Any) -> bool:
@@ -885,7 +883,8 @@ class Indexer:
         token = self._current_token
         if token is None or token == self._saved_token:
             return
-        if not force and time.monotonic() - self._last_save < self.idle_checkpoint_interval:
+        since_save = time.monotonic() - self._checkpoint.last_save
+        if not force and since_save < self.idle_checkpoint_interval:
             return
         self._checkpoint.mark(token, Position.from_token(token), caught_up=True, urgent=force)
 
