@@ -44,6 +44,12 @@ class Settings:
     store_cors: tuple[str, ...] = ()  # STORE_CORS: comma-separated origins
     log_level: str = "INFO"  # CUSTOMERS_LOG_LEVEL
     indexer_enabled: bool = True  # CUSTOMERS_INDEXER: run the sync indexer inside `serve`
+    search_budget_seconds: float = 2.0  # CUSTOMERS_SEARCH_BUDGET: longest a search may take
+    search_concurrency: int = 4  # CUSTOMERS_SEARCH_CONCURRENCY: searches at once per process
+    rate_limit_auth: str = "30/minute"  # CUSTOMERS_RATE_LIMIT_AUTH: failed auths per client
+    rate_limit_register: str = "10/minute"  # CUSTOMERS_RATE_LIMIT_REGISTER: per client address
+    metrics_port: int | None = None  # METRICS_PORT: serve /metrics there instead (no auth)
+    shutdown_timeout: float = 10.0  # CUSTOMERS_SHUTDOWN_TIMEOUT: in-flight requests' deadline
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -62,6 +68,12 @@ class Settings:
             log_level=(env.get("CUSTOMERS_LOG_LEVEL") or "INFO").upper(),
             indexer_enabled=(env.get("CUSTOMERS_INDEXER") or "on").lower()
             not in ("0", "off", "false", "no"),
+            search_budget_seconds=float(env.get("CUSTOMERS_SEARCH_BUDGET") or 2.0),
+            search_concurrency=int(env.get("CUSTOMERS_SEARCH_CONCURRENCY") or 4),
+            rate_limit_auth=env.get("CUSTOMERS_RATE_LIMIT_AUTH") or "30/minute",
+            rate_limit_register=env.get("CUSTOMERS_RATE_LIMIT_REGISTER") or "10/minute",
+            metrics_port=int(env["METRICS_PORT"]) if env.get("METRICS_PORT") else None,
+            shutdown_timeout=float(env.get("CUSTOMERS_SHUTDOWN_TIMEOUT") or 10.0),
         )
 
     @property

@@ -9,10 +9,12 @@ that the HTTP layer maps to a status code (the mapping lives in ``app.api``, not
      ├── DuplicateError            type: duplicate_error
      ├── NotAllowed                type: not_allowed
      ├── Conflict                  type: conflict
-     └── Unauthorized              type: unauthorized
+     ├── Unauthorized              type: unauthorized
+     └── Unavailable               type: unexpected_state (retry later: HTTP 503 + Retry-After)
 
-Messages are Medusa's own wording (reference section 5), fixed here so that every user-facing
-string of the module lives in this one file.
+Messages are Medusa's own wording, fixed here so that every user-facing string of the module
+lives in this one file. A message that repeats client input quotes at most
+:data:`QUOTE_CHARS` characters of it (:func:`quote`): a 1 MB value must not come back in an error.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "QUOTE_CHARS",
     "Conflict",
     "CustomerModuleError",
     "DuplicateError",
@@ -27,6 +30,7 @@ __all__ = [
     "NotAllowed",
     "NotFound",
     "Unauthorized",
+    "Unavailable",
     "address_not_found",
     "default_address_conflict",
     "duplicate_customer_email",
@@ -34,8 +38,11 @@ __all__ = [
     "entity_not_found",
     "id_must_be_defined",
     "missing_ids",
+    "quote",
     "relationship_not_found",
 ]
+
+QUOTE_CHARS = 100  # characters of a client's value an error message may repeat
 
 
 class CustomerModuleError(Exception):
@@ -88,6 +95,23 @@ class Unauthorized(CustomerModuleError):
     type = "unauthorized"
 
 
+class Unavailable(CustomerModuleError):
+    """Not now: the database is unreachable, the service is overloaded, or a query ran out of
+    its time budget. Nothing was changed; the client may retry after ``retry_after`` seconds."""
+
+    type = "unexpected_state"
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def quote(value: object, limit: int = QUOTE_CHARS) -> str:
+    """``value`` as text for an error message, cut to ``limit`` characters (``…`` marks a cut)."""
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 # --- message builders: Medusa's exact wording ------------------------------------------------
 
 
@@ -97,12 +121,12 @@ def _bool(value: object) -> str:
 
 def entity_not_found(model: str, entity_id: str) -> NotFound:
     """``Customer with id: <id> was not found`` (module retrieve miss)."""
-    return NotFound(f"{model} with id: {entity_id} was not found")
+    return NotFound(f"{model} with id: {quote(entity_id)} was not found")
 
 
 def missing_ids(model: str, ids: Iterable[str]) -> NotFound:
     """``Customer with id "<a>, <b>" not found`` (module update by missing ids)."""
-    return NotFound(f'{model} with id "{", ".join(ids)}" not found')
+    return NotFound(f'{model} with id "{quote(", ".join(ids))}" not found')
 
 
 def id_must_be_defined(entity: str) -> NotFound:
@@ -113,27 +137,27 @@ def id_must_be_defined(entity: str) -> NotFound:
 def duplicate_customer_email(email: str | None, has_account: bool) -> InvalidData:
     """The unique (email, has_account) rule among live customers was broken."""
     return InvalidData(
-        f"Customer with email: {email}, has_account: {_bool(has_account)}, already exists."
+        f"Customer with email: {quote(email)}, has_account: {_bool(has_account)}, already exists."
     )
 
 
 def duplicate_group_name(name: str) -> InvalidData:
     """The unique group name rule among live groups was broken."""
-    return InvalidData(f"Customer group with name: {name}, already exists.")
+    return InvalidData(f"Customer group with name: {quote(name)}, already exists.")
 
 
 def default_address_conflict(customer_id: str) -> InvalidData:
     """One call asked for two defaults of the same kind for one customer."""
-    return InvalidData(f"Customer address with customer_id: {customer_id}, already exists.")
+    return InvalidData(f"Customer address with customer_id: {quote(customer_id)}, already exists.")
 
 
 def relationship_not_found(column: str, value: str) -> NotFound:
     """A reference (customer_id, customer_group_id) points at nothing."""
     return NotFound(
-        f"You tried to set relationship {column}: {value}, but such entity does not exist"
+        f"You tried to set relationship {column}: {quote(value)}, but such entity does not exist"
     )
 
 
 def address_not_found(address_id: str) -> NotFound:
     """A store customer asked for an address that is not theirs."""
-    return NotFound(f"Address with id: {address_id} was not found")
+    return NotFound(f"Address with id: {quote(address_id)} was not found")

@@ -1,18 +1,23 @@
 """Errors → JSON responses: ``{type, message}`` with Medusa's status mapping.
 
-Auth failures are 401 ``{message: "Unauthorized"}``. Anything we did not raise on purpose is
+Auth failures are 401 ``{message: "Unauthorized"}`` (Medusa's body). ``unexpected_state``
+(:class:`app.errors.Unavailable`: database unreachable, overloaded, query budget spent) is 503
+with ``Retry-After``, and so is any PyMongo connection failure or timeout that reaches here:
+retrying later can succeed, so it is never a 500. Anything else we did not raise on purpose is
 500 ``unknown_error`` with a fixed message; the detail goes to the log only.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Flask, g
+from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
 from app.auth import AuthError
-from app.errors import CustomerModuleError
+from app.errors import CustomerModuleError, Unavailable
 
 __all__ = ["STATUS", "init_app"]
 
@@ -24,6 +29,7 @@ STATUS = {
     "not_found": 404,
     "conflict": 409,
     "duplicate_error": 422,
+    "unexpected_state": 503,
 }
 UNKNOWN = {"type": "unknown_error", "message": "An unknown error occurred."}
 MAX_BODY_MESSAGE = "Request body is larger than 1 MiB"
@@ -33,8 +39,14 @@ _HTTP_TYPES = {404: "not_found", 405: "not_allowed", 413: "invalid_data"}
 log = logging.getLogger("customers.api")
 
 
+def _retry_after(seconds: float) -> list[tuple[str, str]]:
+    return [("Retry-After", str(max(1, math.ceil(seconds))))]
+
+
 def _service_error(exc: CustomerModuleError):
     status = STATUS.get(exc.type, 500)
+    if isinstance(exc, Unavailable):
+        return exc.to_dict(), 503, _retry_after(exc.retry_after)
     if status == 500:
         log.error(
             "service error %s: %s", exc.type, exc.message, extra={"request_id": g.get("request_id")}
@@ -68,6 +80,18 @@ def _http_error(exc: HTTPException):
     return {"type": _HTTP_TYPES.get(status, "invalid_data"), "message": message}, status, headers
 
 
+def _database_error(exc: PyMongoError):
+    """Unreachable or timed out → 503 (retry later); any other driver error → 500."""
+    if isinstance(exc, ConnectionFailure) or exc.timeout:
+        log.warning(
+            "database unavailable: %s",
+            type(exc).__name__,
+            extra={"request_id": g.get("request_id")},
+        )
+        return _service_error(Unavailable("The database is unavailable; try again shortly."))
+    return _unexpected(exc)
+
+
 def _unexpected(exc: Exception):
     log.error(
         "unhandled %s", type(exc).__name__, exc_info=exc, extra={"request_id": g.get("request_id")}
@@ -80,4 +104,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CustomerModuleError, _service_error)
     app.register_error_handler(AuthError, _auth_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(PyMongoError, _database_error)
     app.register_error_handler(Exception, _unexpected)
