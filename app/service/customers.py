@@ -208,29 +208,25 @@ async def update(store: Store, ids: list[str], data: UpdateCustomer) -> list[Raw
 
 
 async def soft_delete(store: Store, ids: list[str]) -> None:
-    """Soft-delete customers and, with the same timestamp, their live addresses.
+    """Soft-delete customers and, with the same timestamp, their live addresses; then remove
+    their identity links (their identities may register again; a restore does not link again).
 
-    One transaction of an ``update_many`` and the removal of the customers' identity links
-    (their identities may register again): all or nothing, and idempotent. Memberships are
-    left alone; reads hide them while the customer is deleted. A restore does not link again.
+    One ``update_many``: idempotent, so a failure midway is repaired by calling it again (a
+    link left behind is harmless, see :mod:`app.service.identities`). Memberships are left
+    alone; reads hide them while the customer is deleted.
     """
     if not ids:
         return
     now = utcnow()
-
-    async def apply(session: AsyncClientSession) -> None:
-        await store.customers.update_many(
-            {"_id": {"$in": ids}, "deleted_at": None},
-            {
-                "$set": {"deleted_at": now, "addresses.$[a].deleted_at": now},
-                "$inc": {"version": 1},
-            },
-            array_filters=[{"a.deleted_at": None}],
-            session=session,
-        )
-        await identities.unlink_customers(store, ids, session=session)
-
-    await store.transaction(apply)
+    await store.customers.update_many(
+        {"_id": {"$in": ids}, "deleted_at": None},
+        {
+            "$set": {"deleted_at": now, "addresses.$[a].deleted_at": now},
+            "$inc": {"version": 1},
+        },
+        array_filters=[{"a.deleted_at": None}],
+    )
+    await identities.unlink_customers(store, ids)
 
 
 def _restore_changes(doc: Mapping[str, Any]) -> RawDoc | None:
@@ -261,16 +257,11 @@ async def restore(store: Store, ids: list[str]) -> None:
 
 
 async def hard_delete(store: Store, ids: list[str]) -> None:
-    """Delete customers for good, with their identity links (one transaction); their
-    addresses and memberships go with the document."""
-    if not ids:
-        return
-
-    async def apply(session: AsyncClientSession) -> None:
-        await store.customers.delete_many({"_id": {"$in": ids}}, session=session)
-        await identities.unlink_customers(store, ids, session=session)
-
-    await store.transaction(apply)
+    """Delete customers for good (addresses and memberships go with the document), then
+    their identity links."""
+    if ids:
+        await store.customers.delete_many({"_id": {"$in": ids}})
+        await identities.unlink_customers(store, ids)
 
 
 async def find_ids(

@@ -6,7 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
+from click.testing import CliRunner
 
+from app.auth import decode_token
+from app.cli import cli
 from app.runtime import SERVICE, run
 from tests.api.conftest import JWT_SECRET, token_for
 
@@ -132,3 +135,18 @@ def test_tokens_without_exp_are_refused(client, registered):
         client.get("/admin/customers", headers=bearer({**user, "exp": 4102444800})).status_code
         == 200
     )
+
+
+def test_cli_registration_tokens_each_carry_a_fresh_identity(client):
+    runner = CliRunner()
+    env = {"JWT_SECRET": JWT_SECRET}
+    tokens = [
+        runner.invoke(cli, ["token", "--register", "a@shop.com"], env=env).stdout.strip()
+        for _ in range(2)
+    ]
+    identities = {decode_token(JWT_SECRET, token).auth_identity_id for token in tokens}
+    assert len(identities) == 2 and all(i.startswith("authid_") for i in identities)
+    for email, token in zip(("a@shop.com", "b@shop.com"), tokens, strict=True):
+        headers = {"Authorization": f"Bearer {token}"}
+        response = client.post("/store/customers", json={"email": email}, headers=headers)
+        assert response.status_code == 200

@@ -99,6 +99,34 @@ def test_a_restored_customer_does_not_take_its_identity_back(service):
     assert links(service) == {"authid_1": again.id}
 
 
+@pytest.mark.parametrize("gone", ["soft", "hard"])
+def test_a_link_that_outlived_its_customer_is_taken_over(service, gone):
+    """A delete that stopped before unlinking leaves a link to a dead customer: it is free."""
+    first = service.create_customer_account({"email": "a@x.com"}, "authid_1")
+    if gone == "soft":
+        service.run(
+            service.store.customers.update_one(
+                {"_id": first.id}, {"$set": {"deleted_at": first.created_at}}
+            )
+        )
+    else:
+        service.run(service.store.customers.delete_one({"_id": first.id}))
+    assert links(service) == {"authid_1": first.id}
+    results = service.gather(
+        *(
+            service.aio.create_customer_account({"email": f"r{i}@x.com"}, "authid_1")
+            for i in range(10)
+        )
+    )
+    made = [r for r in results if not isinstance(r, BaseException)]
+    assert len(made) == 1
+    assert all(getattr(r, "message", "") == ALREADY_LINKED for r in results if r not in made)
+    assert links(service) == {"authid_1": made[0].id}
+    # the late unlink of the old customer leaves the new link alone
+    service.soft_delete_customers([first.id])
+    assert links(service) == {"authid_1": made[0].id}
+
+
 def test_deleting_by_selector_frees_identities(service):
     customer = service.create_customer_account({"email": "a@x.com"}, "authid_1")
     service.delete_customers({"email": "a@x.com"})
