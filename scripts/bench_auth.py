@@ -8,8 +8,9 @@ interleaved so the shared machine's noise falls on both:
 
 - ``register``: ``create_customer_account`` (customer + identity link in one transaction)
   against ``create_customers`` with ``has_account`` (the single insert registration was before);
-- ``soft_delete``: ``soft_delete_customers`` of a registered customer (update and unlink in one
-  transaction) against ``soft_delete_customer_groups`` (one ``update_many``, the shape the
+- ``soft_delete``: ``soft_delete_customers`` of a registered customer (its ``update_many``, then
+  the unlink) and of a guest (the ``update_many`` and a look for links), the look alone, and
+  ``soft_delete_customer_groups`` (one ``update_many`` on another collection, the shape the
   customer soft delete had before);
 - over HTTP (Flask test client, no network): an admin ``GET /admin/customers?limit=1`` with a
   valid key, and one with a wrong key (401), each on an app with rate limits on (set so high
@@ -44,7 +45,7 @@ from app.auth import ApiKeys
 from app.config import Settings
 from app.embedded import EmbeddedServer
 from app.runtime import SERVICE, close_app, run
-from app.service import CustomerModuleService
+from app.service import CustomerModuleService, identities
 
 
 def compare(samples: dict[str, list[float]], new: str, old: str) -> dict[str, Any]:
@@ -86,10 +87,15 @@ async def bench_service(uri: str, database: str, samples: int) -> dict[str, Any]
     )
     made = await service.create_customer_groups([{"name": f"g{i}"} for i in range(samples)])
     groups = [group.id for group in made]
+    guests = [c.id for c in await service.create_customers([{} for _ in range(samples)])]
     deleted = await interleaved(
         samples,
         {
             "soft_delete_customers": lambda i: service.soft_delete_customers([accounts[i]]),
+            "soft_delete_guest": lambda i: service.soft_delete_customers([guests[i]]),
+            "unlink_lookup_of_a_guest": lambda i: identities.unlink_customers(
+                service.store, [guests[i]]
+            ),
             "soft_delete_customer_groups": lambda i: service.soft_delete_customer_groups(
                 [groups[i]]
             ),
@@ -99,7 +105,12 @@ async def bench_service(uri: str, database: str, samples: int) -> dict[str, Any]
     await service.close()
     return {
         "register": compare(registered, "create_customer_account", "create_customers_has_account"),
-        "soft_delete": compare(deleted, "soft_delete_customers", "soft_delete_customer_groups"),
+        "soft_delete": {
+            **compare(deleted, "soft_delete_customers", "soft_delete_customer_groups"),
+            "guest_p50_ratio": compare(deleted, "soft_delete_guest", "soft_delete_customer_groups")[
+                "p50_ratio"
+            ],
+        },
     }
 
 
