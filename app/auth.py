@@ -8,8 +8,10 @@ Admin requests carry one of::
 
 Store requests carry ``Authorization: Bearer <JWT>`` with Medusa's claims ``actor_type:
 "customer"``, ``actor_id`` (the customer id, ``""`` for a registration token),
-``auth_identity_id`` and optional ``app_metadata``. Anything missing, expired, badly signed or
-of the wrong actor type is 401 ``{"message": "Unauthorized"}``.
+``auth_identity_id`` (required in a registration token: the identity the new customer is linked
+to) and optional ``app_metadata``. Anything missing, expired, without ``exp`` (a token must not
+be valid forever), badly signed or of the wrong actor type is 401 ``{"message": "Unauthorized"}``;
+failed authentications are rate-limited per client address (:mod:`app.ratelimit`).
 
 API keys: ``sk_`` + 64 hex characters, shown once; MongoDB collection ``api_keys`` keeps only
 the SHA-256 of the secret (a secret with 256 random bits needs no slow hash). Verified keys are
@@ -27,6 +29,8 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -34,9 +38,11 @@ from typing import TYPE_CHECKING, Any
 import jwt
 from flask import Flask, current_app, g, request
 
+from app import ratelimit
 from app.config import DEFAULT_JWT_SECRET, Settings
 from app.errors import NotFound
 from app.ids import new_id
+from app.limits import MAX_ID_CHARS
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.database import AsyncDatabase
@@ -127,7 +133,7 @@ def mint_token(
     user_metadata: dict[str, Any] | None = None,
     expires_in: int = TOKEN_SECONDS,
 ) -> str:
-    """Return an HS256 JWT with Medusa's claims."""
+    """Return an HS256 JWT with Medusa's claims; a fresh ``auth_identity_id`` unless given."""
     now = datetime.now(UTC)
     claims = {
         "actor_id": actor_id,
@@ -142,9 +148,10 @@ def mint_token(
 
 
 def decode_token(secret: str, token: str) -> Actor:
-    """Verify an HS256 token and return its actor; :class:`AuthError` when invalid or expired."""
+    """Verify an HS256 token and return its actor; :class:`AuthError` when invalid, expired
+    or without ``exp``."""
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"])
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
     except jwt.PyJWTError:
         raise AuthError("invalid token") from None
     actor_type, actor_id = claims.get("actor_type"), claims.get("actor_id")
@@ -254,9 +261,11 @@ class _KeyCache:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Resolve the JWT secret (refused in production when unset) and prepare the key cache."""
+    """Resolve the JWT secret (refused in production when unset), prepare the key cache and
+    the rate limits."""
     app.extensions[_JWT_SECRET] = jwt_secret_for(settings)
     app.extensions[_KEY_CACHE] = _KeyCache(KEY_CACHE_SECONDS)
+    ratelimit.init_app(app, settings)
 
 
 def ensure_indexes(app: Flask) -> None:
@@ -302,38 +311,62 @@ def _api_key_actor(secret: str) -> Actor:
     return Actor("api-key", key_id)
 
 
+@contextmanager
+def _failures_counted() -> Iterator[None]:
+    """Count an :class:`AuthError` against the client's limit: 401, or 429 once over it."""
+    try:
+        yield
+    except AuthError:
+        ratelimit.count_failed_auth()
+        raise
+
+
 def require_admin() -> None:
     """``before_request`` of admin blueprints: an API key or a user JWT."""
     if request.method == "OPTIONS":  # CORS preflight carries no credentials
         return
+    with _failures_counted():
+        g.actor = _admin_actor()
+
+
+def _admin_actor() -> Actor:
     credentials = _bearer_or_basic()
     if credentials is None:
         raise AuthError("missing credentials")
     scheme, value = credentials
     if value.startswith(SECRET_PREFIX) and len(value) < 200:
-        g.actor = _api_key_actor(value)
-        return
+        return _api_key_actor(value)
     if scheme != "bearer":
         raise AuthError("basic auth needs an API key")
     actor = decode_token(current_app.extensions[_JWT_SECRET], value)
     if actor.actor_type != "user" or not actor.actor_id:
         raise AuthError("not a user token")
-    g.actor = actor
+    return actor
 
 
 def require_customer(*, allow_unregistered: bool = False) -> Actor:
-    """A customer JWT; a registration token (``actor_id == ""``) only where allowed."""
+    """A customer JWT; a registration token (``actor_id == ""``, with an
+    ``auth_identity_id``) only where allowed."""
     if request.method == "OPTIONS":  # CORS preflight carries no credentials
         return Actor("anonymous", "")
+    with _failures_counted():
+        actor = _customer_actor(allow_unregistered)
+    g.actor = actor
+    return actor
+
+
+def _customer_actor(allow_unregistered: bool) -> Actor:
     credentials = _bearer_or_basic()
     if credentials is None or credentials[0] != "bearer":
         raise AuthError("missing bearer token")
     actor = decode_token(current_app.extensions[_JWT_SECRET], credentials[1])
     if actor.actor_type != "customer":
         raise AuthError("not a customer token")
-    if not actor.actor_id and not allow_unregistered:
-        raise AuthError("token not linked to a customer")
-    g.actor = actor
+    if not actor.actor_id:
+        if not allow_unregistered:
+            raise AuthError("token not linked to a customer")
+        if not 0 < len(actor.auth_identity_id) <= MAX_ID_CHARS:
+            raise AuthError("registration token without a valid auth_identity_id")
     return actor
 
 

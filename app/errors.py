@@ -8,6 +8,7 @@ that the HTTP layer maps to a status code (the mapping lives in ``app.api``, not
      ├── InvalidData               type: invalid_data
      ├── DuplicateError            type: duplicate_error
      ├── NotAllowed                type: not_allowed
+     │    └── RateLimited          (too many attempts: HTTP 429 + Retry-After)
      ├── Conflict                  type: conflict
      ├── Unauthorized              type: unauthorized
      └── Unavailable               type: unexpected_state (retry later: HTTP 503 + Retry-After)
@@ -29,14 +30,18 @@ __all__ = [
     "InvalidData",
     "NotAllowed",
     "NotFound",
+    "RateLimited",
     "Unauthorized",
     "Unavailable",
+    "account_exists",
     "address_not_found",
     "default_address_conflict",
     "duplicate_customer_email",
     "duplicate_group_name",
+    "email_required",
     "entity_not_found",
     "id_must_be_defined",
+    "identity_already_linked",
     "missing_ids",
     "quote",
     "relationship_not_found",
@@ -81,6 +86,14 @@ class NotAllowed(CustomerModuleError):
     """The operation is not allowed in this state."""
 
     type = "not_allowed"
+
+
+class RateLimited(NotAllowed):
+    """Too many attempts from one client: refused until ``retry_after`` seconds have passed."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many requests; retry in {retry_after} seconds")
+        self.retry_after = retry_after
 
 
 class Conflict(CustomerModuleError):
@@ -139,6 +152,21 @@ def duplicate_customer_email(email: str | None, has_account: bool) -> InvalidDat
     return InvalidData(
         f"Customer with email: {quote(email)}, has_account: {_bool(has_account)}, already exists."
     )
+
+
+def account_exists() -> DuplicateError:
+    """A live customer with this email already has an account (store registration)."""
+    return DuplicateError("Customer with this email already has an account")
+
+
+def email_required() -> InvalidData:
+    """A store registration without an email."""
+    return InvalidData("Email is required to create a customer")
+
+
+def identity_already_linked() -> InvalidData:
+    """The auth identity already has a customer (Medusa says this as a 500; we say 400)."""
+    return InvalidData("Key customer_id already exists in app metadata")
 
 
 def duplicate_group_name(name: str) -> InvalidData:

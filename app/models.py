@@ -1,4 +1,4 @@
-"""Storage shape: Beanie documents for the ``customers`` and ``customer_groups`` collections.
+"""Storage shape: Beanie documents for ``customers``, ``customer_groups`` and ``identity_links``.
 
 One document per customer holds everything that belongs to that customer only::
 
@@ -19,6 +19,7 @@ One document per customer holds everything that belongs to that customer only::
     }
     customer_groups: {_id: "cusgroup_…", name, metadata, created_by,
                       created_at, updated_at, deleted_at, version}
+    identity_links: {_id: "authid_…", customer_id: "cus_…", created_at}
 
 Why embedded: every change to a customer's addresses or memberships is then one atomic
 single-document write, so "at most one default shipping / billing address" and "no duplicate
@@ -26,6 +27,8 @@ membership" hold under concurrency without transactions (writers use ``version``
 compare-and-set token). Memberships keep their own ``cusgc_`` ids, so Medusa's pivot entity
 ``CustomerGroupCustomer {id, customer_id, customer_group_id}`` is still representable.
 Groups live in their own collection because they are shared by many customers.
+``identity_links`` stands in for the ``app_metadata.customer_id`` of Medusa's auth module: the
+auth identity id as ``_id`` makes "one customer per identity" a primary-key rule.
 
 Indexes are few on purpose: every index costs each write (measured on the embedded server:
 about 0.15 ms per index per update), and list pages beyond exact lookups are served by the
@@ -55,6 +58,7 @@ __all__ = [
     "AddressDoc",
     "Customer",
     "CustomerGroup",
+    "IdentityLink",
     "MembershipDoc",
     "utcnow",
 ]
@@ -179,5 +183,19 @@ class CustomerGroup(Document):
         ]
 
 
-MODELS: list[type[Document]] = [Customer, CustomerGroup]
+class IdentityLink(Document):
+    """The customer an auth identity registered (at most one: the identity id is ``_id``)."""
+
+    id: str  # type: ignore[assignment]  # the auth identity id
+    customer_id: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "identity_links"
+        use_state_management = False
+        validate_on_save = False
+        indexes = [IndexModel([("customer_id", ASCENDING)], name="customer_id")]
+
+
+MODELS: list[type[Document]] = [Customer, CustomerGroup, IdentityLink]
 """Every Beanie document; ``init_beanie`` and test cleanup both use this one list."""

@@ -3,8 +3,10 @@
 Auth failures are 401 ``{message: "Unauthorized"}`` (Medusa's body). ``unexpected_state``
 (:class:`app.errors.Unavailable`: database unreachable, overloaded, query budget spent) is 503
 with ``Retry-After``, and so is any PyMongo connection failure or timeout that reaches here:
-retrying later can succeed, so it is never a 500. Anything else we did not raise on purpose is
-500 ``unknown_error`` with a fixed message; the detail goes to the log only.
+retrying later can succeed, so it is never a 500. :class:`app.errors.RateLimited` (too many
+failed authentications or registrations from one address) is 429 with ``Retry-After``.
+Anything else we did not raise on purpose is 500 ``unknown_error`` with a fixed message; the
+detail goes to the log only.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
 from app.auth import AuthError
-from app.errors import CustomerModuleError, Unavailable
+from app.errors import CustomerModuleError, RateLimited, Unavailable
 
 __all__ = ["STATUS", "init_app"]
 
@@ -47,6 +49,8 @@ def _service_error(exc: CustomerModuleError):
     status = STATUS.get(exc.type, 500)
     if isinstance(exc, Unavailable):
         return exc.to_dict(), 503, _retry_after(exc.retry_after)
+    if isinstance(exc, RateLimited):
+        return exc.to_dict(), 429, _retry_after(exc.retry_after)
     if status == 500:
         log.error(
             "service error %s: %s", exc.type, exc.message, extra={"request_id": g.get("request_id")}

@@ -134,6 +134,12 @@ def build_spec(app: Flask, *, title: str = "Customers API", version: str = "0.1.
             }
             if meta["auth"]:
                 responses["401"] = _error("Unauthorized", UnauthorizedResponse, components)
+                responses["429"] = _error(
+                    "Too many failed authentications or registrations from this address "
+                    "(`not_allowed`, with `Retry-After`)",
+                    ErrorResponse,
+                    components,
+                )
             if "{" in path:
                 responses["404"] = _error("Not found (`not_found`)", ErrorResponse, components)
             operation: dict[str, Any] = {

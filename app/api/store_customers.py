@@ -1,8 +1,10 @@
 """``/store/customers``: registration, and the caller's own customer and addresses.
 
 Every route needs a customer JWT; only registration accepts a token not yet linked to a
-customer (``actor_id == ""``). A customer never sees another customer's data: someone else's
-address is 404, exactly as a missing one. ``x-publishable-api-key`` is accepted and ignored.
+customer (``actor_id == ""``), and counts against the client's registration limit. An auth
+identity registers one customer (the service keeps the link). A customer never sees another
+customer's data: someone else's address is 404, exactly as a missing one.
+``x-publishable-api-key`` is accepted and ignored.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from app.api.openapi import documented
 from app.api.serialize import STORE_ADDRESS, STORE_CUSTOMER, dump, dump_many, select
 from app.api.validation import parse_body, parse_query
 from app.auth import current_actor, require_customer
-from app.errors import DuplicateError, InvalidData, address_not_found
+from app.errors import InvalidData, address_not_found
+from app.ratelimit import count_registration
 from app.runtime import get_service
 
 bp = Blueprint("store_customers", __name__, url_prefix="/store/customers")
@@ -27,7 +30,10 @@ _REGISTER = "store_customers.register"
 
 @bp.before_request
 def _authenticate() -> None:
-    require_customer(allow_unregistered=request.endpoint == _REGISTER)
+    registering = request.endpoint == _REGISTER
+    if registering and request.method == "POST":
+        count_registration()  # every attempt, before the token is even read
+    require_customer(allow_unregistered=registering)
 
 
 async def me_response(fields: str | None) -> dict[str, Any]:
@@ -60,16 +66,10 @@ async def register():
     """Create the caller's customer (``has_account`` true) from a registration token."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.StoreCustomerCreateBody)
-    if current_actor().actor_id:
+    actor = current_actor()
+    if actor.actor_id:
         raise InvalidData("Request already authenticated as a customer.")
-    if not body.email:
-        raise InvalidData("Email is required to create a customer")
-    try:
-        customer = await get_service().create_customers({**body.data(), "has_account": True})
-    except InvalidData as exc:
-        if "has_account: true, already exists" in exc.message:
-            raise DuplicateError("Customer with this email already has an account") from None
-        raise
+    customer = await get_service().create_customer_account(body.data(), actor.auth_identity_id)
     selection = select(query.fields, STORE_CUSTOMER)
     return {"customer": dump(customer, selection)}
 

@@ -17,6 +17,7 @@ from pymongo.errors import PyMongoError
 from app import errors
 from app.ids import new_id
 from app.models import utcnow
+from app.service import identities
 from app.service.common import all_of, duplicate_key, live
 from app.service.inputs import CreateCustomer, NestedAddress, UpdateCustomer, given
 from app.service.rules import (
@@ -30,6 +31,7 @@ from app.service.store import CAS_RETRIES, RawDoc, Store, backoff
 __all__ = [
     "cas_update",
     "create",
+    "create_account",
     "hard_delete",
     "new_address_doc",
     "restore",
@@ -96,6 +98,27 @@ async def create(store: Store, items: list[CreateCustomer]) -> list[RawDoc]:
     except PyMongoError as exc:
         raise (translate_duplicate(exc) or exc) from None
     return docs
+
+
+async def create_account(store: Store, item: CreateCustomer, auth_identity_id: str) -> RawDoc:
+    """Register a customer (``has_account``) for an auth identity: customer and link together.
+
+    One transaction, so a failure leaves neither; the identity's unique link makes the second
+    of two racing registrations fail. The email rule is checked first, as Medusa does.
+    """
+    doc = new_customer_doc(item.model_copy(update={"has_account": True}), utcnow())
+
+    async def insert(session: AsyncClientSession) -> None:
+        try:
+            await store.customers.insert_one(doc, session=session)
+        except PyMongoError as exc:
+            if "email" in (duplicate_key(exc) or {}):
+                raise errors.account_exists() from None
+            raise (translate_duplicate(exc) or exc) from None
+        await identities.link(store, auth_identity_id, doc["_id"], session=session)
+
+    await store.transaction(insert)
+    return doc
 
 
 async def cas_update(
@@ -185,10 +208,12 @@ async def update(store: Store, ids: list[str], data: UpdateCustomer) -> list[Raw
 
 
 async def soft_delete(store: Store, ids: list[str]) -> None:
-    """Soft-delete customers and, with the same timestamp, their live addresses.
+    """Soft-delete customers and, with the same timestamp, their live addresses; then remove
+    their identity links (their identities may register again; a restore does not link again).
 
-    One ``update_many``: idempotent, so a failure midway is repaired by calling it again.
-    Memberships are left alone; reads hide them while the customer is deleted.
+    One ``update_many``: idempotent, so a failure midway is repaired by calling it again (a
+    link left behind is harmless, see :mod:`app.service.identities`). Memberships are left
+    alone; reads hide them while the customer is deleted.
     """
     if not ids:
         return
@@ -201,6 +226,7 @@ async def soft_delete(store: Store, ids: list[str]) -> None:
         },
         array_filters=[{"a.deleted_at": None}],
     )
+    await identities.unlink_customers(store, ids)
 
 
 def _restore_changes(doc: Mapping[str, Any]) -> RawDoc | None:
@@ -231,9 +257,11 @@ async def restore(store: Store, ids: list[str]) -> None:
 
 
 async def hard_delete(store: Store, ids: list[str]) -> None:
-    """Delete customers for good; their addresses and memberships go with the document."""
+    """Delete customers for good (addresses and memberships go with the document), then
+    their identity links."""
     if ids:
         await store.customers.delete_many({"_id": {"$in": ids}})
+        await identities.unlink_customers(store, ids)
 
 
 async def find_ids(

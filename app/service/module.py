@@ -23,7 +23,8 @@ from app.dto import (
     CustomerSearchHit,
     CustomerSearchResult,
 )
-from app.errors import InvalidData
+from app.errors import InvalidData, email_required
+from app.limits import MAX_ID_CHARS
 from app.models import MODELS
 from app.service import addresses, customers, groups, queries
 from app.service.common import all_of, id_list, is_selector, live, one_or_many
@@ -242,6 +243,23 @@ class CustomerModuleService:
         ]
         return out[0] if single else out
 
+    async def create_customer_account(self, data: Any, auth_identity_id: str) -> CustomerDTO:
+        """Register a customer (``has_account`` true) for an auth identity, Medusa's
+        create-customer-account workflow: an email is required, a live account with that email
+        is ``duplicate_error``, and an identity that already has a customer is
+        ``invalid_data`` "Key customer_id already exists in app metadata" (under races too).
+        Deleting the customer frees the identity to register again.
+        """
+        if not isinstance(auth_identity_id, str) or not 0 < len(auth_identity_id) <= MAX_ID_CHARS:
+            raise InvalidData(
+                f"auth_identity_id must be a string of 1 to {MAX_ID_CHARS} characters"
+            )
+        item = validate(CreateCustomer, data)
+        if not item.email:
+            raise email_required()
+        doc = await customers.create_account(self._store, item, auth_identity_id)
+        return customer_dto(doc, addresses=[address_dto(a) for a in doc["addresses"]])
+
     async def update_customers(self, selector: Any, data: Any) -> Any:
         """Update by id (→ one), ids or a filter selector (→ list); metadata is merged."""
         update = validate(UpdateCustomer, data)
@@ -261,13 +279,13 @@ class CustomerModuleService:
         return id_list(selector)
 
     async def delete_customers(self, selector: Any) -> None:
-        """Hard-delete customers (with their addresses and memberships)."""
+        """Hard-delete customers (with their addresses, memberships and identity links)."""
         await customers.hard_delete(
             self._store, await self._customer_ids(selector, with_deleted=True)
         )
 
     async def soft_delete_customers(self, ids: Any, config: Config = None) -> None:
-        """Soft-delete customers and their addresses."""
+        """Soft-delete customers and their addresses; their auth identities may register again."""
         await customers.soft_delete(self._store, id_list(ids))
 
     async def restore_customers(self, ids: Any, config: Config = None) -> None:

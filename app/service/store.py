@@ -50,6 +50,10 @@ class Store:
     def groups(self) -> AsyncCollection[RawDoc]:
         return self.database["customer_groups"]
 
+    @property
+    def identity_links(self) -> AsyncCollection[RawDoc]:
+        return self.database["identity_links"]
+
     async def insert_all(self, collection: AsyncCollection[RawDoc], docs: list[RawDoc]) -> None:
         """Insert ``docs``: one plain insert, or several in one transaction (all or nothing)."""
         if len(docs) == 1:

@@ -1,7 +1,8 @@
 """Fixtures of the HTTP API tests: one app (one loop, one database) for the whole package.
 
 Building an app connects the service and creates indexes, so it is done once; every test then
-starts from empty ``customers`` / ``customer_groups`` collections (API keys are kept).
+starts from empty ``customers`` / ``customer_groups`` / ``identity_links`` collections (API keys
+are kept). The app's rate limits are off; ``test_rate_limits.py`` builds an app with low ones.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def api_settings(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> 
         data_dir=tmp_path_factory.mktemp("api-data"),
         jwt_secret=JWT_SECRET,
         indexer_enabled=False,
+        rate_limit_auth="off",  # the focused tests of tests/api/test_rate_limits.py use low ones
+        rate_limit_register="off",
     )
 
 
@@ -59,6 +62,7 @@ def _clean_collections(request: pytest.FixtureRequest) -> Iterator[None]:
         database = app.extensions[SERVICE].database
         await database["customers"].delete_many({})
         await database["customer_groups"].delete_many({})
+        await database["identity_links"].delete_many({})
 
     run(clean(), app=app)
 
