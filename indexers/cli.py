@@ -273,6 +273,8 @@ def _progress_bar() -> tuple[Any, Callable[[int, int], None]]:
 
     def update(copied: int, total: int) -> None:
         bar.update(task, completed=copied, total=max(total, copied))
+        if not bar.live.is_started:  # shown from the first report on: the total is known then
+            bar.start()
 
     return bar, update
 
@@ -309,12 +311,16 @@ def reindex(timeout: float | None) -> None:
 
     settings = Settings.from_env()
     bar, update = _progress_bar()
-    # log lines print above the bar instead of breaking it
-    _configure_logging(settings, RichHandler(console=bar.console, show_path=False))
+    handler = RichHandler(console=bar.console, show_path=False)  # logs print above the bar
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    _configure_logging(settings, handler)
 
     async def work(settings: Settings, database: Any, backend: Any) -> dict[str, Any]:
-        with bar:
+        try:
             return await run_reindex(settings, database, backend, progress=update, timeout=timeout)
+        finally:
+            if bar.live.is_started:
+                bar.stop()
 
     started = time.monotonic()
     try:
