@@ -160,8 +160,8 @@ async def _burst(indexer: Any) -> str:
     if holder is None:
         try:
             await indexer.run_until_caught_up(timeout=indexer.lease_ttl + 5)
-        except TimeoutError:
-            holder = active_holder(await indexer.state.load()) or "another indexer"
+        except TimeoutError:  # another indexer took the lease first
+            holder = active_holder(await indexer.state.load()) or "of another process"
         else:
             return f"caught up: {indexer!r}"
     if await _follow(indexer, BURST_FOLLOW_TIMEOUT):

@@ -163,7 +163,7 @@ class IndexerHealth:
 
     active: bool  # holds the lease and runs the sync loop
     caught_up: bool  # the last read found the end of the change stream
-    lag_seconds: float | None  # age of the oldest change not yet applied (estimate); None: idle
+    lag_seconds: float | None  # age of the oldest change not yet applied; None: not active
     pending_events: int  # change events read from the stream and not yet applied
     checkpoint_age_seconds: float | None  # since the resume token was last saved (any process)
     reindex_copied: int | None  # documents copied by the running reindex, None when none runs
@@ -659,12 +659,14 @@ class Indexer:
                         if isinstance(required, Mapping)
                         else "unfinished"
                     )
+                    routine = reason == FIRST_BUILD  # an interrupted first build: still INFO
                     log.log(
-                        logging.INFO if reason == FIRST_BUILD else logging.ERROR,
+                        logging.INFO if routine else logging.ERROR,
                         "an earlier full reindex (%s) did not finish; running it again",
                         reason,
                     )
-                    self._reindex_wanted = self._reindex_wanted or f"unfinished: {reason}"
+                    again = FIRST_BUILD if routine else f"unfinished: {reason}"
+                    self._reindex_wanted = self._reindex_wanted or again
                 elif await self.backend.active_generation() is None:
                     await self.state.require_reindex(self.owner, "no search index on disk")
                     log.error("SEARCH INDEX %r IS MISSING: starting a FULL REINDEX", self.name)
