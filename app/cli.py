@@ -40,7 +40,7 @@ def serve(host: str, port: int, threads: int) -> None:
     """Run the API with waitress (MongoDB: MONGODB_URI, or the embedded server)."""
     import waitress
 
-    from app import create_app, runtime
+    from app import create_app, metrics, runtime
     from app import logging as request_logging
 
     settings = Settings.from_env()
@@ -49,7 +49,14 @@ def serve(host: str, port: int, threads: int) -> None:
         app = create_app(settings)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
-    stop_extras = _start_serve_extensions(app, settings)
+    try:  # METRICS_PORT: /metrics without auth on a listener of its own
+        stop_metrics = metrics.start_metrics_server(
+            metrics.registry_of(app), settings.metrics_port, host=host
+        )
+    except RuntimeError as exc:
+        runtime.close_app(app)
+        raise click.ClickException(str(exc)) from None
+    stop_extras = [stop_metrics, *_start_serve_extensions(app, settings)]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the cleanup below
     log.info("serving", extra={"host": host, "port": port, "threads": threads})
     click.echo(f"customers: listening on http://{host}:{port} (docs: /docs)", err=True)

@@ -4,11 +4,17 @@
 as a background task of the API's event loop unless ``CUSTOMERS_INDEXER=off``).
 
 - ``customers index`` runs the sync indexer in its own process until SIGTERM/SIGINT (a second
-  signal exits at once). ``--burst`` stops once caught up. It is a click group invoked without a
-  subcommand, so ``customers index status`` and ``customers index verify [--repair]`` sit beside.
-- ``customers reindex``: zero-downtime full reindex with a progress bar. If an indexer is active
-  (another process holds the lease), it is asked to do it and its progress is followed;
-  otherwise this process takes the lease and does it (then stops).
+  signal exits at once), with its own Prometheus metrics on ``--metrics-port`` /
+  ``METRICS_PORT``. ``--burst`` stops once caught up; while another process's indexer holds the
+  lease, it waits (bounded) until that one has applied every change made before the command,
+  instead of standing by forever. It is a click group invoked without a subcommand, so
+  ``customers index status [--json]`` and ``customers index verify [--repair]`` sit beside.
+- ``customers reindex``: zero-downtime full reindex with a progress bar (count, rate, ETA; the
+  total is estimated up front). If an indexer is active (another process holds the lease), it
+  is asked to do it and its progress is followed; otherwise this process takes the lease and
+  does it (then stops).
+- ``on_serve`` also registers the search side's readiness checks (``/health/ready``) and the
+  in-process indexer's metrics with the API.
 
 The commands are thin: the logic is in :mod:`indexers.sync`, :mod:`indexers.reindex`,
 :mod:`indexers.verify`.
@@ -38,12 +44,14 @@ log = logging.getLogger("customers.indexer.cli")
 
 INDEXER = "customers.indexer"  # app.extensions key of the in-process Indexer
 BACKEND = "customers.search_backend"  # app.extensions key of a shared backend, if the app has one
+BURST_FOLLOW_TIMEOUT = 60.0  # seconds `index --burst` waits for another process's indexer
 
 
-def _configure_logging(settings: Settings) -> None:
+def _configure_logging(settings: Settings, handler: logging.Handler | None = None) -> None:
     logging.basicConfig(
         level=getattr(logging, settings.log_level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[handler] if handler is not None else None,
     )
 
 
@@ -77,25 +85,50 @@ def _make_indexer(settings: Settings, database: Any, backend: Any, **options: An
 @click.option("--burst", is_flag=True, help="Stop once caught up (and any reindex is done).")
 @click.option("--lease-ttl", default=15.0, show_default=True, help="Lease lifetime, seconds.")
 @click.option("--batch-size", default=1000, show_default=True, help="Events per flush.")
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (default: METRICS_PORT; off).",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Metrics interface.")
 @click.pass_context
-def index(ctx: click.Context, burst: bool, lease_ttl: float, batch_size: int) -> None:
+def index(
+    ctx: click.Context,
+    burst: bool,
+    lease_ttl: float,
+    batch_size: int,
+    metrics_port: int | None,
+    metrics_host: str,
+) -> None:
     """Run the search sync indexer here (no subcommand), or `status` / `verify [--repair]`.
 
     Without a subcommand the indexer runs until SIGTERM/SIGINT, as standby while another
     instance holds the lease.
     """
+    from app.metrics import new_registry, start_metrics_server
+    from indexers.metrics import IndexerCollector
+
     if ctx.invoked_subcommand is not None:
         return
     settings = Settings.from_env()
     _configure_logging(settings)
+    registry = new_registry()
+    port = metrics_port if metrics_port is not None else settings.metrics_port
+    try:  # before connecting: a port in use fails at once, in one line
+        stop_metrics = start_metrics_server(registry, port, host=metrics_host)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    if port is not None:
+        log.info("metrics on http://%s:%d/metrics", metrics_host, port)
 
     async def work(settings: Settings, database: Any, backend: Any) -> None:
         indexer = _make_indexer(
             settings, database, backend, lease_ttl=lease_ttl, batch_size=batch_size
         )
+        registry.register(IndexerCollector(indexer))
         if burst:
-            await indexer.run_until_caught_up()
-            click.echo(f"caught up: {indexer!r}")
+            click.echo(await _burst(indexer))
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -113,7 +146,50 @@ def index(ctx: click.Context, burst: bool, lease_ttl: float, batch_size: int) ->
             loop.add_signal_handler(sig, on_signal)
         await indexer.run(stop)
 
-    _with_context(work)
+    try:
+        _with_context(work)
+    finally:
+        stop_metrics()
+
+
+async def _burst(indexer: Any) -> str:
+    """Catch up and stop; beside another process's indexer, wait for it instead (bounded)."""
+    from indexers.reindex import active_holder
+
+    holder = active_holder(await indexer.state.load())
+    if holder is None:
+        try:
+            await indexer.run_until_caught_up(timeout=indexer.lease_ttl + 5)
+        except TimeoutError:  # another indexer took the lease first
+            holder = active_holder(await indexer.state.load()) or "of another process"
+        else:
+            return f"caught up: {indexer!r}"
+    if await _follow(indexer, BURST_FOLLOW_TIMEOUT):
+        return (
+            f"caught up: indexer {holder} (another process) holds the lease of "
+            f"{indexer.name!r} and has applied every change made before this command"
+        )
+    raise click.ClickException(
+        f"indexer {holder} holds the lease of {indexer.name!r}, so --burst cannot run here, "
+        f"and it did not catch up within {BURST_FOLLOW_TIMEOUT:g} s "
+        "(see `customers index status`)"
+    )
+
+
+async def _follow(indexer: Any, timeout: float) -> bool:  # noqa: ASYNC109
+    """Wait until the lease holder has applied the changes made so far and no reindex is due."""
+    from indexers.sync import probe_head, wait_for_position
+
+    deadline = time.monotonic() + timeout
+    head = await probe_head(indexer.database)
+    if not await wait_for_position(indexer.state, head, timeout):
+        return False
+    while time.monotonic() < deadline:
+        doc = await indexer.state.load()
+        if not doc.get("reindex_required") and not doc.get("reindex"):
+            return True
+        await asyncio.sleep(0.5)
+    return False
 
 
 @index.command("status")
@@ -124,7 +200,7 @@ def status_command(as_json: bool) -> None:
 
     report = _with_context(index_status)
     if as_json:
-        click.echo(json.dumps(report, default=str, indent=2))
+        click.echo(json.dumps(report, indent=2))
         return
     for key, value in report.items():
         if key == "recent_dead_letters":
@@ -133,7 +209,16 @@ def status_command(as_json: bool) -> None:
                     f"  dead letter: {letter['customer_id']} at {letter['at']}: {letter['reason']}"
                 )
             continue
-        click.echo(f"{key:>22}: {value}")
+        if isinstance(value, dict):
+            click.echo(f"{key:>22}:")
+            for sub_key, sub_value in value.items():
+                click.echo(f"{'':>24}{sub_key}: {_readable(sub_value)}")
+            continue
+        click.echo(f"{key:>22}: {_readable(value)}")
+
+
+def _readable(value: Any) -> str:
+    return "-" if value is None else str(value)
 
 
 @index.command("verify")
@@ -187,7 +272,9 @@ def _progress_bar() -> tuple[Any, Callable[[int, int], None]]:
     task = bar.add_task("copy", total=None)
 
     def update(copied: int, total: int) -> None:
-        bar.update(task, completed=copied, total=max(total, copied) or None)
+        bar.update(task, completed=copied, total=max(total, copied))
+        if not bar.live.is_started:  # shown from the first report on: the total is known then
+            bar.start()
 
     return bar, update
 
@@ -204,6 +291,8 @@ async def run_reindex(
     from indexers.reindex import active_holder, request_reindex_and_wait
     from indexers.state import IndexerState
 
+    if progress is not None:  # the total up front: the bar shows count, rate and ETA at once
+        progress(0, await database["customers"].estimated_document_count())
     state = IndexerState(database, settings.elasticsearch_index)
     holder = active_holder(await state.load())
     if holder is not None:
@@ -218,13 +307,20 @@ async def run_reindex(
 @click.option("--timeout", type=float, default=None, help="Give up after this many seconds.")
 def reindex(timeout: float | None) -> None:
     """Zero-downtime full reindex: new generation from MongoDB, catch up, verify, switch."""
+    from rich.logging import RichHandler
+
     settings = Settings.from_env()
-    _configure_logging(settings)
     bar, update = _progress_bar()
+    handler = RichHandler(console=bar.console, show_path=False)  # logs print above the bar
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    _configure_logging(settings, handler)
 
     async def work(settings: Settings, database: Any, backend: Any) -> dict[str, Any]:
-        with bar:
+        try:
             return await run_reindex(settings, database, backend, progress=update, timeout=timeout)
+        finally:
+            if bar.live.is_started:
+                bar.stop()
 
     started = time.monotonic()
     try:
@@ -250,11 +346,14 @@ def on_serve(app: Any, settings: Settings) -> Callable[[], None] | None:
 
     The read side is always attached (with read-your-writes, see :mod:`indexers.wiring`); the
     sync indexer runs on the app's event loop unless ``CUSTOMERS_INDEXER=off`` (then a separate
-    ``customers index`` process keeps the index up to date). Returns the function that stops
-    what was started. The indexer is left at ``app.extensions["customers.indexer"]``.
+    ``customers index`` process keeps the index up to date). The index and indexer readiness
+    checks and the indexer's metrics join the app's. Returns the function that stops what was
+    started. The indexer is left at ``app.extensions["customers.indexer"]``.
     """
-    from app import runtime
+    from app import metrics, readiness, runtime
     from indexers.backends import open_backend
+    from indexers.health import index_check, indexer_check
+    from indexers.metrics import IndexerCollector
     from indexers.wiring import attach_search
 
     runner = app.extensions[runtime.LOOP]
@@ -271,6 +370,15 @@ def on_serve(app: Any, settings: Settings) -> Callable[[], None] | None:
     else:
         log.info("CUSTOMERS_INDEXER is off: a separate `customers index` keeps the index fresh")
     attach_search(service, backend, indexer=indexer, name=settings.elasticsearch_index)
+    readiness.add_check(app, "index", index_check(service))
+    readiness.add_check(
+        app,
+        "indexer",
+        indexer_check(service.database, name=settings.elasticsearch_index, indexer=indexer),
+    )
+    collector = IndexerCollector(indexer) if indexer is not None else None
+    if collector is not None:
+        metrics.add_collector(app, collector)
     stop_holder: dict[str, asyncio.Event] = {}
 
     async def start() -> None:
@@ -284,6 +392,8 @@ def on_serve(app: Any, settings: Settings) -> Callable[[], None] | None:
 
     def stop() -> None:
         service.index = None
+        if collector is not None:
+            metrics.registry_of(app).unregister(collector)
         runner.loop.call_soon_threadsafe(stop_holder["stop"].set)
         if future is not None:
             with contextlib.suppress(Exception):

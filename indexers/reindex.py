@@ -53,7 +53,7 @@ from bson.timestamp import Timestamp
 
 from indexers.backends.base import BackendUnavailable, SearchBackend
 from indexers.documents import SearchDoc, to_search_doc
-from indexers.state import IndexerState, LeaseLost, owner_is_dead_here
+from indexers.state import FIRST_BUILD, IndexerState, LeaseLost, owner_is_dead_here
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.collection import AsyncCollection
@@ -284,9 +284,10 @@ async def reindex_live(
             await backend.drop_generation(name)
     generation = await backend.create_generation()
     target = backend.writer_for(generation)
-    log.warning(
-        "full reindex (%s) into %s started; %s stays active meanwhile", reason, generation, previous
-    )
+    routine = reason == FIRST_BUILD  # a fresh data dir: INFO; any other rebuild: WARNING
+    level = logging.INFO if routine else logging.WARNING
+    meanwhile = f"{previous} stays active" if previous else "MongoDB answers customer lists"
+    log.log(level, "full reindex (%s) into %s started; %s meanwhile", reason, generation, meanwhile)
     if previous is None:
         indexer._main_enabled = False  # nothing half-built may become readable
     indexer._extra.append(target)  # dual write from the next flush on
@@ -310,10 +311,12 @@ async def reindex_live(
             )
 
         await report(0, total)
+        last_report = time.monotonic()
         pending_reports: list[asyncio.Task[None]] = []
 
         def on_progress(copied: int, total_now: int) -> None:
             nonlocal last_report
+            indexer.copy_progress = (copied, total_now)
             if progress is not None:
                 progress(copied, total_now)
             now = time.monotonic()
@@ -321,6 +324,7 @@ async def reindex_live(
                 last_report = now
                 pending_reports.append(asyncio.ensure_future(report(copied, total_now)))
 
+        on_progress(0, total)  # count and total before the first page is copied
         copied = await copy_collection(
             indexer.collection,
             target,
@@ -341,6 +345,7 @@ async def reindex_live(
         indexer.main_incompatible = False  # the rebuilt generation replaced it
         indexer._extra.remove(target)
     except BaseException:
+        indexer.copy_progress = None
         indexer.abandon_target(target)
         indexer._main_enabled = await backend.active_generation() is not None
         try:
@@ -353,6 +358,7 @@ async def reindex_live(
             await backend.drop_generation(previous)
         except Exception:
             log.warning("could not drop the old generation %s", previous, exc_info=True)
+    indexer.copy_progress = None
     seconds = time.monotonic() - started
     report_ = ReindexReport(generation, previous, copied, count, seconds, reason)
     await state.fenced_set(
@@ -374,7 +380,8 @@ async def reindex_live(
             },
         },
     )
-    log.warning(
+    log.log(
+        level,
         "full reindex (%s) done: %d customers in %.1fs (%.0f docs/s); %s is active",
         reason,
         copied,

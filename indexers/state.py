@@ -44,6 +44,7 @@ from pymongo.errors import DuplicateKeyError
 
 __all__ = [
     "DEAD_LETTERS_COLLECTION",
+    "FIRST_BUILD",
     "STATE_COLLECTION",
     "IndexerState",
     "LeaseLost",
@@ -53,6 +54,8 @@ __all__ = [
 ]
 
 STATE_COLLECTION = "indexer_state"
+FIRST_BUILD = "first build: no checkpoint and no search index yet"
+"""The reindex reason of a fresh data dir or database: routine, so logged at INFO, not ERROR."""
 DEAD_LETTERS_COLLECTION = "indexer_dead_letters"
 
 

@@ -86,7 +86,7 @@ from indexers.backends.base import (
 from indexers.checkpoint import Checkpointer, Mark
 from indexers.documents import to_search_doc, version_from_timestamp
 from indexers.oplog import OplogPruner, is_history_lost, resumable
-from indexers.state import IndexerState, LeaseLost, Position, make_owner
+from indexers.state import FIRST_BUILD, IndexerState, LeaseLost, Position, make_owner
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.change_stream import AsyncChangeStream
@@ -97,6 +97,7 @@ __all__ = [
     "DOC_FIELDS",
     "HistoryLost",
     "Indexer",
+    "IndexerHealth",
     "IndexerStats",
     "probe_head",
     "run_indexer_forever",
@@ -154,6 +155,20 @@ class IndexerStats:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class IndexerHealth:
+    """What one indexer reports about itself right now (metrics, readiness)."""
+
+    active: bool  # holds the lease and runs the sync loop
+    caught_up: bool  # the last read found the end of the change stream
+    lag_seconds: float | None  # age of the oldest change not yet applied; None: not active
+    pending_events: int  # change events read from the stream and not yet applied
+    checkpoint_age_seconds: float | None  # since the resume token was last saved (any process)
+    reindex_copied: int | None  # documents copied by the running reindex, None when none runs
+    reindex_total: int | None  # documents it expects to copy
+    stats: IndexerStats
 
 
 async def probe_head(database: AsyncDatabase[Any], collection: str = "customers") -> Position:
@@ -282,10 +297,13 @@ class Indexer:
 
         self.active = False  # holds the lease and runs the loop
         self.caught_up = False
+        self.checkpoint_at: datetime | None = None  # when the resume token was last saved
+        self.copy_progress: tuple[int, int] | None = None  # (copied, total) while reindexing
         self.reindex_error: BaseException | None = None
         self._stop = asyncio.Event()
         self._lease_lost = False
         self._applied: Position | None = None
+        self._pending: list[Mapping[str, Any]] = []  # read, not yet applied (the open batch)
         self._changed = asyncio.Condition()
         self._extra: list[SearchBackend] = []  # dual-write targets (reindex)
         self._abandoned: list[SearchBackend] = []  # targets of failed reindexes: never retried
@@ -325,6 +343,36 @@ class Indexer:
             and self.caught_up
             and self._reindex_wanted is None
             and not self._reindexing()
+        )
+
+    def lag_seconds(self) -> float | None:
+        """Age of the oldest change not applied yet: 0 when caught up, else the time since the
+        cluster time of the last applied change (an upper bound); None when not active."""
+        if not self.active:
+            return None
+        if self.caught_up and not self._pending:
+            return 0.0
+        if self._applied is None:
+            return None
+        return max(0.0, time.time() - self._applied.ts.time)
+
+    def health(self) -> IndexerHealth:
+        """A snapshot for metrics and readiness (plain attribute reads: any thread may call)."""
+        checkpoint_at = self.checkpoint_at
+        progress = self.copy_progress if self._reindexing() else None
+        return IndexerHealth(
+            active=self.active,
+            caught_up=self.caught_up,
+            lag_seconds=self.lag_seconds(),
+            pending_events=len(self._pending) if self.active else 0,
+            checkpoint_age_seconds=(
+                max(0.0, (datetime.now(UTC) - checkpoint_at).total_seconds())
+                if checkpoint_at is not None
+                else None
+            ),
+            reindex_copied=progress[0] if progress else None,
+            reindex_total=progress[1] if progress else None,
+            stats=self.stats,
         )
 
     # -- public API ---------------------------------------------------------------------------
@@ -478,16 +526,21 @@ class Indexer:
             except PyMongoError:
                 log.warning("lease renewal failed; retrying", exc_info=True)
                 continue
-            repair = doc.get("repair_ids")
-            if isinstance(repair, list) and repair and self._repair_ids is None:
-                self._repair_ids = [str(i) for i in repair]
-            requested = doc.get("reindex_requested_at")
-            if isinstance(requested, datetime) and (
-                self._handled_request is None or requested > self._handled_request
-            ):
-                self._handled_request = requested
-                self._request_pending = requested
-                self._reindex_wanted = self._reindex_wanted or "requested by `customers reindex`"
+            self._take_requests(doc)
+
+    def _take_requests(self, doc: Mapping[str, Any]) -> None:
+        """Note the repair and reindex requests other processes left in the state document
+        (read at every lease renewal, and on idle cycles so a request starts within ~1 s)."""
+        repair = doc.get("repair_ids")
+        if isinstance(repair, list) and repair and self._repair_ids is None:
+            self._repair_ids = [str(i) for i in repair]
+        requested = doc.get("reindex_requested_at")
+        if isinstance(requested, datetime) and (
+            self._handled_request is None or requested > self._handled_request
+        ):
+            self._handled_request = requested
+            self._request_pending = requested
+            self._reindex_wanted = self._reindex_wanted or "requested by `customers reindex`"
 
     # -- one session: lease held, stream open -------------------------------------------------
     async def _session(self, *, burst: bool) -> None:
@@ -551,13 +604,24 @@ class Indexer:
         )
 
     async def _open_fresh(self, reason: str) -> AsyncChangeStream[Any]:
-        """Record the position first (a fresh stream), then demand a full reindex."""
-        log.error(
-            "SEARCH INDEX %r IS MISSING CHANGES (%s): starting a FULL REINDEX; searches keep "
-            "answering from the current index until the rebuilt one is activated",
-            self.name,
-            reason,
-        )
+        """Record the position first (a fresh stream), then demand a full reindex.
+
+        Loud (ERROR) when an index that existed may miss changes; a first build (no
+        checkpoint and no index yet: a fresh data dir or database) is routine, so INFO.
+        """
+        if reason == FIRST_BUILD:
+            log.info(
+                "building the search index %r for the first time; customer lists are answered "
+                "by MongoDB until it is ready",
+                self.name,
+            )
+        else:
+            log.error(
+                "SEARCH INDEX %r IS MISSING CHANGES (%s): starting a FULL REINDEX; searches "
+                "keep answering from the current index until the rebuilt one is activated",
+                self.name,
+                reason,
+            )
         stream = await self._open(None)
         await self._cancel_reindex()
         await self.state.require_reindex(self.owner, reason)
@@ -575,8 +639,10 @@ class Indexer:
         ):
             self._request_pending = doc["reindex_requested_at"]
             self._reindex_wanted = self._reindex_wanted or "requested by `customers reindex`"
+        self.checkpoint_at = _aware(doc["checkpoint_at"]) if doc.get("checkpoint_at") else None
         if token is None:
-            stream = await self._open_fresh("no checkpoint yet")
+            first = await self._no_index_yet()
+            stream = await self._open_fresh(FIRST_BUILD if first else "no checkpoint yet")
         else:
             try:
                 stream = await self._open(token)
@@ -593,10 +659,14 @@ class Indexer:
                         if isinstance(required, Mapping)
                         else "unfinished"
                     )
-                    log.error(
-                        "an earlier full reindex (%s) did not finish; running it again", reason
+                    routine = reason == FIRST_BUILD  # an interrupted first build: still INFO
+                    log.log(
+                        logging.INFO if routine else logging.ERROR,
+                        "an earlier full reindex (%s) did not finish; running it again",
+                        reason,
                     )
-                    self._reindex_wanted = self._reindex_wanted or f"unfinished: {reason}"
+                    again = FIRST_BUILD if routine else f"unfinished: {reason}"
+                    self._reindex_wanted = self._reindex_wanted or again
                 elif await self.backend.active_generation() is None:
                     await self.state.require_reindex(self.owner, "no search index on disk")
                     log.error("SEARCH INDEX %r IS MISSING: starting a FULL REINDEX", self.name)
@@ -615,6 +685,13 @@ class Indexer:
             with contextlib.suppress(Exception):
                 await stream.close()
 
+    async def _no_index_yet(self) -> bool:
+        """Whether no index generation was ever activated (backend down or unknown: False)."""
+        try:
+            return await self.backend.active_generation() is None
+        except BackendError:
+            return False
+
     async def _probe_incompatible(self) -> bool:
         """Whether the active generation has another schema (found at once, not at the next
         write: an idle indexer would otherwise leave readers on the MongoDB fallback)."""
@@ -628,7 +705,8 @@ class Indexer:
         return self.main_incompatible
 
     async def _loop(self, stream: AsyncChangeStream[Any], *, burst: bool) -> None:
-        pending: list[Mapping[str, Any]] = []
+        pending = self._pending  # an attribute, so health() can count it
+        pending.clear()
         while True:
             try:
                 if await self._step(stream, pending, burst=burst):
@@ -869,6 +947,7 @@ class Indexer:
             counters=self.stats.as_dict(),
         )
         self.stats.checkpoints += 1
+        self.checkpoint_at = datetime.now(UTC)
         self._saved_token = mark.token
         self._saved_position = mark.position
         self._flushed = True  # our own write: see the short await in _step
@@ -902,6 +981,7 @@ class Indexer:
             self._last_demand_check = time.monotonic()
             self._demand_checked_token = self._current_token
             doc = await self.state.load()
+            self._take_requests(doc)
             wanted = _wanted(doc)
             force = wanted is not None and (
                 self._saved_position is None or not self._saved_position.covers(wanted)

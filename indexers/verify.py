@@ -179,8 +179,33 @@ async def _pending_events(database: Any, token: Any) -> tuple[int | None, dateti
     return count, oldest
 
 
+def _utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime (stored BSON dates may come back naive)."""
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with datetimes as ISO 8601 UTC strings (readable, and JSON as it is)."""
+    if isinstance(value, datetime):
+        return _utc(value).isoformat(timespec="milliseconds")
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _age(value: Any, now: datetime) -> float | None:
+    """Seconds since ``value`` (a datetime), or None."""
+    if not isinstance(value, datetime):
+        return None
+    return round(max(0.0, (now - _utc(value)).total_seconds()), 1)
+
+
 async def index_status(settings: Settings, database: Any, backend: SearchBackend) -> dict[str, Any]:
-    """Everything ``customers index status`` prints."""
+    """Everything ``customers index status`` prints: plain values (ISO times, ages in s)."""
     state = IndexerState(database, settings.elasticsearch_index)
     doc = await state.load()
     holder = active_holder(doc)
@@ -208,31 +233,37 @@ async def index_status(settings: Settings, database: Any, backend: SearchBackend
     except Exception as exc:  # the backend may be down: still report the rest
         index_count, active, generations = f"unavailable ({exc})", None, []
     letters = await state.recent_dead_letters(5)
-    return {
-        "index": settings.elasticsearch_index,
-        "backend": repr(backend),
-        "active_generation": active,
-        "generations": ", ".join(generations),
-        "indexer": holder or "none running",
-        "lease_expires_in_s": (
-            round((expires.replace(tzinfo=expires.tzinfo or UTC) - now).total_seconds(), 1)
-            if holder and isinstance(expires, datetime)
-            else None
-        ),
-        "checkpoint_at": doc.get("checkpoint_at"),
-        "position_time": position.time.isoformat() if position else None,
-        "lag_s": lag,
-        "pending_changes": pending if pending is None or pending < PENDING_CAP else f"{pending}+",
-        "caught_up_at": doc.get("caught_up_at"),
-        "mongo_customers": mongo_count,
-        "index_documents": index_count,
-        "dead_letters": await state.count_dead_letters(),
-        "reindex_required": doc.get("reindex_required"),
-        "reindex_running": doc.get("reindex"),
-        "last_reindex": doc.get("last_reindex"),
-        "counters": doc.get("counters"),
-        "recent_dead_letters": [
-            {"customer_id": d.get("customer_id"), "reason": d.get("reason"), "at": d.get("at")}
-            for d in letters
-        ],
-    }
+    return _plain(
+        {
+            "index": settings.elasticsearch_index,
+            "backend": repr(backend),
+            "active_generation": active,
+            "generations": ", ".join(generations),
+            "indexer": holder or "none running",
+            "lease_expires_in_s": (
+                round((_utc(expires) - now).total_seconds(), 1)
+                if holder and isinstance(expires, datetime)
+                else None
+            ),
+            "checkpoint_at": doc.get("checkpoint_at"),
+            "checkpoint_age_s": _age(doc.get("checkpoint_at"), now),
+            "position_time": position.time if position else None,
+            "lag_s": lag,
+            "pending_changes": pending
+            if pending is None or pending < PENDING_CAP
+            else f"{pending}+",
+            "caught_up_at": doc.get("caught_up_at"),
+            "caught_up_age_s": _age(doc.get("caught_up_at"), now),
+            "mongo_customers": mongo_count,
+            "index_documents": index_count,
+            "dead_letters": await state.count_dead_letters(),
+            "reindex_required": doc.get("reindex_required"),
+            "reindex_running": doc.get("reindex"),
+            "last_reindex": doc.get("last_reindex"),
+            "counters": doc.get("counters"),
+            "recent_dead_letters": [
+                {"customer_id": d.get("customer_id"), "reason": d.get("reason"), "at": d.get("at")}
+                for d in letters
+            ],
+        }
+    )

@@ -14,6 +14,7 @@ import importlib
 from flask import Flask
 from flask_cors import CORS
 
+from app import metrics
 from app.api import errors
 
 __all__ = ["BLUEPRINTS", "MAX_BODY_BYTES", "init_app"]
@@ -39,6 +40,7 @@ def init_app(app: Flask, *, extra_blueprints: list[str] | tuple[str, ...] = ()) 
     app.json.sort_keys = False  # keep Medusa's field order
     app.json.compact = True
     errors.init_app(app)
+    metrics.init_app(app)  # request counts and latencies by route template (GET /metrics)
     for name in [*extra_blueprints, *BLUEPRINTS]:
         app.register_blueprint(importlib.import_module(name).bp)
     resources = {}

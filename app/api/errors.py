@@ -18,6 +18,7 @@ from flask import Flask, g
 from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
+from app import metrics
 from app.auth import AuthError
 from app.errors import CustomerModuleError, RateLimited, Unavailable
 
@@ -86,6 +87,7 @@ def _http_error(exc: HTTPException):
 
 def _database_error(exc: PyMongoError):
     """Unreachable or timed out → 503 (retry later); any other driver error → 500."""
+    metrics.count_database_error(exc)
     if isinstance(exc, ConnectionFailure) or exc.timeout:
         log.warning(
             "database unavailable: %s",

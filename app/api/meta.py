@@ -1,19 +1,27 @@
-"""``/health``, ``/openapi.json`` and ``/docs``: no authentication."""
+"""Operations and documentation: ``/health``, ``/health/ready``, ``/metrics``, ``/openapi.json``,
+``/docs``.
+
+``/health`` is liveness: it answers from the process itself (a sync view: no event loop, no
+database, no hook that waits), so it never queues behind searches or a slow MongoDB.
+``/health/ready`` is readiness (:mod:`app.readiness`): MongoDB, the search index and the
+indexer's lag. ``/metrics`` is the process's Prometheus registry (:mod:`app.metrics`), for
+admins only here; ``METRICS_PORT`` serves it without auth on a listener of its own.
+"""
 
 from __future__ import annotations
 
-import asyncio
-
 from flask import Blueprint, Response, current_app
 
+from app import metrics as process_metrics
+from app import readiness
 from app.api import schemas as s
 from app.api.openapi import build_spec, documented, render_docs
+from app.auth import require_admin
 from app.runtime import get_service
 
 bp = Blueprint("meta", __name__)
 
 _SPEC = "customers.openapi"
-PING_TIMEOUT = 2.0  # seconds before MongoDB counts as unavailable
 
 
 def _spec() -> dict:
@@ -24,14 +32,44 @@ def _spec() -> dict:
 
 
 @bp.get("/health")
-@documented(summary="Liveness and MongoDB reachability", response=s.HealthResponse, tag="meta")
-async def health():
-    """200 when MongoDB answers a ping, 503 otherwise."""
-    try:
-        await asyncio.wait_for(get_service().database.command("ping"), PING_TIMEOUT)
-    except Exception:  # any failure means "not answering"
-        return {"status": "degraded", "mongodb": "unavailable"}, 503
-    return {"status": "ok", "mongodb": "ok"}
+@documented(summary="Liveness: the process answers", response=s.HealthResponse, tag="meta")
+def health():
+    """200 while the process can answer HTTP at all; checks nothing else (see /health/ready)."""
+    return {"status": "ok"}
+
+
+@bp.get("/health/ready")
+@documented(
+    summary="Readiness: MongoDB, search index, indexer lag",
+    response=s.ReadinessResponse,
+    tag="meta",
+)
+async def ready():
+    """200 when MongoDB answers, the search index serves and the indexer keeps up; else 503.
+
+    The 503 body is the same report plus ``type`` (``unexpected_state``) and ``message``.
+    """
+    checks = {"mongodb": readiness.ping(get_service().database), **readiness.checks_of(current_app)}
+    is_ready, report = await readiness.run_checks(checks)
+    if is_ready:
+        return {"status": "ready", "checks": report}
+    failing = "; ".join(
+        f"{name}: {r.get('error', 'failed')}" for name, r in report.items() if not r["ok"]
+    )
+    return {
+        "type": "unexpected_state",
+        "message": f"Not ready: {failing}",
+        "status": "not_ready",
+        "checks": report,
+    }, 503
+
+
+@bp.get("/metrics")
+def metrics():
+    """Prometheus metrics of this process (admin credentials, as for /admin routes)."""
+    require_admin()
+    body, content_type = process_metrics.exposition(process_metrics.registry_of(current_app))
+    return Response(body, content_type=content_type)
 
 
 @bp.get("/openapi.json")

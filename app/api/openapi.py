@@ -24,6 +24,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _REF = "#/components/schemas/{model}"
 _RULE_ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+# reST inline markup of docstrings: ``literal``, `interpreted` and :role:`target`
+_RST_CODE = re.compile(r"``(.+?)``|(?::[\w.-]+:)?`([^`]+)`")
 _AUTH = {
     "admin": [{"apiKeyBasic": []}, {"bearer": []}],
     "store": [{"bearer": []}],
@@ -211,6 +213,18 @@ def _fields_table(schema: dict[str, Any]) -> str:
     return f"<table><tr><th>field</th><th>type</th><th>required</th></tr>{rows}</table>"
 
 
+def _prose(text: str) -> str:
+    """Docstring text as HTML paragraphs: escaped, with reST inline code as ``<code>``."""
+
+    def code(match: re.Match[str]) -> str:
+        return f"<code>{match.group(1) or match.group(2)}</code>"
+
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return "".join(
+        f"<p>{_RST_CODE.sub(code, html.escape(' '.join(p.split())))}</p>" for p in paragraphs
+    )
+
+
 def render_docs(spec: dict[str, Any]) -> str:
     """Render the OpenAPI document as one self-contained HTML page."""
     schemas = spec["components"]["schemas"]
@@ -231,7 +245,7 @@ def render_docs(spec: dict[str, Any]) -> str:
             parts.append(f"{method.upper()} {html.escape(path)}</h3>")
             parts.append(f"<p><b>{html.escape(op['summary'])}</b></p>")
             if op.get("description"):
-                parts.append(f"<p>{html.escape(op['description'])}</p>")
+                parts.append(_prose(op["description"]))
             auth = ", ".join(next(iter(s)) for s in op["security"]) or "none"
             parts.append(f"<p>Auth: {html.escape(auth)}</p>")
             query = [p for p in op["parameters"] if p["in"] == "query"]

@@ -49,6 +49,8 @@ __all__ = [
     "GroupList",
     "GroupResponse",
     "HealthResponse",
+    "ReadinessCheck",
+    "ReadinessResponse",
     "StoreAddressBody",
     "StoreAddressListQuery",
     "StoreCustomerCreateBody",
@@ -571,7 +573,24 @@ class UnauthorizedResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    """``GET /health``."""
+    """``GET /health``: liveness only (the process answers)."""
 
-    status: Literal["ok", "degraded"]
-    mongodb: Literal["ok", "unavailable"]
+    status: Literal["ok"]
+
+
+class ReadinessCheck(BaseModel):
+    """One check of ``GET /health/ready``; checks add details (``ms``, ``lag_s``, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    ok: bool
+    error: str | None = None
+
+
+class ReadinessResponse(BaseModel):
+    """``GET /health/ready``: 200 when every check is ok; 503 adds ``type`` and ``message``."""
+
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, ReadinessCheck]
+    type: str | None = None
+    message: str | None = None

@@ -41,6 +41,7 @@ def server(mongodb_uri: str, database_name: str, tmp_path: Path) -> Iterator[tup
         "CUSTOMERS_DATA_DIR": str(tmp_path / "data"),
         "JWT_SECRET": SECRET,
         "CUSTOMERS_INDEXER": "off",
+        "METRICS_PORT": str(_free_port()),
         "PYTHONPATH": str(ROOT),
     }
     process = subprocess.Popen(
@@ -124,3 +125,7 @@ def test_serve_over_http(server) -> None:
     assert status == 200 and body["customer"]["email"] == "s@x.io"
     status, body, _ = call("GET", f"{base}/openapi.json")
     assert status == 200 and body["openapi"] == "3.1.0"
+    # METRICS_PORT: the same registry, without auth, on a listener of its own
+    with urllib.request.urlopen(f"http://127.0.0.1:{env['METRICS_PORT']}/metrics") as response:
+        metrics = response.read().decode()
+    assert 'route="/store/customers/me",status="200"' in metrics

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from indexers.backends.embedded import EmbeddedBackend
-from indexers.state import IndexerState
+from indexers.state import FIRST_BUILD, IndexerState
 from indexers.sync import Indexer
 from tests.indexers.sync_support import (
     Writer,
@@ -127,7 +127,7 @@ def test_indexer_process_killed_at_random_points_loses_and_resurrects_nothing(
             await assert_index_matches(coll, backend, versions=expected)
             doc = await state.load()
             # recovered from checkpoints every time: the only reindex is the first start's
-            assert doc["last_reindex"]["reason"] == "no checkpoint yet"
+            assert doc["last_reindex"]["reason"] == FIRST_BUILD
             assert (await state.count_dead_letters()) == 0
             await backend.close()
         finally:
