@@ -16,6 +16,7 @@ __all__ = [
     "MAX_EMAIL_CHARS",
     "MAX_ID_CHARS",
     "MAX_INT",
+    "MAX_LIST_ITEMS",
     "MAX_LIST_LIMIT",
     "MAX_METADATA_BYTES",
     "MAX_METADATA_DEPTH",
@@ -35,3 +36,4 @@ MAX_METADATA_DEPTH = 5  # nesting levels inside `metadata` (the object itself is
 MAX_METADATA_BYTES = 64 * 1024  # `metadata` serialised as compact JSON, in bytes
 MIN_INT, MAX_INT = -(2**63), 2**63 - 1  # numbers must be finite and fit a signed 64-bit integer
 MAX_LIST_LIMIT = 1_000  # largest page a list returns
+MAX_LIST_ITEMS = 1_000  # items of one list: a filter ($in, $or, ...), a batch body (add, remove)

@@ -83,7 +83,7 @@ def translate_duplicate(exc: PyMongoError) -> errors.CustomerModuleError | None:
     if key is None:
         return None
     if "_id" in key:
-        return errors.InvalidData(f"Customer with id: {key['_id']}, already exists.")
+        return errors.InvalidData(f"Customer with id: {errors.quote(key['_id'])}, already exists.")
     return errors.duplicate_customer_email(key.get("email"), bool(key.get("has_account")))
 
 
