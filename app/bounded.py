@@ -37,6 +37,7 @@ __all__ = [
     "QueryText",
     "Text",
     "check_metadata",
+    "metadata_bytes",
     "metadata_depth",
 ]
 
@@ -70,6 +71,12 @@ def metadata_depth(value: Any, limit: int) -> int:
     return deepest
 
 
+def metadata_bytes(value: Any) -> int:
+    """Size of ``value`` as compact UTF-8 JSON, the measure of ``MAX_METADATA_BYTES``."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
     """Enforce the metadata limits: nesting depth and size as compact UTF-8 JSON."""
     if metadata_depth(value, MAX_METADATA_DEPTH) > MAX_METADATA_DEPTH:
@@ -78,8 +85,7 @@ def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
             "must be nested at most {depth} levels deep",
             {"depth": MAX_METADATA_DEPTH},
         )
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_METADATA_BYTES:
+    if metadata_bytes(value) > MAX_METADATA_BYTES:
         raise PydanticCustomError(
             FIELD_LIMIT,
             "must be at most {size} bytes of JSON",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = [
     "MAX_ADDRESSES",
+    "MAX_CUSTOMER_BYTES",
     "MAX_EMAIL_CHARS",
     "MAX_ID_CHARS",
     "MAX_INT",
@@ -32,6 +33,7 @@ MAX_ID_CHARS = 64  # an id (ours are 30: a prefix and a ULID)
 MAX_Q_CHARS = 512  # the search text `q`
 MAX_Q_WORDS = 32  # whitespace-separated words in `q`
 MAX_ADDRESSES = 200  # addresses of one customer
+MAX_CUSTOMER_BYTES = 8 * 1024 * 1024  # one stored customer (BSON), addresses included
 MAX_METADATA_DEPTH = 5  # nesting levels inside `metadata` (the object itself is level 1)
 MAX_METADATA_BYTES = 64 * 1024  # `metadata` serialised as compact JSON, in bytes
 MIN_INT, MAX_INT = -(2**63), 2**63 - 1  # numbers must be finite and fit a signed 64-bit integer

@@ -24,7 +24,12 @@ def _spec() -> dict:
 
 
 @bp.get("/health")
-@documented(summary="Liveness and MongoDB reachability", response=s.HealthResponse, tag="meta")
+@documented(
+    summary="Liveness and MongoDB reachability",
+    response=s.HealthResponse,
+    tag="meta",
+    responses={503: ("MongoDB does not answer", s.HealthResponse)},
+)
 async def health():
     """200 when MongoDB answers a ping, 503 otherwise."""
     try:

@@ -25,7 +25,7 @@ from app.service.rules import (
     normalize_email,
     phone_digits,
 )
-from app.service.store import CAS_RETRIES, RawDoc, Store, backoff
+from app.service.store import CAS_RETRIES, RawDoc, Store, backoff, check_document_size
 
 __all__ = [
     "cas_update",
@@ -91,6 +91,8 @@ async def create(store: Store, items: list[CreateCustomer]) -> list[RawDoc]:
     """Insert customers (and their addresses); a batch is all-or-nothing."""
     now = utcnow()
     docs = [new_customer_doc(item, now) for item in items]
+    for doc in docs:
+        check_document_size(doc)
     try:
         await store.insert_all(store.customers, docs)
     except PyMongoError as exc:
@@ -123,6 +125,7 @@ async def cas_update(
             return doc
         version = doc.get("version", 0)
         changes["version"] = version + 1
+        check_document_size({**doc, **changes}, doc)
         try:
             result = await store.customers.update_one(
                 {"_id": customer_id, "version": version}, {"$set": changes}, session=session
