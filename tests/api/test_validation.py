@@ -97,3 +97,21 @@ def test_list_query_defaults_and_booleans() -> None:
         False,
         True,
     )
+
+
+def test_messages_quote_at_most_100_characters_of_the_input() -> None:
+    from typing import Literal
+
+    from pydantic import ConfigDict
+
+    class Choice(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        kind: Literal["a", "b"]
+
+    huge = "z" * 1_000_000
+    literal = message(Choice, {"kind": huge})
+    assert literal == f"Invalid request: Expected: 'a, b' for field 'kind', but got: '{'z' * 99}…'"
+    unknown = message(Choice, {"kind": "a", huge: 1, "other": 2})
+    assert unknown == f"Invalid request: Unrecognized fields: '{'z' * 99}…'"
+    nested = message(s.AdminCustomerListQuery, {"$or": [{huge: "x"}]}, strict=False)
+    assert len(nested) < 300
