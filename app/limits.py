@@ -13,9 +13,11 @@ from __future__ import annotations
 
 __all__ = [
     "MAX_ADDRESSES",
+    "MAX_CUSTOMER_BYTES",
     "MAX_EMAIL_CHARS",
     "MAX_ID_CHARS",
     "MAX_INT",
+    "MAX_LIST_ITEMS",
     "MAX_LIST_LIMIT",
     "MAX_METADATA_BYTES",
     "MAX_METADATA_DEPTH",
@@ -31,7 +33,9 @@ MAX_ID_CHARS = 64  # an id (ours are 30: a prefix and a ULID)
 MAX_Q_CHARS = 512  # the search text `q`
 MAX_Q_WORDS = 32  # whitespace-separated words in `q`
 MAX_ADDRESSES = 200  # addresses of one customer
+MAX_CUSTOMER_BYTES = 8 * 1024 * 1024  # one stored customer (BSON), addresses included
 MAX_METADATA_DEPTH = 5  # nesting levels inside `metadata` (the object itself is level 1)
 MAX_METADATA_BYTES = 64 * 1024  # `metadata` serialised as compact JSON, in bytes
 MIN_INT, MAX_INT = -(2**63), 2**63 - 1  # numbers must be finite and fit a signed 64-bit integer
 MAX_LIST_LIMIT = 1_000  # largest page a list returns
+MAX_LIST_ITEMS = 1_000  # items of one list: a filter ($in, $or, ...), a batch body (add, remove)

@@ -13,25 +13,30 @@ with pydantic models and report through :func:`invalid_data_from`, so one wordin
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from app.errors import InvalidData
+from app.bounded import FIELD_LIMIT
+from app.errors import InvalidData, quote
+from app.limits import MAX_ID_CHARS, MAX_INT, MIN_INT
 
 __all__ = [
     "MAX_DEPTH",
     "MAX_ISSUES",
+    "check_id",
     "check_storable",
     "describe",
     "invalid_data_from",
     "js_type",
+    "too_long",
+    "too_many",
     "validate",
 ]
 
 MAX_ISSUES = 3
 MAX_DEPTH = 32  # nesting levels any input may have (metadata included)
-_INT64 = (-(2**63), 2**63 - 1)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -55,6 +60,16 @@ _EXPECTED = {
 }
 
 
+def too_long(field: str, limit: int) -> str:
+    """The sentence for a text over its limit (the field is quoted: it may be client input)."""
+    return f"Field '{quote(field)}' must be at most {limit} characters"
+
+
+def too_many(field: str, limit: int) -> str:
+    """The sentence for a list over its limit."""
+    return f"Field '{quote(field)}' must have at most {limit} items"
+
+
 def js_type(value: Any) -> str:
     """Name ``value``'s type the way a JSON/JavaScript client would ("number", "object" …)."""
     if value is None:
@@ -73,7 +88,7 @@ def js_type(value: Any) -> str:
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
-    return ", ".join(str(part) for part in loc if not str(part).startswith("~"))
+    return quote(", ".join(str(part) for part in loc if not str(part).startswith("~")))
 
 
 def describe(exc: ValidationError) -> list[str]:
@@ -109,15 +124,20 @@ def describe(exc: ValidationError) -> list[str]:
         elif kind == "literal_error":
             expected = str((error.get("ctx") or {}).get("expected", "")).replace("'", "")
             expected = expected.replace(" or ", ", ")
-            issues.append(
-                f"Expected: '{expected}' for field '{field}', but got: '{error.get('input')}'"
-            )
+            got = quote(error.get("input"))
+            issues.append(f"Expected: '{expected}' for field '{field}', but got: '{got}'")
+        elif kind == "string_too_long":
+            issues.append(too_long(field, (error.get("ctx") or {}).get("max_length", 0)))
+        elif kind == "too_long":
+            issues.append(too_many(field, (error.get("ctx") or {}).get("max_length", 0)))
+        elif kind == FIELD_LIMIT:
+            issues.append(f"Field '{field}' {error['msg']}")
         else:
             message = str(error.get("msg", "Invalid input")).removeprefix("Value error, ")
             issues.append(message)
     keys = list(unknown.values())
     return [
-        f"Unrecognized fields: '{', '.join(keys[int(i[1:])])}'" if i.startswith("\0") else i
+        f"Unrecognized fields: '{quote(', '.join(keys[int(i[1:])]))}'" if i.startswith("\0") else i
         for i in issues
     ]
 
@@ -129,26 +149,31 @@ def invalid_data_from(exc: ValidationError) -> InvalidData:
 
 
 def _unstorable(value: Any, path: str, depth: int) -> str | None:
-    """Why ``value`` cannot be stored in BSON as given, or ``None`` when it can."""
+    """Why ``value`` cannot be stored as given, or ``None`` when it can."""
     if depth > MAX_DEPTH:
-        return f"Field '{path}' is nested too deeply"
+        return f"Field '{quote(path)}' is nested too deeply"
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return f"Field '{path}' contains invalid characters"
+            return f"Field '{quote(path)}' contains invalid characters"
         if "\x00" in value:
-            return f"Field '{path}' contains a NUL character"
-    elif isinstance(value, int) and not isinstance(value, bool):
-        if not _INT64[0] <= value <= _INT64[1]:
-            return f"Field '{path}' is a number too large to store"
+            return f"Field '{quote(path)}' contains a NUL character"
+    elif isinstance(value, bool):
+        return None
+    elif isinstance(value, int):
+        if not MIN_INT <= value <= MAX_INT:
+            return f"Field '{quote(path)}' must be an integer within the 64-bit range"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return f"Field '{quote(path)}' must be a finite number"
     elif isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                return f"Field '{path}' has a non-string key"
+                return f"Field '{quote(path)}' has a non-string key"
             where = f"{path}.{key}" if path else key
             if key.startswith("$"):
-                return f"Field '{where}' may not start with '$'"
+                return f"Field '{quote(where)}' may not start with '$'"
             problem = _unstorable(key, where, depth + 1) or _unstorable(item, where, depth + 1)
             if problem:
                 return problem
@@ -161,14 +186,23 @@ def _unstorable(value: Any, path: str, depth: int) -> str | None:
 
 
 def check_storable(value: Any, path: str = "") -> None:
-    """Reject input MongoDB could not store or would read as an operator.
+    """Reject input MongoDB could not store, would read as an operator, or would change.
 
     Lone surrogates, NUL characters, integers beyond 64 bits, ``$``-prefixed keys and absurd
-    nesting would otherwise surface as driver errors (a 500) instead of ``invalid_data``.
+    nesting would otherwise surface as driver errors (a 500) instead of ``invalid_data``;
+    ``1e400`` (read by JSON parsers as infinity) and NaN would be stored as something else
+    than the client sent.
     """
     problem = _unstorable(value, path, 0)
     if problem:
         raise InvalidData(f"Invalid request: {problem}")
+
+
+def check_id(value: str, field: str = "id") -> str:
+    """Reject an id longer than ``MAX_ID_CHARS`` (an id is never echoed whole)."""
+    if len(value) > MAX_ID_CHARS:
+        raise InvalidData(f"Invalid request: {too_long(field, MAX_ID_CHARS)}")
+    return value
 
 
 def validate(model: type[M], data: Any) -> M:

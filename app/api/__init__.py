@@ -16,6 +16,7 @@ from flask_cors import CORS
 
 from app import metrics
 from app.api import errors
+from app.api.validation import check_path_ids
 
 __all__ = ["BLUEPRINTS", "MAX_BODY_BYTES", "init_app"]
 
@@ -42,7 +43,10 @@ def init_app(app: Flask, *, extra_blueprints: list[str] | tuple[str, ...] = ()) 
     errors.init_app(app)
     metrics.init_app(app)  # request counts and latencies by route template (GET /metrics)
     for name in [*extra_blueprints, *BLUEPRINTS]:
-        app.register_blueprint(importlib.import_module(name).bp)
+        bp = importlib.import_module(name).bp
+        app.register_blueprint(bp)
+        # After the blueprint's own checks (authentication), so 401 still comes first.
+        app.before_request_funcs.setdefault(bp.name, []).append(check_path_ids)
     resources = {}
     if settings.admin_cors:
         resources[r"/admin/*"] = {"origins": list(settings.admin_cors)}

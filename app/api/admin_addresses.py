@@ -16,7 +16,7 @@ from app.api.openapi import documented
 from app.api.serialize import ADMIN_ADDRESS, dump, dump_many, select
 from app.api.validation import parse_body, parse_query
 from app.auth import require_admin
-from app.errors import NotFound, address_not_found
+from app.errors import NotFound, address_not_found, quote
 from app.runtime import get_service
 
 bp = Blueprint("admin_addresses", __name__, url_prefix="/admin/customers/<customer_id>/addresses")
@@ -27,7 +27,7 @@ async def _require_customer(customer_id: str) -> None:
     try:
         await get_service().retrieve_customer(customer_id, {"select": ["id"]})
     except NotFound:
-        raise NotFound(f"Customer with id: {customer_id} not found") from None
+        raise NotFound(f"Customer with id: {quote(customer_id)} not found") from None
 
 
 async def _owned_address(customer_id: str, address_id: str):

@@ -12,7 +12,7 @@ from app.api.openapi import documented
 from app.api.serialize import ADMIN_CUSTOMER, dump, dump_many, select
 from app.api.validation import parse_body, parse_query
 from app.auth import created_by, require_admin
-from app.errors import NotFound
+from app.errors import NotFound, quote
 from app.runtime import get_service
 
 bp = Blueprint("admin_customers", __name__, url_prefix="/admin/customers")
@@ -27,7 +27,7 @@ async def customer_response(customer_id: str, fields: str | None) -> dict[str, A
             customer_id, {"relations": selection.relation_names}
         )
     except NotFound:
-        raise NotFound(f"Customer with id: {customer_id} not found") from None
+        raise NotFound(f"Customer with id: {quote(customer_id)} not found") from None
     return {"customer": dump(customer, selection)}
 
 
@@ -91,7 +91,7 @@ async def update_customer(customer_id: str):
     try:
         customer = await service.update_customers(customer_id, body.data())
     except NotFound:
-        raise NotFound(f'Customer with id "{customer_id}" not found') from None
+        raise NotFound(f'Customer with id "{quote(customer_id)}" not found') from None
     selection = select(query.fields, ADMIN_CUSTOMER)
     if selection.relations:
         return await customer_response(customer_id, query.fields)
@@ -106,7 +106,7 @@ async def delete_customer(customer_id: str):
     try:
         await service.retrieve_customer(customer_id, {"select": ["id"]})
     except NotFound:
-        raise NotFound(f"Customer with id: {customer_id} not found") from None
+        raise NotFound(f"Customer with id: {quote(customer_id)} not found") from None
     await service.soft_delete_customers([customer_id])
     return {"id": customer_id, "object": "customer", "deleted": True}
 
@@ -127,7 +127,7 @@ async def link_groups(customer_id: str):
     try:
         await service.retrieve_customer(customer_id, {"select": ["id"]})
     except NotFound:
-        raise NotFound(f"Customer with id: {customer_id} not found") from None
+        raise NotFound(f"Customer with id: {quote(customer_id)} not found") from None
     who = created_by()
     if body.add:
         await service.add_customer_to_group(

@@ -12,7 +12,7 @@ from app.api.openapi import documented
 from app.api.serialize import GROUP, dump, dump_many, select
 from app.api.validation import parse_body, parse_query
 from app.auth import created_by, require_admin
-from app.errors import NotFound, relationship_not_found
+from app.errors import NotFound, quote, relationship_not_found
 from app.runtime import get_service
 
 bp = Blueprint("admin_groups", __name__, url_prefix="/admin/customer-groups")
@@ -27,7 +27,7 @@ async def group_response(group_id: str, fields: str | None) -> dict[str, Any]:
             group_id, {"relations": selection.relation_names}
         )
     except NotFound:
-        raise NotFound(f"Customer group with id: {group_id} not found") from None
+        raise NotFound(f"Customer group with id: {quote(group_id)} not found") from None
     return {"customer_group": dump(group, selection)}
 
 
@@ -89,7 +89,7 @@ async def update_group(group_id: str):
     try:
         group = await get_service().update_customer_groups(group_id, body.data())
     except NotFound:
-        raise NotFound(f'Customer group with id "{group_id}" not found') from None
+        raise NotFound(f'Customer group with id "{quote(group_id)}" not found') from None
     selection = select(query.fields, GROUP)
     if selection.relations:
         return await group_response(group_id, query.fields)
@@ -104,7 +104,7 @@ async def delete_group(group_id: str):
     try:
         await service.retrieve_customer_group(group_id, {"select": ["id"]})
     except NotFound:
-        raise NotFound(f"Customer group with id: {group_id} not found") from None
+        raise NotFound(f"Customer group with id: {quote(group_id)} not found") from None
     await service.soft_delete_customer_groups([group_id])
     return {"id": group_id, "object": "customer_group", "deleted": True}
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from app.api.fields import Selection
 from app.api.schemas import LIST_PARAMS
-from app.errors import InvalidData
+from app.errors import InvalidData, quote
 
 __all__ = ["filters_of", "list_config", "order_of", "page"]
 
@@ -28,7 +28,7 @@ def order_of(order: str | None) -> dict[str, str] | None:
         direction = "DESC" if part.startswith("-") else "ASC"
         name = part.lstrip("+-").strip()
         if not _ORDER_FIELD.match(name):
-            raise InvalidData(f"Order field {name} is not valid")
+            raise InvalidData(f"Order field {quote(name)} is not valid")
         result[name] = direction
     return result or None
 

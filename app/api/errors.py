@@ -78,6 +78,8 @@ def _http_error(exc: HTTPException):
         message = "Not found"
     elif status == 405:
         message = "Method not allowed"
+    elif status == 415:
+        message = exc.description or exc.name  # says which content type is expected
     else:
         message = exc.name
     response = exc.get_response()

@@ -43,6 +43,7 @@ def health():
     summary="Readiness: MongoDB, search index, indexer lag",
     response=s.ReadinessResponse,
     tag="meta",
+    responses={503: ("Not ready: the same report, with `type` and `message`", s.ReadinessResponse)},
 )
 async def ready():
     """200 when MongoDB answers, the search index serves and the indexer keeps up; else 503.

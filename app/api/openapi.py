@@ -4,23 +4,33 @@ Each view is marked with :func:`documented` (its query, body and response models
 call it); :func:`build_spec` walks the app's URL map, so a route added by another blueprint
 (e.g. the search route) appears as soon as it is registered and documented. ``/docs`` renders
 the same document as plain HTML on the server (no CDN assets).
+
+The error statuses of an operation are derived from what the route is (:func:`_statuses`), so
+a new route documents every status it can answer without listing them: 400 when it takes
+input, 401 and 429 when it needs credentials, 404 when its path names an entity, 409, 413 and
+415 when it takes a body, and 500 and 503 everywhere. A route adds what only it can answer
+(``documented(responses={422: ...})``). The limits of ``app.limits`` reach the document
+through the request models (``maxLength``, ``maxItems``, ``maximum`` ...).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from flask import Flask
 from pydantic import BaseModel
 
 from app.api.schemas import ErrorResponse, UnauthorizedResponse
+from app.limits import MAX_ID_CHARS
 
 __all__ = ["build_spec", "documented", "render_docs"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+Response = str | tuple[str, type[BaseModel]]
+"""A documented response: its description, and its body model when not ``ErrorResponse``."""
 
 _REF = "#/components/schemas/{model}"
 _RULE_ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -41,8 +51,13 @@ def documented(
     body: type[BaseModel] | None = None,
     auth: str | None = None,
     tag: str | None = None,
+    responses: Mapping[int, Response] | None = None,
 ) -> Callable[[F], F]:
-    """Attach OpenAPI metadata to a view function."""
+    """Attach OpenAPI metadata to a view function.
+
+    ``responses`` adds (or replaces) statuses only this route answers, e.g.
+    ``{422: "Email already registered"}`` or ``{503: ("Not ready", HealthResponse)}``.
+    """
 
     def mark(view: F) -> F:
         view.__openapi__ = {  # type: ignore[attr-defined]
@@ -52,6 +67,7 @@ def documented(
             "body": body,
             "auth": auth,
             "tag": tag,
+            "responses": dict(responses or {}),
         }
         return view
 
@@ -98,11 +114,66 @@ def _parameters(model: type[BaseModel], components: _Components) -> list[dict[st
     return params
 
 
-def _error(description: str, model: type[BaseModel], components: _Components) -> dict[str, Any]:
-    return {
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+_RETRY_STATUSES = (429, 503)
+
+
+def _error(
+    description: str, model: type[BaseModel], components: _Components, status: int = 400
+) -> dict[str, Any]:
+    response: dict[str, Any] = {
         "description": description,
         "content": {"application/json": {"schema": components.ref(model)}},
     }
+    if status in _RETRY_STATUSES:
+        response["headers"] = _RETRY_AFTER
+    return response
+
+
+def _statuses(meta: Mapping[str, Any], path: str, method: str) -> dict[int, Response]:
+    """Every error status the route can answer, from what the route is."""
+    takes_body = meta["body"] is not None and method in ("POST", "PUT", "PATCH")
+    statuses: dict[int, Response] = {}
+    if meta["query"] is not None or takes_body or "{" in path:
+        statuses[400] = "Invalid request (`invalid_data`), e.g. a value over a limit"
+    if meta["auth"]:
+        statuses[401] = ("Unauthorized", UnauthorizedResponse)
+        statuses[429] = "Too many failed attempts; retry after `Retry-After` seconds"
+    if "{" in path:
+        statuses[404] = "Not found (`not_found`)"
+    if takes_body:
+        statuses[409] = "A concurrent change won; try again (`conflict`)"
+        statuses[413] = "Body larger than 1 MiB (`invalid_data`)"
+        statuses[415] = "Body is not JSON (`invalid_data`)"
+    statuses[500] = "Unexpected error (`unknown_error`)"
+    statuses[503] = (
+        "Database unavailable or service overloaded (`unexpected_state`); "
+        "retry after `Retry-After` seconds"
+    )
+    statuses.update(meta.get("responses") or {})
+    return dict(sorted(statuses.items()))
+
+
+def _responses(
+    meta: Mapping[str, Any], path: str, method: str, components: _Components
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        "200": {
+            "description": "OK",
+            "content": {
+                "application/json": {"schema": components.ref(meta["response"], "serialization")}
+            },
+        }
+    }
+    for status, response in _statuses(meta, path, method).items():
+        description, model = response if isinstance(response, tuple) else (response, ErrorResponse)
+        responses[str(status)] = _error(description, model, components, status)
+    return responses
 
 
 def build_spec(app: Flask, *, title: str = "Customers API", version: str = "0.1.0") -> dict:
@@ -116,40 +187,23 @@ def build_spec(app: Flask, *, title: str = "Customers API", version: str = "0.1.
             continue
         path = _RULE_ARG.sub(r"{\1}", rule.rule)
         params: list[dict[str, Any]] = [
-            {"name": arg, "in": "path", "required": True, "schema": {"type": "string"}}
+            {
+                "name": arg,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS},
+            }
             for arg in _RULE_ARG.findall(rule.rule)
         ]
         if meta["query"] is not None:
             params.extend(_parameters(meta["query"], components))
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            responses: dict[str, Any] = {
-                "200": {
-                    "description": "OK",
-                    "content": {
-                        "application/json": {
-                            "schema": components.ref(meta["response"], "serialization")
-                        }
-                    },
-                },
-                "400": _error("Invalid request (`invalid_data`)", ErrorResponse, components),
-                "500": _error("Unexpected error (`unknown_error`)", ErrorResponse, components),
-            }
-            if meta["auth"]:
-                responses["401"] = _error("Unauthorized", UnauthorizedResponse, components)
-                responses["429"] = _error(
-                    "Too many failed authentications or registrations from this address "
-                    "(`not_allowed`, with `Retry-After`)",
-                    ErrorResponse,
-                    components,
-                )
-            if "{" in path:
-                responses["404"] = _error("Not found (`not_found`)", ErrorResponse, components)
             operation: dict[str, Any] = {
                 "operationId": rule.endpoint.replace(".", "_"),
                 "summary": meta["summary"],
                 "tags": [meta["tag"] or rule.endpoint.split(".")[0]],
                 "parameters": params,
-                "responses": responses,
+                "responses": _responses(meta, path, method, components),
                 "security": _AUTH[meta["auth"]],
             }
             doc = (view.__doc__ or "").strip()
@@ -160,7 +214,6 @@ def build_spec(app: Flask, *, title: str = "Customers API", version: str = "0.1.
                     "required": True,
                     "content": {"application/json": {"schema": components.ref(meta["body"])}},
                 }
-                responses["413"] = _error("Body larger than 1 MiB", ErrorResponse, components)
             paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",

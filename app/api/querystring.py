@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from app.errors import InvalidData
+from app.errors import InvalidData, quote
 
 __all__ = ["MAX_DEPTH", "MAX_INDEX", "MAX_PARAMS", "parse_pairs"]
 
@@ -50,7 +50,9 @@ def _split_key(key: str) -> list[Any]:
         head, rest = key[:bracket], key[bracket:]
     if not rest:
         if head.count(".") > 1:
-            raise InvalidData(f"Invalid request: Key accessor more than 2 levels deep: {key}")
+            raise InvalidData(
+                f"Invalid request: Key accessor more than 2 levels deep: {quote(key)}"
+            )
         return head.split(".") if "." in head and not head.startswith(".") else [head]
     parts: list[Any] = [head]
     position = 0
@@ -64,7 +66,7 @@ def _split_key(key: str) -> list[Any]:
         elif inner.isdigit() and len(inner) <= 7:
             index = int(inner)
             if index > MAX_INDEX:
-                raise InvalidData(f"Invalid request: Array index too large in '{key}'")
+                raise InvalidData(f"Invalid request: Array index too large in '{quote(key)}'")
             parts.append(_Index(index))
         else:
             parts.append(inner)
@@ -72,12 +74,12 @@ def _split_key(key: str) -> list[Any]:
         # `a[b]c` or an unbalanced bracket: qs keeps the remainder as one literal key segment.
         parts.append(rest[position:])
     if len(parts) - 1 > MAX_DEPTH:
-        raise InvalidData(f"Invalid request: Query parameter '{head}' is nested too deeply")
+        raise InvalidData(f"Invalid request: Query parameter '{quote(head)}' is nested too deeply")
     return parts
 
 
 def _conflict(key: str) -> InvalidData:
-    return InvalidData(f"Invalid request: Conflicting values for query parameter '{key}'")
+    return InvalidData(f"Invalid request: Conflicting values for query parameter '{quote(key)}'")
 
 
 class _Node:
@@ -155,6 +157,6 @@ def parse_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
             continue
         parts = _split_key(key)
         if not parts or parts[0] == "":
-            raise InvalidData(f"Invalid request: Invalid query parameter '{key}'")
+            raise InvalidData(f"Invalid request: Invalid query parameter '{quote(key)}'")
         _insert(root, parts, value, key)
     return _build(root)

@@ -9,7 +9,6 @@ clear message instead of one per member.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -22,15 +21,15 @@ from pydantic import (
     Discriminator,
     Field,
     StrictBool,
-    StrictStr,
     Tag,
 )
 from pydantic_core import PydanticCustomError
 
+from app import bounded
+from app.bounded import QueryText
+from app.limits import MAX_LIST_ITEMS, MAX_LIST_LIMIT
+
 __all__ = [
-    "MAX_LIMIT",
-    "METADATA_MAX_BYTES",
-    "METADATA_MAX_DEPTH",
     "AddressList",
     "AddressQuery",
     "AddressResponse",
@@ -58,13 +57,9 @@ __all__ = [
     "UnauthorizedResponse",
 ]
 
-MAX_LIMIT = 1000  # largest page a list route returns
 DEFAULT_LIMIT = 50
 DEFAULT_SEARCH_LIMIT = 20  # hits of a ranked lookup
 MAX_OFFSET = 2**31 - 1  # MongoDB's skip is a signed integer
-METADATA_MAX_DEPTH = 5  # nesting levels inside `metadata` (the object itself is level 1)
-METADATA_MAX_BYTES = 64 * 1024  # JSON size of `metadata`
-_INT64 = (-(2**63), 2**63 - 1)
 
 # zod's email regex (v3.22+), so exactly the addresses Medusa accepts pass.
 _EMAIL = re.compile(
@@ -79,57 +74,21 @@ def _check_email(value: str) -> str:
     return value
 
 
-def _depth(value: Any, level: int) -> int:
-    if isinstance(value, dict):
-        return max([level, *(_depth(v, level + 1) for v in value.values())])
-    if isinstance(value, list):
-        return max([level, *(_depth(v, level + 1) for v in value)])
-    return level - 1
-
-
-def _check_json_values(value: Any) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if "\x00" in k:
-                raise PydanticCustomError("metadata_key", "Metadata keys may not contain NUL")
-            _check_json_values(v)
-    elif isinstance(value, list):
-        for v in value:
-            _check_json_values(v)
-    elif (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and not _INT64[0] <= value <= _INT64[1]
-    ):
-        raise PydanticCustomError(
-            "metadata_number", "Metadata numbers must fit in a 64-bit integer"
-        )
-
-
-def _check_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if _depth(value, 1) > METADATA_MAX_DEPTH:
-        raise PydanticCustomError(
-            "metadata_depth",
-            "Metadata may be nested at most {depth} levels deep",
-            {"depth": METADATA_MAX_DEPTH},
-        )
-    if len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES:
-        raise PydanticCustomError(
-            "metadata_size",
-            "Metadata may be at most {size} bytes of JSON",
-            {"size": METADATA_MAX_BYTES},
-        )
-    _check_json_values(value)
-    return value
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """An optional field that may be left out but never sent as null: no ``default: null``."""
+    schema.pop("default", None)
 
 
 Email = Annotated[
-    StrictStr, AfterValidator(_check_email), Field(json_schema_extra={"format": "email"})
+    bounded.Email, AfterValidator(_check_email), Field(json_schema_extra={"format": "email"})
 ]
-Metadata = Annotated[dict[str, Any] | None, AfterValidator(_check_metadata)]
-Text = StrictStr | None
+Metadata = bounded.Metadata | None
+Text = bounded.Text | None
+
+
+def _optional() -> Any:
+    """The default of an optional, non-nullable field."""
+    return Field(None, json_schema_extra=_not_nullable)
 
 
 class _Body(BaseModel):
@@ -182,8 +141,8 @@ class StoreAddressBody(_Body):
     """Create or update an address; a default flag makes it the customer's only such default."""
 
     address_name: Text = None
-    is_default_shipping: StrictBool = None  # type: ignore[assignment]  # optional, not nullable
-    is_default_billing: StrictBool = None  # type: ignore[assignment]
+    is_default_shipping: StrictBool = _optional()
+    is_default_billing: StrictBool = _optional()
     company: Text = None
     first_name: Text = None
     last_name: Text = None
@@ -206,22 +165,22 @@ class AdminAddressBody(StoreAddressBody):
 class AdminGroupCreateBody(_Body):
     """Create a customer group."""
 
-    name: StrictStr
+    name: bounded.Text
     metadata: Metadata = None
 
 
 class AdminGroupUpdateBody(_Body):
     """Update a customer group; ``metadata`` is merged."""
 
-    name: StrictStr = None  # type: ignore[assignment]  # optional, not nullable
+    name: bounded.Text = _optional()
     metadata: Metadata = None
 
 
 class BatchLinkBody(_Body):
     """Add and remove links in one request (group ids on a customer, customer ids on a group)."""
 
-    add: list[StrictStr] | None = None
-    remove: list[StrictStr] | None = None
+    add: bounded.IdList | None = None
+    remove: bounded.IdList | None = None
 
 
 # --- query strings ---------------------------------------------------------------------------
@@ -252,7 +211,9 @@ def _shape(value: Any) -> str | None:
 
 QueryBool = Annotated[bool, BeforeValidator(_parse_bool)]
 QueryInt = Annotated[int, Field(ge=0)]
-StrList = Annotated[list[str], BeforeValidator(_as_list)]
+QueryList = Annotated[list[QueryText], Field(max_length=MAX_LIST_ITEMS)]
+StrList = Annotated[QueryList, BeforeValidator(_as_list)]
+DateList = Annotated[list[datetime], Field(max_length=MAX_LIST_ITEMS), BeforeValidator(_as_list)]
 
 
 class _Query(BaseModel):
@@ -262,16 +223,16 @@ class _Query(BaseModel):
 class StringOperators(_Query):
     """Operators on a text field."""
 
-    eq: str | None = Field(None, alias="$eq")
-    ne: str | None = Field(None, alias="$ne")
+    eq: QueryText | None = Field(None, alias="$eq")
+    ne: QueryText | None = Field(None, alias="$ne")
     in_: StrList | None = Field(None, alias="$in")
     nin: StrList | None = Field(None, alias="$nin")
-    like: str | None = Field(None, alias="$like")
-    ilike: str | None = Field(None, alias="$ilike")
-    gt: str | None = Field(None, alias="$gt")
-    gte: str | None = Field(None, alias="$gte")
-    lt: str | None = Field(None, alias="$lt")
-    lte: str | None = Field(None, alias="$lte")
+    like: QueryText | None = Field(None, alias="$like")
+    ilike: QueryText | None = Field(None, alias="$ilike")
+    gt: QueryText | None = Field(None, alias="$gt")
+    gte: QueryText | None = Field(None, alias="$gte")
+    lt: QueryText | None = Field(None, alias="$lt")
+    lte: QueryText | None = Field(None, alias="$lte")
 
 
 class DateOperators(_Query):
@@ -279,8 +240,8 @@ class DateOperators(_Query):
 
     eq: datetime | None = Field(None, alias="$eq")
     ne: datetime | None = Field(None, alias="$ne")
-    in_: Annotated[list[datetime], BeforeValidator(_as_list)] | None = Field(None, alias="$in")
-    nin: Annotated[list[datetime], BeforeValidator(_as_list)] | None = Field(None, alias="$nin")
+    in_: DateList | None = Field(None, alias="$in")
+    nin: DateList | None = Field(None, alias="$nin")
     gt: datetime | None = Field(None, alias="$gt")
     gte: datetime | None = Field(None, alias="$gte")
     lt: datetime | None = Field(None, alias="$lt")
@@ -288,13 +249,14 @@ class DateOperators(_Query):
 
 
 TextFilter = Annotated[
-    Annotated[str, Tag("~string")]
-    | Annotated[list[str], Tag("~array")]
+    Annotated[QueryText, Tag("~string")]
+    | Annotated[QueryList, Tag("~array")]
     | Annotated[StringOperators, Tag("~object")],
     Discriminator(_shape),
 ]
 ListFilter = Annotated[
-    Annotated[str, Tag("~string")] | Annotated[list[str], Tag("~array")], Discriminator(_shape)
+    Annotated[QueryText, Tag("~string")] | Annotated[QueryList, Tag("~array")],
+    Discriminator(_shape),
 ]
 
 
@@ -309,8 +271,8 @@ class GroupRelationFilter(_Query):
 
 
 GroupsFilter = Annotated[
-    Annotated[str, Tag("~string")]
-    | Annotated[list[str], Tag("~array")]
+    Annotated[QueryText, Tag("~string")]
+    | Annotated[QueryList, Tag("~array")]
     | Annotated[GroupRelationFilter, Tag("~object")],
     Discriminator(_shape),
 ]
@@ -331,8 +293,8 @@ class CustomerRelationFilter(_Query):
 
 
 CustomersFilter = Annotated[
-    Annotated[str, Tag("~string")]
-    | Annotated[list[str], Tag("~array")]
+    Annotated[QueryText, Tag("~string")]
+    | Annotated[QueryList, Tag("~array")]
     | Annotated[CustomerRelationFilter, Tag("~object")],
     Discriminator(_shape),
 ]
@@ -341,13 +303,13 @@ CustomersFilter = Annotated[
 class FieldsQuery(_Query):
     """Only ``fields``: routes that return one object."""
 
-    fields: str | None = None
+    fields: QueryText | None = None
 
 
 class _ListQuery(FieldsQuery):
-    limit: Annotated[QueryInt, Field(le=MAX_LIMIT)] = DEFAULT_LIMIT
+    limit: Annotated[QueryInt, Field(le=MAX_LIST_LIMIT)] = DEFAULT_LIMIT
     offset: Annotated[QueryInt, Field(le=MAX_OFFSET)] = 0
-    order: str | None = None
+    order: QueryText | None = None
     with_deleted: QueryBool = False
     q: str | None = None
 
@@ -368,8 +330,12 @@ class CustomerFilters(_Query):
     created_at: DateOperators | None = None
     updated_at: DateOperators | None = None
     deleted_at: DateOperators | None = None
-    and_: list[CustomerFilters] | None = Field(None, alias="$and")
-    or_: list[CustomerFilters] | None = Field(None, alias="$or")
+    and_: Annotated[list[CustomerFilters], Field(max_length=MAX_LIST_ITEMS)] | None = Field(
+        None, alias="$and"
+    )
+    or_: Annotated[list[CustomerFilters], Field(max_length=MAX_LIST_ITEMS)] | None = Field(
+        None, alias="$or"
+    )
 
 
 class AdminCustomerListQuery(_ListQuery, CustomerFilters):
@@ -380,7 +346,7 @@ class AdminCustomerSearchQuery(FieldsQuery, CustomerFilters):
     """``GET /admin/customers/search``: the words to look up, how many hits, and list filters."""
 
     q: str
-    limit: Annotated[QueryInt, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_SEARCH_LIMIT
+    limit: Annotated[QueryInt, Field(ge=1, le=MAX_LIST_LIMIT)] = DEFAULT_SEARCH_LIMIT
     with_deleted: QueryBool = False
 
 
@@ -395,8 +361,12 @@ class GroupFilters(_Query):
     created_at: DateOperators | None = None
     updated_at: DateOperators | None = None
     deleted_at: DateOperators | None = None
-    and_: list[GroupFilters] | None = Field(None, alias="$and")
-    or_: list[GroupFilters] | None = Field(None, alias="$or")
+    and_: Annotated[list[GroupFilters], Field(max_length=MAX_LIST_ITEMS)] | None = Field(
+        None, alias="$and"
+    )
+    or_: Annotated[list[GroupFilters], Field(max_length=MAX_LIST_ITEMS)] | None = Field(
+        None, alias="$or"
+    )
 
 
 class AdminGroupListQuery(_ListQuery, GroupFilters):

@@ -61,6 +61,7 @@ async def _my_address(address_id: str):
     body=s.StoreCustomerCreateBody,
     response=s.CustomerResponse,
     auth="store",
+    responses={422: "This email already has an account (`duplicate_error`)"},
 )
 async def register():
     """Create the caller's customer (``has_account`` true) from a registration token."""

@@ -12,7 +12,10 @@ models are tagged ``~string`` / ``~array`` / ``~object`` (see ``schemas.TextFilt
 tags never show in a message.
 
 Bodies are read only by the routes that take one: the JS SDK sends ``content-type:
-application/json`` on GET and DELETE too, with nothing after it.
+application/json`` on GET and DELETE too, with nothing after it. An empty body is ``{}``
+whatever its content type; a non-empty one must be declared JSON (``application/json`` or
+``application/*+json``, parameters such as ``charset`` allowed), else 415. Path parameters are
+ids: one longer than ``MAX_ID_CHARS`` is 400 naming the parameter, never a 404 that echoes it.
 """
 
 from __future__ import annotations
@@ -23,13 +26,25 @@ from typing import Any, TypeVar
 
 from flask import request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import UnsupportedMediaType
 
 from app.api.querystring import parse_pairs
 from app.errors import InvalidData
-from app.validation import MAX_ISSUES, describe, js_type
+from app.validation import MAX_ISSUES, check_id, check_storable, describe, js_type
 from app.validation import invalid_data_from as invalid_request
 
-__all__ = ["MAX_ISSUES", "describe", "invalid_request", "parse_body", "parse_query", "read_json"]
+__all__ = [
+    "MAX_ISSUES",
+    "NOT_JSON_MESSAGE",
+    "check_path_ids",
+    "describe",
+    "invalid_request",
+    "parse_body",
+    "parse_query",
+    "read_json",
+]
+
+NOT_JSON_MESSAGE = "Request body must be JSON (Content-Type: application/json)"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -63,6 +78,8 @@ def read_json() -> Any:
     raw = request.get_data(cache=True)  # raises 413 above MAX_CONTENT_LENGTH
     if not raw.strip():
         return {}
+    if not request.is_json:  # application/json or application/*+json
+        raise UnsupportedMediaType(NOT_JSON_MESSAGE)
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
@@ -80,11 +97,13 @@ def parse_body(model: type[M]) -> M:
             f"Invalid request: Expected type: 'object' for the request body, got: '{js_type(data)}'"
         )
     try:
-        return model.model_validate(data, strict=True)
+        body = model.model_validate(data, strict=True)
     except ValidationError as exc:
         raise invalid_request(exc) from None
     except RecursionError:
         raise InvalidData("Invalid request: Request body is nested too deeply") from None
+    check_storable(data)  # after the model, so unknown keys are reported as Medusa does
+    return body
 
 
 def parse_query(model: type[M]) -> M:
@@ -94,3 +113,14 @@ def parse_query(model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise invalid_request(exc) from None
+
+
+def check_path_ids() -> None:
+    """Refuse a path parameter (always an id here) longer than an id can be: 400, not 404.
+
+    Runs after the blueprint's authentication (``app.api.init_app`` appends it), so an
+    unauthenticated caller still gets 401 first.
+    """
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str):
+            check_id(value, name)

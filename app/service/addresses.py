@@ -3,6 +3,8 @@
 Our difference #2: marking an address default (on create or update) clears that flag on the
 customer's other addresses in the same atomic write, so the newest default wins and a customer
 never has two. Only one call asking for two defaults of one kind for one customer is refused.
+The ``MAX_ADDRESSES`` bound is checked inside the same compare-and-set write, so concurrent
+adds cannot pass it together.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app import errors
+from app.limits import MAX_ADDRESSES
 from app.models import utcnow
 from app.service.common import all_of, live
 from app.service.customers import cas_update, new_address_doc
@@ -25,6 +28,7 @@ from app.service.rules import (
     merge_metadata,
 )
 from app.service.store import RawDoc, Store
+from app.validation import too_many
 
 __all__ = ["create", "hard_delete", "resolve", "restore", "soft_delete", "update"]
 
@@ -59,6 +63,7 @@ async def create(store: Store, items: list[CreateAddress]) -> list[RawDoc]:
 
         def mutate(doc: RawDoc) -> RawDoc:
             addresses = [dict(a) for a in doc.get("addresses", [])] + [dict(a) for a in new]
+            _check_count(customer_id, len(addresses))
             apply_default_flags(addresses, [a["id"] for a in new], now)
             return {"addresses": addresses}
 
@@ -72,6 +77,19 @@ async def create(store: Store, items: list[CreateAddress]) -> list[RawDoc]:
 
     await _per_customer(store, list(by_customer), add)
     return made
+
+
+def _check_count(customer_id: str, count: int) -> None:
+    """Refuse a write that would leave the customer with more than ``MAX_ADDRESSES``.
+
+    Every stored address counts, soft-deleted ones too: they stay in the document and can be
+    restored, so the document stays bounded.
+    """
+    if count > MAX_ADDRESSES:
+        raise errors.InvalidData(
+            f"Invalid request: {too_many('addresses', MAX_ADDRESSES)} "
+            f"(customer {errors.quote(customer_id)} would have {count})"
+        )
 
 
 async def resolve(

@@ -8,7 +8,7 @@ from typing import Any
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from app.errors import InvalidData
-from app.validation import check_storable
+from app.validation import check_id, check_storable
 
 __all__ = [
     "all_of",
@@ -38,6 +38,8 @@ def id_list(value: Any, what: str = "id") -> list[str]:
     items, _ = one_or_many(value)
     if not all(isinstance(item, str) and item for item in items):
         raise InvalidData(f"Invalid request: {what} must be a non-empty string or a list of them")
+    for item in items:
+        check_id(item, what)
     check_storable(items, what)
     return items
 

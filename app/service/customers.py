@@ -26,7 +26,7 @@ from app.service.rules import (
     normalize_email,
     phone_digits,
 )
-from app.service.store import CAS_RETRIES, RawDoc, Store, backoff
+from app.service.store import CAS_RETRIES, RawDoc, Store, backoff, check_document_size
 
 __all__ = [
     "cas_update",
@@ -85,7 +85,7 @@ def translate_duplicate(exc: PyMongoError) -> errors.CustomerModuleError | None:
     if key is None:
         return None
     if "_id" in key:
-        return errors.InvalidData(f"Customer with id: {key['_id']}, already exists.")
+        return errors.InvalidData(f"Customer with id: {errors.quote(key['_id'])}, already exists.")
     return errors.duplicate_customer_email(key.get("email"), bool(key.get("has_account")))
 
 
@@ -93,6 +93,8 @@ async def create(store: Store, items: list[CreateCustomer]) -> list[RawDoc]:
     """Insert customers (and their addresses); a batch is all-or-nothing."""
     now = utcnow()
     docs = [new_customer_doc(item, now) for item in items]
+    for doc in docs:
+        check_document_size(doc)
     try:
         await store.insert_all(store.customers, docs)
     except PyMongoError as exc:
@@ -146,6 +148,7 @@ async def cas_update(
             return doc
         version = doc.get("version", 0)
         changes["version"] = version + 1
+        check_document_size({**doc, **changes}, doc)
         try:
             result = await store.customers.update_one(
                 {"_id": customer_id, "version": version}, {"$set": changes}, session=session

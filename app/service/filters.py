@@ -5,7 +5,9 @@ Accepted: ``{field: value}`` (equality), ``{field: [values]}`` (IN), operator ma
 ``app.textsearch``) and relation filters (``groups`` on customers, ``customers`` on groups),
 which the caller resolves to ids through ``resolve``. Every field name is checked against the
 entity's list and every value against the field's type, so ``{"$where": …}``, an unknown
-operator or an unknown field is ``invalid_data``, never a MongoDB operator.
+operator or an unknown field is ``invalid_data``, never a MongoDB operator. Values are bounded
+(``app.limits``): a string operand has at most ``MAX_TEXT_CHARS`` characters and a list (``$in``,
+``$and`` …) at most ``MAX_LIST_ITEMS`` items, so no filter can ask for unbounded work.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from app.errors import InvalidData
+from app.errors import InvalidData, quote
+from app.limits import MAX_LIST_ITEMS, MAX_TEXT_CHARS
 from app.service.common import all_of
 from app.service.rules import normalize_email
 from app.textsearch import (
@@ -28,7 +31,7 @@ from app.textsearch import (
     is_phone_word,
     split_words,
 )
-from app.validation import check_storable
+from app.validation import MAX_DEPTH, check_storable, too_long, too_many
 
 __all__ = [
     "ADDRESS",
@@ -127,6 +130,13 @@ def _invalid(message: str) -> InvalidData:
     return InvalidData(f"Invalid filter: {message}")
 
 
+def _items(name: str, value: list[Any] | tuple[Any, ...]) -> list[Any] | tuple[Any, ...]:
+    """``value`` if it has at most ``MAX_LIST_ITEMS`` items."""
+    if len(value) > MAX_LIST_ITEMS:
+        raise _invalid(too_many(name, MAX_LIST_ITEMS))
+    return value
+
+
 def as_datetime(value: datetime | str) -> datetime:
     """A filter date (a datetime or ISO 8601 text) as an aware UTC-based datetime.
 
@@ -141,6 +151,8 @@ def _scalar(entity: Entity, name: str, kind: str, value: Any) -> Any:
     """Check one filter value against its field type; return it in stored form."""
     if value is None:
         return None
+    if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+        raise _invalid(too_long(name, MAX_TEXT_CHARS))
     check_storable(value, name)
     if kind == STR and isinstance(value, str):
         return normalize_email(value) if name in entity.normalized else value
@@ -150,14 +162,19 @@ def _scalar(entity: Entity, name: str, kind: str, value: Any) -> Any:
         try:
             return as_datetime(value)
         except ValueError:
-            raise _invalid(f"'{name}' expects a date, got '{value}'") from None
+            raise _invalid(f"'{name}' expects a date, got '{quote(value)}'") from None
     raise _invalid(f"'{name}' expects a {kind}, got {type(value).__name__}")
 
 
 def like_to_regex(pattern: str) -> str:
-    """SQL LIKE → anchored regex: ``%`` any run, ``_`` one character, the rest literal."""
+    """SQL LIKE → anchored regex: ``%`` any run, ``_`` one character, the rest literal.
+
+    A run of ``%`` is one ``.*``: ``%%%`` means what ``%`` means, without the backtracking.
+    """
     parts = ["^"]
-    for char in pattern:
+    for index, char in enumerate(pattern):
+        if char == "%" and index and pattern[index - 1] == "%":
+            continue
         parts.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
     parts.append("$")
     return "".join(parts)
@@ -165,14 +182,16 @@ def like_to_regex(pattern: str) -> str:
 
 def _operator(entity: Entity, name: str, kind: str, op: str, value: Any) -> dict[str, Any]:
     if op not in OPERATORS:
-        raise _invalid(f"unknown operator '{op}' on '{name}'")
+        raise _invalid(f"unknown operator '{quote(op)}' on '{name}'")
     if op in ("$in", "$nin"):
         if not isinstance(value, list | tuple):
             raise _invalid(f"'{name}' {op} expects a list")
-        return {op: [_scalar(entity, name, kind, v) for v in value]}
+        return {op: [_scalar(entity, name, kind, v) for v in _items(name, value)]}
     if op in ("$like", "$ilike"):
         if kind != STR or not isinstance(value, str):
             raise _invalid(f"'{name}' {op} expects a string pattern")
+        if len(value) > MAX_TEXT_CHARS:
+            raise _invalid(too_long(name, MAX_TEXT_CHARS))
         regex = {"$regex": like_to_regex(value)}
         return {**regex, "$options": "is"} if op == "$ilike" else {**regex, "$options": "s"}
     return {op: _scalar(entity, name, kind, value)}
@@ -182,7 +201,7 @@ def _field_condition(entity: Entity, name: str, value: Any) -> dict[str, Any]:
     kind = entity.fields[name]
     path = entity.path(name)
     if isinstance(value, list | tuple):
-        return {path: {"$in": [_scalar(entity, name, kind, v) for v in value]}}
+        return {path: {"$in": [_scalar(entity, name, kind, v) for v in _items(name, value)]}}
     if isinstance(value, Mapping):
         if not value:
             raise _invalid(f"empty operator map on '{name}'")
@@ -225,19 +244,31 @@ def q_condition(entity: Entity, q: Any) -> dict[str, Any] | None:
 
 
 async def compile_filters(
-    filters: Mapping[str, Any] | None, entity: Entity, resolve: Resolver | None = None
+    filters: Mapping[str, Any] | None,
+    entity: Entity,
+    resolve: Resolver | None = None,
+    *,
+    level: int = 0,
 ) -> dict[str, Any]:
-    """Compile Medusa-style ``filters`` for ``entity`` into a MongoDB query (``{}`` = all)."""
+    """Compile Medusa-style ``filters`` for ``entity`` into a MongoDB query (``{}`` = all).
+
+    ``level`` counts enclosing ``$and`` / ``$or``; deeper than ``MAX_DEPTH`` is refused.
+    """
     if filters is None:
         return {}
     if not isinstance(filters, Mapping):
         raise _invalid("filters must be an object")
+    if level > MAX_DEPTH:
+        raise _invalid(f"'$and' / '$or' may be nested at most {MAX_DEPTH} levels deep")
     conditions: list[dict[str, Any]] = []
     for key, value in filters.items():
         if key in ("$and", "$or"):
             if not isinstance(value, list | tuple):
                 raise _invalid(f"'{key}' expects a list of filters")
-            parts = [await compile_filters(part, entity, resolve) for part in value]
+            parts = [
+                await compile_filters(part, entity, resolve, level=level + 1)
+                for part in _items(key, value)
+            ]
             if parts:
                 conditions.append({key: parts})
         elif key == "q":
@@ -251,7 +282,7 @@ async def compile_filters(
         elif key in entity.fields:
             conditions.append(_field_condition(entity, key, value))
         else:
-            raise _invalid(f"unknown field '{key}' on {entity.name}")
+            raise _invalid(f"unknown field '{quote(key)}' on {entity.name}")
     return all_of(*conditions)
 
 
@@ -261,7 +292,7 @@ async def _relation_condition(
     if isinstance(value, str):
         value = [value]
     if isinstance(value, list | tuple):
-        if not all(isinstance(v, str) for v in value):
+        if not all(isinstance(v, str) for v in _items(relation, value)):
             raise _invalid(f"'{relation}' expects ids")
     elif not isinstance(value, Mapping):
         raise _invalid(f"'{relation}' expects an id, a list of ids or an object")

@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.errors import InvalidData
+from app.errors import InvalidData, quote
 
 __all__ = ["FindConfig", "parse_config"]
 
@@ -41,10 +41,12 @@ def _sort(order: Any, sortable: Collection[str]) -> tuple[tuple[str, int], ...]:
     keys: list[tuple[str, int]] = []
     for name, direction in order.items():
         if name not in sortable:
-            raise InvalidData(f"Order field {name} is not valid")
+            raise InvalidData(f"Order field {quote(name)} is not valid")
         key = str(direction).upper()
         if key not in _DIRECTIONS:
-            raise InvalidData(f"Invalid config: order direction '{direction}' for '{name}'")
+            raise InvalidData(
+                f"Invalid config: order direction '{quote(direction)}' for '{quote(name)}'"
+            )
         keys.append((name, _DIRECTIONS[key]))
     if not any(name == "id" for name, _ in keys):
         keys.append(("id", 1))
@@ -78,11 +80,11 @@ def parse_config(
     known = {"select", "relations", "skip", "take", "order", "with_deleted", "withDeleted"}
     unknown = sorted(set(config) - known)
     if unknown:
-        raise InvalidData(f"Invalid config: Unrecognized fields: '{', '.join(unknown)}'")
+        raise InvalidData(f"Invalid config: Unrecognized fields: '{quote(', '.join(unknown))}'")
     wanted = _names("relations", config.get("relations")) or frozenset()
     bad = sorted(r for r in wanted if r.split(".")[0] not in relations)
     if bad:
-        raise InvalidData(f"Invalid config: unknown relation(s) '{', '.join(bad)}'")
+        raise InvalidData(f"Invalid config: unknown relation(s) '{quote(', '.join(bad))}'")
     with_deleted = config.get("with_deleted", config.get("withDeleted", False))
     return FindConfig(
         select=_names("select", config.get("select")),

@@ -39,7 +39,9 @@ def _translate(exc: PyMongoError) -> Exception:
     if key is None:
         return exc
     if "_id" in key:
-        return errors.InvalidData(f"Customer group with id: {key['_id']}, already exists.")
+        return errors.InvalidData(
+            f"Customer group with id: {errors.quote(key['_id'])}, already exists."
+        )
     return errors.duplicate_group_name(str(key.get("name")))
 
 

@@ -1,14 +1,20 @@
 """Input models of the service methods: strict, so a wrong type or unknown key is ``invalid_data``.
 
-The service accepts plain dicts (or these models). Types are strict (no "1" → 1 coercion) and
-unknown keys are rejected, so nothing a caller sends ever reaches MongoDB unchecked.
+The service accepts plain dicts (or these models). Types are strict (no "1" → 1 coercion),
+unknown keys are rejected and every value is bounded (``app.bounded``, from ``app.limits``), so
+nothing a caller sends ever reaches MongoDB unchecked, whatever the path in (HTTP, CLI, import).
+``created_by`` is text, not an id: it comes from the caller's credentials, not from the client.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from app.bounded import Email, Id, Text
+from app.bounded import Metadata as BoundedMetadata
+from app.limits import MAX_ADDRESSES
 
 __all__ = [
     "CreateAddress",
@@ -20,7 +26,7 @@ __all__ = [
     "UpdateGroup",
 ]
 
-Metadata = dict[str, Any] | None
+Metadata = BoundedMetadata | None
 
 
 class _Input(BaseModel):
@@ -28,34 +34,34 @@ class _Input(BaseModel):
 
 
 class _AddressFields(_Input):
-    address_name: StrictStr | None = None
+    address_name: Text | None = None
     is_default_shipping: StrictBool = False
     is_default_billing: StrictBool = False
-    company: StrictStr | None = None
-    first_name: StrictStr | None = None
-    last_name: StrictStr | None = None
-    address_1: StrictStr | None = None
-    address_2: StrictStr | None = None
-    city: StrictStr | None = None
-    country_code: StrictStr | None = None
-    province: StrictStr | None = None
-    postal_code: StrictStr | None = None
-    phone: StrictStr | None = None
+    company: Text | None = None
+    first_name: Text | None = None
+    last_name: Text | None = None
+    address_1: Text | None = None
+    address_2: Text | None = None
+    city: Text | None = None
+    country_code: Text | None = None
+    province: Text | None = None
+    postal_code: Text | None = None
+    phone: Text | None = None
     metadata: Metadata = None
 
 
 class NestedAddress(_AddressFields):
     """An address created together with its customer (``customer_id`` is filled in)."""
 
-    id: StrictStr | None = None
-    customer_id: StrictStr | None = None
+    id: Id | None = None
+    customer_id: Id | None = None
 
 
 class CreateAddress(_AddressFields):
     """``create_customer_addresses`` input."""
 
-    id: StrictStr | None = None
-    customer_id: StrictStr
+    id: Id | None = None
+    customer_id: Id
 
 
 class UpdateAddress(_AddressFields):
@@ -68,53 +74,53 @@ class UpdateAddress(_AddressFields):
 class CreateCustomer(_Input):
     """``create_customers`` input."""
 
-    id: StrictStr | None = None
-    email: StrictStr | None = None
-    first_name: StrictStr | None = None
-    last_name: StrictStr | None = None
-    company_name: StrictStr | None = None
-    phone: StrictStr | None = None
+    id: Id | None = None
+    email: Email | None = None
+    first_name: Text | None = None
+    last_name: Text | None = None
+    company_name: Text | None = None
+    phone: Text | None = None
     has_account: StrictBool = False
-    created_by: StrictStr | None = None
+    created_by: Text | None = None
     metadata: Metadata = None
-    addresses: list[NestedAddress] = []
+    addresses: Annotated[list[NestedAddress], Field(max_length=MAX_ADDRESSES)] = []
 
 
 class UpdateCustomer(_Input):
     """``update_customers`` data: only the keys given are changed (``has_account`` included)."""
 
-    email: StrictStr | None = None
-    first_name: StrictStr | None = None
-    last_name: StrictStr | None = None
-    company_name: StrictStr | None = None
-    phone: StrictStr | None = None
+    email: Email | None = None
+    first_name: Text | None = None
+    last_name: Text | None = None
+    company_name: Text | None = None
+    phone: Text | None = None
     has_account: StrictBool | None = None
-    created_by: StrictStr | None = None
+    created_by: Text | None = None
     metadata: Metadata = None
 
 
 class CreateGroup(_Input):
     """``create_customer_groups`` input; a null or missing name is rejected."""
 
-    id: StrictStr | None = None
-    name: StrictStr | None = None
-    created_by: StrictStr | None = None
+    id: Id | None = None
+    name: Text | None = None
+    created_by: Text | None = None
     metadata: Metadata = None
 
 
 class UpdateGroup(_Input):
     """``update_customer_groups`` data."""
 
-    name: StrictStr | None = None
+    name: Text | None = None
     metadata: Metadata = None
 
 
 class GroupPair(_Input):
     """One (customer, group) pair for membership changes."""
 
-    customer_id: StrictStr
-    customer_group_id: StrictStr
-    created_by: StrictStr | None = None
+    customer_id: Id
+    customer_group_id: Id
+    created_by: Text | None = None
     metadata: Metadata = None
 
 

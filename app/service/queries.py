@@ -18,7 +18,7 @@ from app.service.filters import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, Resolver, 
 from app.service.findconfig import FindConfig
 from app.service.serialize import address_dto, customer_dto, group_dto, membership_dto
 from app.service.store import RawDoc, Store
-from app.validation import check_storable
+from app.validation import check_id, check_storable
 
 __all__ = [
     "customer_query",
@@ -67,6 +67,7 @@ def _check_id(value: Any, entity: str) -> None:
         raise errors.id_must_be_defined(entity)
     if not isinstance(value, str):
         raise errors.InvalidData("Invalid request: id must be a string")
+    check_id(value)
     check_storable(value, "id")
 
 

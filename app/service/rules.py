@@ -6,7 +6,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from app.errors import default_address_conflict
+from app.bounded import metadata_bytes
+from app.errors import InvalidData, default_address_conflict
+from app.limits import MAX_METADATA_BYTES
 from app.textsearch import digits_of
 
 __all__ = [
@@ -39,6 +41,9 @@ def merge_metadata(
     ``None`` clears the metadata and ``{}`` replaces it with an empty object; any other update
     keeps the existing keys, overwrites the given ones, stores ``None`` values as null and
     removes keys whose new value is the empty string. Nested objects are replaced whole.
+
+    The merged metadata is bounded like the update (``MAX_METADATA_BYTES``), or merges could
+    grow it without end; metadata stored larger before the limit may still shrink.
     """
     if update is None:
         return None
@@ -50,6 +55,12 @@ def merge_metadata(
             merged.pop(key, None)
         else:
             merged[key] = value
+    size = metadata_bytes(merged)
+    if size > MAX_METADATA_BYTES and size > metadata_bytes(current or {}):
+        raise InvalidData(
+            f"Invalid request: Field 'metadata' must be at most {MAX_METADATA_BYTES} bytes of "
+            "JSON once merged with the stored metadata"
+        )
     return merged
 
 

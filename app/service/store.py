@@ -13,21 +13,43 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import bson
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure, PyMongoError
 
-from app.errors import Conflict
+from app.errors import Conflict, InvalidData, quote
+from app.limits import MAX_CUSTOMER_BYTES
 
-__all__ = ["CAS_RETRIES", "Store", "backoff"]
+__all__ = ["CAS_RETRIES", "Store", "backoff", "check_document_size"]
 
 T = TypeVar("T")
 RawDoc = dict[str, Any]
 
 CAS_RETRIES = 64  # compare-and-set attempts before giving up with a conflict error
 TXN_RETRIES = 8  # whole-transaction attempts on TransientTransactionError
+
+
+def check_document_size(doc: RawDoc, before: RawDoc | None = None) -> None:
+    """Refuse a write whose document would grow past ``MAX_CUSTOMER_BYTES``, as ``invalid_data``.
+
+    ``before`` is the stored document an update changes: one stored larger before the limit
+    may still be written as long as it does not grow.
+
+    The input limits keep each value small, but 200 addresses of 1,000-character fields and
+    64 KiB of metadata each can still pass MongoDB's 16 MiB, and a compare-and-set update sends
+    the whole changed array again (in the command, and in the oplog entry the change stream
+    reads): the embedded server already fails such a write at 14.6 MB. Without this check the
+    client would get a driver error as a 500 instead of a 400 it can act on.
+    """
+    size = len(bson.encode(doc))
+    if size > MAX_CUSTOMER_BYTES and (before is None or size > len(bson.encode(before))):
+        raise InvalidData(
+            f"Invalid request: Customer {quote(doc.get('_id'))} would take {size} bytes of "
+            f"storage, more than the {MAX_CUSTOMER_BYTES} a customer may take"
+        )
 
 
 async def backoff(attempt: int) -> None:

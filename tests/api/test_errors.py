@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.api.schemas import METADATA_MAX_BYTES
+from app.limits import MAX_METADATA_BYTES as METADATA_MAX_BYTES
 
 MALFORMED = [
     ("get", "/admin/customers?limit=-1", None),

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import json
 
+from flask import Blueprint, Flask
+from openapi_spec_validator import OpenAPIV31SpecValidator
+from pydantic import BaseModel
+
+from app.api.openapi import build_spec, documented
+from app.api.schemas import FieldsQuery, HealthResponse
+from app.limits import MAX_EMAIL_CHARS, MAX_ID_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS
+
 ROUTES = {
     ("get", "/admin/customers"), ("post", "/admin/customers"), ("get", "/admin/customers/search"),
     ("get", "/admin/customers/{customer_id}"), ("post", "/admin/customers/{customer_id}"),
@@ -92,3 +100,100 @@ def test_health_is_liveness_only(client) -> None:
     response = client.get("/health")
     assert response.status_code == 200
     assert response.json == {"status": "ok"}
+
+
+def test_spec_passes_the_openapi_validator(client) -> None:
+    errors = list(OpenAPIV31SpecValidator(client.get("/openapi.json").json).iter_errors())
+    assert errors == []
+
+
+def test_spec_declares_the_input_limits(client) -> None:
+    spec = client.get("/openapi.json").json
+    schemas = spec["components"]["schemas"]
+    body = schemas["AdminCustomerBody"]["properties"]
+    assert body["first_name"]["anyOf"][0]["maxLength"] == MAX_TEXT_CHARS
+    assert body["email"]["anyOf"][0]["maxLength"] == MAX_EMAIL_CHARS
+    assert "5 levels deep and 65536 bytes" in body["metadata"]["anyOf"][0]["description"]
+    assert schemas["StoreAddressBody"]["properties"]["city"]["anyOf"][0]["maxLength"] == 1000
+    link = schemas["BatchLinkBody"]["properties"]["add"]["anyOf"][0]
+    assert link["maxItems"] == MAX_LIST_ITEMS and link["items"]["maxLength"] == MAX_ID_CHARS
+    assert "default" not in schemas["StoreAddressBody"]["properties"]["is_default_billing"]
+    assert "default" not in schemas["AdminGroupUpdateBody"]["properties"]["name"]
+    retrieve = spec["paths"]["/admin/customers/{customer_id}"]["get"]
+    path_param = next(p for p in retrieve["parameters"] if p["in"] == "path")
+    assert path_param["schema"]["maxLength"] == MAX_ID_CHARS
+    listing = {p["name"]: p for p in spec["paths"]["/admin/customers"]["get"]["parameters"]}
+    assert listing["order"]["schema"]["anyOf"][0]["maxLength"] == MAX_TEXT_CHARS
+
+
+def _codes(spec: dict, method: str, path: str) -> set[str]:
+    return set(spec["paths"][path][method]["responses"])
+
+
+def test_every_status_the_service_answers_is_documented(client) -> None:
+    spec = client.get("/openapi.json").json
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            assert {"200", "500", "503"} <= codes, (method, path)
+            assert "Retry-After" in operation["responses"]["503"]["headers"]
+            if operation["security"]:
+                assert {"401", "429"} <= codes, (method, path)
+                assert "Retry-After" in operation["responses"]["429"]["headers"]
+            if "{" in path:
+                assert {"400", "404"} <= codes, (method, path)
+            if "requestBody" in operation:
+                assert {"400", "409", "413", "415"} <= codes, (method, path)
+    assert "422" in _codes(spec, "post", "/store/customers")
+    assert "422" not in _codes(spec, "post", "/admin/customers")
+    assert _codes(spec, "get", "/health") == {"200", "500", "503"}
+    ready_503 = spec["paths"]["/health/ready"]["get"]["responses"]["503"]["content"]
+    assert ready_503["application/json"]["schema"]["$ref"].endswith("/ReadinessResponse")
+
+
+class _Thing(BaseModel):
+    id: str
+
+
+def test_a_new_route_gets_its_statuses_without_listing_them() -> None:
+    bp = Blueprint("things", __name__)
+
+    @bp.post("/things/<thing_id>")
+    @documented(
+        summary="Change a thing",
+        query=FieldsQuery,
+        body=_Thing,
+        response=_Thing,
+        auth="admin",
+        responses={418: "Teapot", 503: ("Not ready", HealthResponse)},
+    )
+    def change(thing_id: str) -> dict:
+        return {}
+
+    @bp.get("/things/ready")
+    @documented(summary="Ready?", response=HealthResponse)
+    def ready() -> dict:
+        return {}
+
+    app = Flask(__name__)
+    app.register_blueprint(bp)
+    spec = build_spec(app)
+    changed = spec["paths"]["/things/{thing_id}"]["post"]["responses"]
+    assert set(changed) == {
+        "200",
+        "400",
+        "401",
+        "404",
+        "409",
+        "413",
+        "415",
+        "418",
+        "429",
+        "500",
+        "503",
+    }
+    assert changed["503"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/HealthResponse"
+    )
+    assert set(spec["paths"]["/things/ready"]["get"]["responses"]) == {"200", "500", "503"}
+    assert list(OpenAPIV31SpecValidator(spec).iter_errors()) == []
