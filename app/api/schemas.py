@@ -27,6 +27,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from app.limits import MAX_Q_CHARS, MAX_Q_WORDS
+
 __all__ = [
     "MAX_LIMIT",
     "METADATA_MAX_BYTES",
@@ -63,6 +65,19 @@ MAX_OFFSET = 2**31 - 1  # MongoDB's skip is a signed integer
 METADATA_MAX_DEPTH = 5  # nesting levels inside `metadata` (the object itself is level 1)
 METADATA_MAX_BYTES = 64 * 1024  # JSON size of `metadata`
 _INT64 = (-(2**63), 2**63 - 1)
+
+# `q`: the limits are enforced by the service (app.textsearch.check_q, one message for every
+# caller); here they are declared for the OpenAPI document.
+SearchText = Annotated[
+    str,
+    Field(
+        description=(
+            f"Words to find (every word must match): at most {MAX_Q_CHARS} characters "
+            f"and {MAX_Q_WORDS} words."
+        ),
+        json_schema_extra={"maxLength": MAX_Q_CHARS},
+    ),
+]
 
 # zod's email regex (v3.22+), so exactly the addresses Medusa accepts pass.
 _EMAIL = re.compile(
@@ -347,13 +362,13 @@ class _ListQuery(FieldsQuery):
     offset: Annotated[QueryInt, Field(le=MAX_OFFSET)] = 0
     order: str | None = None
     with_deleted: QueryBool = False
-    q: str | None = None
+    q: SearchText | None = None
 
 
 class CustomerFilters(_Query):
     """Filters of the customer list (also the items of ``$and`` / ``$or``)."""
 
-    q: str | None = None
+    q: SearchText | None = None
     id: TextFilter | None = None
     email: TextFilter | None = None
     company_name: TextFilter | None = None
@@ -377,7 +392,7 @@ class AdminCustomerListQuery(_ListQuery, CustomerFilters):
 class AdminCustomerSearchQuery(FieldsQuery, CustomerFilters):
     """``GET /admin/customers/search``: the words to look up, how many hits, and list filters."""
 
-    q: str
+    q: SearchText
     limit: Annotated[QueryInt, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_SEARCH_LIMIT
     with_deleted: QueryBool = False
 
@@ -385,7 +400,7 @@ class AdminCustomerSearchQuery(FieldsQuery, CustomerFilters):
 class GroupFilters(_Query):
     """Filters of the group list (also the items of ``$and`` / ``$or``)."""
 
-    q: str | None = None
+    q: SearchText | None = None
     id: TextFilter | None = None
     name: TextFilter | None = None
     created_by: TextFilter | None = None

@@ -24,9 +24,13 @@ from app.textsearch import (
     CUSTOMER_FIELDS,
     GROUP_FIELDS,
     SHORT_WORD,
+    check_q,
+    digit_regex,
     digits_of,
     is_phone_word,
+    phone_regex,
     split_words,
+    text_regex,
 )
 from app.validation import check_storable
 
@@ -193,13 +197,6 @@ def _field_condition(entity: Entity, name: str, value: Any) -> dict[str, Any]:
     return {path: _scalar(entity, name, kind, value)}
 
 
-def _text_regex(word: str) -> dict[str, Any]:
-    escaped = re.escape(word)
-    if len(word) >= SHORT_WORD:
-        return {"$regex": escaped, "$options": "i"}
-    return {"$regex": f"(^|[^A-Za-z0-9]){escaped}", "$options": "i"}
-
-
 def q_condition(entity: Entity, q: Any) -> dict[str, Any] | None:
     """The MongoDB form of ``q`` (``app.textsearch`` is the definition it must equal)."""
     if q is None:
@@ -207,17 +204,18 @@ def q_condition(entity: Entity, q: Any) -> dict[str, Any] | None:
     if not isinstance(q, str):
         raise _invalid("'q' expects a string")
     check_storable(q, "q")
+    check_q(q)
     words = []
     for word in split_words(q):
         options: list[dict[str, Any]] = [
-            {entity.path(name): _text_regex(word)} for name in entity.q_fields
+            {entity.path(name): text_regex(word)} for name in entity.q_fields
         ]
         if entity.phone_q and is_phone_word(word):
             digits = digits_of(word)
             if len(digits) >= SHORT_WORD:
-                options.append({"phone_digits": {"$regex": re.escape(digits)}})
+                options.append({"phone_digits": digit_regex(digits)})
             else:
-                options.append({"phone": {"$regex": f"(^|[^0-9]){digits}"}})
+                options.append({"phone": phone_regex(digits)})
         words.append({"$or": options})
     if not words:
         return None

@@ -1,0 +1,159 @@
+"""Admission control and a time budget for searches, so hostile queries cannot take the process.
+
+tantivy cannot cancel a running search and Python cannot kill a thread, so the *work* of one
+search is bounded up front (input limits, expansion caps: see ``app.textsearch`` and
+``indexers``); this module bounds how many run and how long a caller waits:
+
+* **admission**: at most ``concurrency`` searches (index-served lists, ranked lookups, MongoDB
+  ``q`` fallbacks) run at once; at most ``concurrency // 2`` more (at least one) wait, each for at
+  most :data:`QUEUE_WAIT` seconds; the rest are refused at once. Refusing instead of queueing
+  keeps the HTTP worker threads free: a search holds its WSGI thread while it runs or waits, so
+  with ``serve``'s 8 threads and the default 4 + 2, two threads always remain for everything
+  else (``/health`` among them), whatever number of clients send searches.
+* **budget**: a search that runs longer than ``budget`` seconds is answered with
+  :class:`~app.errors.Unavailable` naming the budget (the caller stops waiting; bounded work
+  left in a worker thread finishes soon after). Every MongoDB list and count inside gets
+  ``maxTimeMS`` = what is left of the budget (:func:`max_time_ms`), and its ``ExecutionTimeout``
+  becomes the same error.
+
+Both refusals are ``unexpected_state`` (HTTP 503 with ``Retry-After``): nothing was changed and
+the same request may succeed later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import math
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pymongo.errors import ExecutionTimeout
+
+from app.errors import Unavailable
+
+__all__ = ["QUEUE_WAIT", "SearchGate", "max_time_ms"]
+
+T = TypeVar("T")
+
+QUEUE_WAIT = 0.25  # seconds a search waits for a free slot before it is refused
+
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "customers_search_deadline", default=None
+)
+
+
+def max_time_ms() -> int | None:
+    """``maxTimeMS`` for a MongoDB call now: what is left of the running budget (None: none).
+
+    :raise TimeoutError: when the budget is already spent (the gate answers ``Unavailable``).
+    """
+    deadline = _deadline.get()
+    if deadline is None:
+        return None
+    left = deadline - asyncio.get_running_loop().time()
+    if left <= 0:
+        raise TimeoutError
+    return max(1, math.ceil(left * 1000))
+
+
+class SearchGate:
+    """Admit searches and hold them to a time budget (one per service, shared by its calls).
+
+    :param concurrency: searches running at once (``CUSTOMERS_SEARCH_CONCURRENCY``).
+    :param budget: seconds one search may take (``CUSTOMERS_SEARCH_BUDGET``).
+    :param queue_wait: seconds a search may wait for a slot.
+    """
+
+    def __init__(
+        self, *, concurrency: int = 4, budget: float = 2.0, queue_wait: float = QUEUE_WAIT
+    ) -> None:
+        if concurrency < 1 or not budget > 0:
+            raise ValueError("search concurrency must be >= 1 and the budget > 0")
+        self.concurrency = concurrency
+        self.budget = budget
+        self.queue_wait = queue_wait
+        self.max_waiting = max(1, concurrency // 2)
+        self._free = concurrency
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def __repr__(self) -> str:
+        running = self.concurrency - self._free
+        return (
+            f"<SearchGate running={running}/{self.concurrency} "
+            f"waiting={len(self._waiters)}/{self.max_waiting} budget={self.budget}s>"
+        )
+
+    @property
+    def running(self) -> int:
+        """Searches holding a slot now."""
+        return self.concurrency - self._free
+
+    async def search(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run one search: admitted, within the budget (``Unavailable`` otherwise)."""
+        await self._acquire()
+        try:
+            return await self.bounded(work)
+        finally:
+            self._release()
+
+    async def bounded(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` within the budget, its MongoDB calls under ``maxTimeMS``; no admission
+        (lists that are not searches: their cost is bounded, but MongoDB's time is not)."""
+        loop = asyncio.get_running_loop()
+        token = _deadline.set(loop.time() + self.budget)
+        try:
+            async with asyncio.timeout(self.budget) as scope:
+                return await work()
+        except (TimeoutError, ExecutionTimeout) as exc:
+            if isinstance(exc, ExecutionTimeout) or scope.expired() or _spent():
+                raise self._over_budget() from None
+            raise
+        finally:
+            _deadline.reset(token)
+
+    def _over_budget(self) -> Unavailable:
+        return Unavailable(
+            f"The search did not finish within its {self.budget:g} s budget "
+            "(CUSTOMERS_SEARCH_BUDGET); narrow it down or try again.",
+            retry_after=1.0,
+        )
+
+    async def _acquire(self) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        if len(self._waiters) >= self.max_waiting:
+            raise _busy()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), self.queue_wait)
+        except TimeoutError:
+            if not waiter.done():
+                self._waiters.remove(waiter)
+                raise _busy() from None
+        except BaseException:
+            if waiter.done():  # the slot was handed over as we were cancelled: pass it on
+                self._release()
+            else:
+                self._waiters.remove(waiter)
+            raise
+        # the slot was handed to us by _release (it did not increment _free)
+
+    def _release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.pop(0)
+            if not waiter.done():
+                waiter.set_result(None)  # hand the slot over directly: no one can jump in
+                return
+        self._free += 1
+
+
+def _spent() -> bool:
+    deadline = _deadline.get()
+    return deadline is not None and asyncio.get_running_loop().time() >= deadline
+
+
+def _busy() -> Unavailable:
+    return Unavailable("Too many searches at once; try again shortly.", retry_after=1.0)
