@@ -48,6 +48,7 @@ __all__ = [
     "id_of_sort_key",
     "index_words",
     "joined_trigrams",
+    "needed_words",
     "phone_suffixes",
     "plan_words",
     "text_sort_key",
@@ -177,10 +178,37 @@ class WordPlan:
     digit_prefix: str | None = None
 
 
+def needed_words(q: str | None) -> list[str]:
+    """Return the words of ``q`` that another word does not already imply.
+
+    A repeated word (in any case) is dropped, and so is a 3+ character word inside a longer one
+    when neither is a phone word: whatever field contains the longer contains it. So a query
+    costs what its distinct, longest words cost, not what its repetitions do.
+    """
+    words = list({word.lower(): word for word in split_words(q)}.values())
+
+    def implied(word: str) -> bool:
+        needle = word.lower()
+        return (
+            len(word) >= SHORT_WORD
+            and not is_phone_word(word)
+            and any(
+                other is not word
+                and len(other) >= SHORT_WORD
+                and not is_phone_word(other)
+                and needle in other.lower()
+                and needle != other.lower()
+                for other in words
+            )
+        )
+
+    return [word for word in words if not implied(word)]
+
+
 def plan_words(q: str | None) -> list[WordPlan]:
-    """Return the lookup plan of every word of ``q`` (empty: no condition)."""
+    """Return the lookup plan of every needed word of ``q`` (empty: no condition)."""
     plans: list[WordPlan] = []
-    for word in split_words(q):
+    for word in needed_words(q):
         needle = word.lower()
         text_trigrams: tuple[tuple[int, str], ...] = ()
         text_prefix = None

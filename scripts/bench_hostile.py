@@ -186,7 +186,12 @@ def cpu_phase(uri: str, data_dir: Path, args: argparse.Namespace) -> dict[str, A
     stop = on_serve(app, settings)
     try:
         indexer = app.extensions[INDEXER]
-        runtime.run(indexer.wait_until_applied(600), app=app)  # first start: a full reindex
+        deadline = time.monotonic() + 900
+        while not indexer.ready:  # a first start (or a new index schema) reindexes first
+            if time.monotonic() > deadline:
+                raise RuntimeError("the index did not get ready")
+            time.sleep(0.5)
+        runtime.run(indexer.wait_until_applied(60), app=app)
         service = app.extensions[runtime.SERVICE]
         runtime.run(service.list_and_count_customers({"q": "warm"}, {"take": 1}), app=app)
         out: dict[str, Any] = {}

@@ -159,12 +159,25 @@ def _scalar(entity: Entity, name: str, kind: str, value: Any) -> Any:
 
 
 def like_to_regex(pattern: str) -> str:
-    """SQL LIKE → anchored regex: ``%`` any run, ``_`` one character, the rest literal."""
-    parts = ["^"]
-    for char in pattern:
-        parts.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+    """SQL LIKE → anchored regex: ``%`` any run, ``_`` one character, the rest literal.
+
+    The pieces between ``%`` are each matched at their leftmost place, inside an atomic group
+    (``(?>…)``, PCRE and Python 3.11+): for LIKE that is exact (an earlier place never leaves
+    less room for the next piece) and the match is linear in the value, where ``^.*a.*a…$``
+    backtracks through every split of a long value, a regex no ``maxTimeMS`` can interrupt.
+    """
+    first, *middle = pattern.split("%")
+    parts = ["^", _like_piece(first)]
+    if middle:
+        *inner, last = middle
+        parts.extend(f"(?>.*?{_like_piece(piece)})" for piece in inner if piece)
+        parts.append(f".*{_like_piece(last)}")
     parts.append("$")
     return "".join(parts)
+
+
+def _like_piece(piece: str) -> str:
+    return "".join("." if char == "_" else re.escape(char) for char in piece)
 
 
 def _operator(entity: Entity, name: str, kind: str, op: str, value: Any) -> dict[str, Any]:
