@@ -25,6 +25,7 @@ list grows with it).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "ADDRESS_FIELDS",
     "CUSTOMER_FIELDS",
     "GROUP_FIELDS",
+    "MAX_REGEX_CHARS",
     "SEARCHED_CHARS",
     "SHORT_WORD",
     "check_q",
@@ -167,6 +169,19 @@ def matches(
 # Each is anchored at the start and can only match inside the first SEARCHED_CHARS characters,
 # so its cost is bounded by that, not by the length of the stored value.
 _ANY = "[\\s\\S]"
+_META = frozenset("\\^$.|?*+()[]{}")
+MAX_REGEX_CHARS = 1_000
+"""Longest pattern sent (the embedded server refuses longer ones, as a ReDoS guard)."""
+
+
+def _literal(word: str) -> str:
+    """``word`` as a regex matching itself: only metacharacters escaped, runs counted."""
+    out = []
+    for char, run in itertools.groupby(word):
+        atom = "\\" + char if char in _META else char
+        count = len(list(run))
+        out.append(f"{atom}{{{count}}}" if count > 3 else atom * count)
+    return "".join(out)
 
 
 def _within(needle: str, length: int, before: str | None) -> str:
@@ -181,9 +196,16 @@ def _within(needle: str, length: int, before: str | None) -> str:
 
 
 def text_regex(word: str) -> dict[str, Any]:
-    """``$regex`` for one word against a text field (case-insensitive)."""
+    """``$regex`` for one word against a text field (case-insensitive).
+
+    :raise InvalidData: for a word whose pattern would exceed :data:`MAX_REGEX_CHARS` (500 or
+        so characters of punctuation): on either path, so the answer never depends on which.
+    """
     before = None if len(word) >= SHORT_WORD else "[^A-Za-z0-9]"
-    return {"$regex": _within(re.escape(word), len(word), before), "$options": "i"}
+    pattern = _within(_literal(word), len(word), before)
+    if len(pattern) > MAX_REGEX_CHARS:
+        raise InvalidData("Invalid request: Field 'q' has a word too long to search for")
+    return {"$regex": pattern, "$options": "i"}
 
 
 def digit_regex(digits: str) -> dict[str, Any]:

@@ -245,11 +245,25 @@ async def poll_health(host: str, port: int, until: float, interval: float) -> li
     return samples
 
 
+def _reason(body: bytes) -> str:
+    """The error message of a response, numbers left out (so that equal reasons add up)."""
+    try:
+        message = str(json.loads(body).get("message", ""))
+    except ValueError:
+        message = body[:60].decode(errors="replace")
+    return re.sub(r"[0-9.]+ s budget", "N s budget", message)[:80]
+
+
 async def hostile_load(
     host: str, port: int, headers: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    paths = [(name, _path(kind, params)) for name, kind, params in hostile_queries()]
+    paths = [
+        (name, _path(kind, params))
+        for name, kind, params in hostile_queries()
+        if not (args.skip and re.search(args.skip, name))
+    ]
     statuses: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
     slowest: dict[str, float] = {}
     latencies: list[float] = []
     until = time.monotonic() + args.seconds
@@ -262,13 +276,15 @@ async def hostile_load(
             n += 1
             started = time.perf_counter()
             try:
-                status, _ = await asyncio.wait_for(conn.request("GET", path), 120)
+                status, body = await asyncio.wait_for(conn.request("GET", path), 120)
             except (TimeoutError, OSError) as exc:
-                status = type(exc).__name__
+                status, body = type(exc).__name__, b""
                 await conn.close()
             took = time.perf_counter() - started
             latencies.append(took)
             statuses[str(status)] += 1
+            if status != 200:
+                reasons[f"{status} {_reason(body)}"] += 1
             slowest[name] = max(slowest.get(name, 0.0), took)
         await conn.close()
 
@@ -279,6 +295,7 @@ async def hostile_load(
         "health": _stats(health_samples),
         "hostile_requests": _stats(latencies),
         "statuses": dict(statuses),
+        "refusals": dict(reasons.most_common()),
         "slowest_ms_by_query": {k: round(v * 1000, 1) for k, v in slowest.items()},
     }
 

@@ -10,13 +10,17 @@ search is bounded up front (input limits, expansion caps: see ``app.textsearch``
   keeps the HTTP worker threads free: a search holds its WSGI thread while it runs or waits, so
   with ``serve``'s 8 threads and the default 4 + 2, two threads always remain for everything
   else (``/health`` among them), whatever number of clients send searches.
+* **MongoDB scans**: of those, at most ``concurrency // 4`` (at least one) may be answered by
+  MongoDB instead of the index (a ``q`` or ``$like`` list there scans every customer). A scan
+  keeps MongoDB busy for the whole budget, and the index-served searches need MongoDB too
+  (read-your-writes, hydrating the page): a few scans must not starve them.
 * **budget**: a search that runs longer than ``budget`` seconds is answered with
   :class:`~app.errors.Unavailable` naming the budget (the caller stops waiting; bounded work
   left in a worker thread finishes soon after). Every MongoDB list and count inside gets
   ``maxTimeMS`` = what is left of the budget (:func:`max_time_ms`), and its ``ExecutionTimeout``
   becomes the same error.
 
-Both refusals are ``unexpected_state`` (HTTP 503 with ``Retry-After``): nothing was changed and
+All refusals are ``unexpected_state`` (HTTP 503 with ``Retry-After``): nothing was changed and
 the same request may succeed later.
 """
 
@@ -32,7 +36,7 @@ from pymongo.errors import ExecutionTimeout
 
 from app.errors import Unavailable
 
-__all__ = ["QUEUE_WAIT", "SearchGate", "max_time_ms"]
+__all__ = ["QUEUE_WAIT", "SearchGate", "Slots", "max_time_ms"]
 
 T = TypeVar("T")
 
@@ -57,6 +61,70 @@ def max_time_ms() -> int | None:
     return max(1, math.ceil(left * 1000))
 
 
+class Slots:
+    """``size`` slots; a few callers may wait ``queue_wait`` seconds for one, the rest are
+    refused at once with ``refusal`` (first come, first served: a freed slot goes to the
+    longest waiter directly, so no newcomer can jump the queue).
+    """
+
+    def __init__(self, size: int, *, max_waiting: int, queue_wait: float, refusal: str) -> None:
+        self.size = size
+        self.max_waiting = max_waiting
+        self.queue_wait = queue_wait
+        self.refusal = refusal
+        self._free = size
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def __repr__(self) -> str:
+        return f"<Slots busy={self.busy}/{self.size} waiting={len(self._waiters)}>"
+
+    @property
+    def busy(self) -> int:
+        """Slots held now."""
+        return self.size - self._free
+
+    async def run(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` holding a slot (``Unavailable`` when none comes in time)."""
+        await self._acquire()
+        try:
+            return await work()
+        finally:
+            self._release()
+
+    async def _acquire(self) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        if len(self._waiters) >= self.max_waiting:
+            raise self._refused()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), self.queue_wait)
+        except TimeoutError:
+            if not waiter.done():
+                self._waiters.remove(waiter)
+                raise self._refused() from None
+        except BaseException:
+            if waiter.done():  # the slot was handed over as we were cancelled: pass it on
+                self._release()
+            else:
+                self._waiters.remove(waiter)
+            raise
+        # the slot was handed to us by _release (which did not give it back to _free)
+
+    def _release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.pop(0)
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+    def _refused(self) -> Unavailable:
+        return Unavailable(self.refusal, retry_after=1.0)
+
+
 class SearchGate:
     """Admit searches and hold them to a time budget (one per service, shared by its calls).
 
@@ -70,32 +138,39 @@ class SearchGate:
     ) -> None:
         if concurrency < 1 or not budget > 0:
             raise ValueError("search concurrency must be >= 1 and the budget > 0")
-        self.concurrency = concurrency
         self.budget = budget
-        self.queue_wait = queue_wait
-        self.max_waiting = max(1, concurrency // 2)
-        self._free = concurrency
-        self._waiters: list[asyncio.Future[None]] = []
+        self.searches = Slots(
+            concurrency,
+            max_waiting=max(1, concurrency // 2),
+            queue_wait=queue_wait,
+            refusal="Too many searches at once; try again shortly.",
+        )
+        self.scans = Slots(
+            max(1, concurrency // 4),
+            max_waiting=1,
+            queue_wait=queue_wait,
+            refusal=(
+                "Too many searches the search index cannot answer are running; "
+                "try again shortly or narrow the filters."
+            ),
+        )
 
     def __repr__(self) -> str:
-        running = self.concurrency - self._free
-        return (
-            f"<SearchGate running={running}/{self.concurrency} "
-            f"waiting={len(self._waiters)}/{self.max_waiting} budget={self.budget}s>"
-        )
+        return f"<SearchGate searches={self.searches} scans={self.scans} budget={self.budget}s>"
 
     @property
     def running(self) -> int:
         """Searches holding a slot now."""
-        return self.concurrency - self._free
+        return self.searches.busy
 
     async def search(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run one search: admitted, within the budget (``Unavailable`` otherwise)."""
-        await self._acquire()
-        try:
-            return await self.bounded(work)
-        finally:
-            self._release()
+        return await self.searches.run(lambda: self.bounded(work))
+
+    async def scan(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run the MongoDB part of a search the index could not answer (inside :meth:`search`),
+        holding one of the few scan slots."""
+        return await self.scans.run(work)
 
     async def bounded(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run ``work`` within the budget, its MongoDB calls under ``maxTimeMS``; no admission
@@ -119,41 +194,7 @@ class SearchGate:
             retry_after=1.0,
         )
 
-    async def _acquire(self) -> None:
-        if self._free > 0 and not self._waiters:
-            self._free -= 1
-            return
-        if len(self._waiters) >= self.max_waiting:
-            raise _busy()
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await asyncio.wait_for(asyncio.shield(waiter), self.queue_wait)
-        except TimeoutError:
-            if not waiter.done():
-                self._waiters.remove(waiter)
-                raise _busy() from None
-        except BaseException:
-            if waiter.done():  # the slot was handed over as we were cancelled: pass it on
-                self._release()
-            else:
-                self._waiters.remove(waiter)
-            raise
-        # the slot was handed to us by _release (it did not increment _free)
-
-    def _release(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.pop(0)
-            if not waiter.done():
-                waiter.set_result(None)  # hand the slot over directly: no one can jump in
-                return
-        self._free += 1
-
 
 def _spent() -> bool:
     deadline = _deadline.get()
     return deadline is not None and asyncio.get_running_loop().time() >= deadline
-
-
-def _busy() -> Unavailable:
-    return Unavailable("Too many searches at once; try again shortly.", retry_after=1.0)

@@ -6,9 +6,10 @@ out. ``update_*`` take an id, a list of ids or a filter selector. Errors are
 
 Searches (customer lists, whether the index or MongoDB answers them, the ranked lookup, and
 address or group lists with ``q``) go through the service's :class:`~app.service.admission.
-SearchGate`: admission control and a time budget. Other lists only get the budget (their
-MongoDB calls run under ``maxTimeMS``). Input is validated before admission, so bad input is
-always ``invalid_data``, never a 503.
+SearchGate`: admission control and a time budget; those MongoDB answers by scanning customers
+(what the attached index could not answer, address lists with ``q``) also take one of its few
+scan slots. Other lists only get the budget (their MongoDB calls run under ``maxTimeMS``).
+Input is validated before admission, so bad input is always ``invalid_data``, never a 503.
 """
 
 from __future__ import annotations
@@ -198,6 +199,8 @@ class CustomerModuleService:
         # Validate exactly as the MongoDB path would, so bad input is invalid_data before any
         # admission, whichever path answers (relations are resolved later, by that path).
         await compile_filters(filters, entity, _no_relations)
+        if entity is ADDRESS and _has_q(filters):  # unwinds every customer's addresses
+            return await self.gate.search(lambda: self.gate.scan(work))
         if entity is CUSTOMER or _has_q(filters):
             return await self.gate.search(work)
         return await self.gate.bounded(work)
@@ -213,13 +216,17 @@ class CustomerModuleService:
     async def _find_customers(
         self, filters: Filters, cfg: FindConfig, count: bool
     ) -> tuple[list[CustomerDTO], int | None]:
+        if self.index is None:
+            return await queries.list_customers(self._store, filters, cfg, count=count)
         # The index resolves group filters to live groups only; MongoDB answers the rest.
-        if self.index is not None and not (cfg.with_deleted and "groups" in (filters or {})):
+        if not (cfg.with_deleted and "groups" in (filters or {})):
             served = await self._list_from_index(filters, cfg)
             if served is not None:
                 ids, total = served
                 return await queries.load_customers(self._store, ids, cfg), total
-        return await queries.list_customers(self._store, filters, cfg, count=count)
+        return await self.gate.scan(
+            lambda: queries.list_customers(self._store, filters, cfg, count=count)
+        )
 
     async def _list_from_index(
         self, filters: Filters, cfg: FindConfig
@@ -276,9 +283,12 @@ class CustomerModuleService:
             ]
         else:
             page_cfg = FindConfig(**{**cfg.__dict__, "take": limit, "skip": 0})
-            customers, total = await queries.list_customers(
-                self._store, {**(filters or {}), "q": q}, page_cfg, count=True
-            )
+
+            async def literal() -> tuple[list[CustomerDTO], int | None]:
+                query = {**(filters or {}), "q": q}
+                return await queries.list_customers(self._store, query, page_cfg, count=True)
+
+            customers, total = await (literal() if self.index is None else self.gate.scan(literal))
             hits = [CustomerSearchHit(customer=c) for c in customers]
         return hits, total
 

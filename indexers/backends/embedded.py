@@ -24,7 +24,9 @@ trigram runs of the fields (``g3``) are :data:`~indexers.analysis.RUN_GAP` posit
 Bounded reads: a page never asks tantivy for more than the matches (its top-k collector
 allocates per requested hit, so an offset is clamped to the count first); reads run in a pool
 of ``read_threads`` threads of their own, so at most that many searches use CPU at once, even
-after their callers stopped waiting for them (tantivy cannot cancel a search).
+after their callers stopped waiting for them (tantivy cannot cancel a search). Those threads
+run at a lower CPU priority (nice +:data:`SEARCH_NICENESS`): searches may take every idle core,
+but never the time the event loop and the HTTP threads need (``/health`` answers at once).
 
 Ordering: tantivy sorts numbers fast and strings slowly (a 1,000-hit string sort costs ~160 ms
 at 1M), so every order is a cascade of u64/i64 fast fields that never contradict the exact
@@ -92,6 +94,7 @@ HEAP_BYTES = 256_000_000  # split between the writer threads (tantivy needs >= 1
 # (86 vs 73 µs/doc at 100k) than it saved in wall time, and doubled the segments to merge.
 WRITER_THREADS = 1
 BULK_COMMIT_DOCS = 250_000  # a reindex load commits this rarely: fewer segments to merge
+SEARCH_NICENESS = 10  # search threads yield the CPU to the event loop and the HTTP threads
 EXACT_FIELDS = ("email", "first_name", "last_name", "company_name", "phone", "created_by")
 DATE_FIELDS = ("created_at", "updated_at", "deleted_at")
 SORT_TEXT_FIELDS = ("email", "first_name", "last_name", "company_name")
@@ -1042,6 +1045,12 @@ class EmbeddedBackend(SearchBackend):
             await asyncio.to_thread(self._shared.close)
 
 
+def _lower_priority() -> None:
+    """Lower this thread's CPU priority (Linux schedules threads one by one; best effort)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SEARCH_NICENESS)
+
+
 class _Shared:
     """The generations of one root, shared by a backend and the views ``writer_for`` returns."""
 
@@ -1057,7 +1066,9 @@ class _Shared:
         with self._lock:
             if self._readers is None:
                 self._readers = ThreadPoolExecutor(
-                    self.read_threads, thread_name_prefix="tantivy-search"
+                    self.read_threads,
+                    thread_name_prefix="tantivy-search",
+                    initializer=_lower_priority,
                 )
             return self._readers
 

@@ -116,3 +116,12 @@ def test_mongodb_lists_run_under_max_time_ms_and_answer_503_naming_the_budget(
             await service.close()
 
     asyncio.run(body())
+
+
+def test_a_q_of_punctuation_is_searched_or_refused_never_a_database_error(
+    service: Any, data: Any
+) -> None:
+    # the embedded server refuses patterns over 1,000 characters: runs are counted, not spelled
+    assert service.list_and_count_customers({"q": "." * MAX_Q_CHARS}) == ([], 0)
+    err = error_of(service.list_and_count_customers, {"q": ".(" * (MAX_Q_CHARS // 2)})
+    assert err.type == "invalid_data" and "'q'" in err.message
