@@ -25,6 +25,7 @@ list grows with it).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Mapping, Sequence
@@ -201,11 +202,18 @@ def text_regex(word: str) -> dict[str, Any]:
     :raise InvalidData: for a word whose pattern would exceed :data:`MAX_REGEX_CHARS` (500 or
         so characters of punctuation): on either path, so the answer never depends on which.
     """
-    before = None if len(word) >= SHORT_WORD else "[^A-Za-z0-9]"
-    pattern = _within(_literal(word), len(word), before)
+    pattern = _text_pattern(word)
     if len(pattern) > MAX_REGEX_CHARS:
         raise InvalidData("Invalid request: Field 'q' has a word too long to search for")
     return {"$regex": pattern, "$options": "i"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_pattern(word: str) -> str:
+    """The pattern of :func:`text_regex` (cached: every request validates its ``q``, and one
+    word is asked for once per searched field)."""
+    before = None if len(word) >= SHORT_WORD else "[^A-Za-z0-9]"
+    return _within(_literal(word), len(word), before)
 
 
 def digit_regex(digits: str) -> dict[str, Any]:

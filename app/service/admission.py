@@ -13,12 +13,17 @@ search is bounded up front (input limits, expansion caps: see ``app.textsearch``
 * **MongoDB scans**: of those, at most ``concurrency // 4`` (at least one) may be answered by
   MongoDB instead of the index (a ``q`` or ``$like`` list there scans every customer). A scan
   keeps MongoDB busy for the whole budget, and the index-served searches need MongoDB too
-  (read-your-writes, hydrating the page): a few scans must not starve them.
+  (read-your-writes, hydrating the page): a few scans must not starve them. A scan keeps its
+  slot until MongoDB has finished it, even when its caller stopped waiting at the budget (the
+  embedded server honours ``maxTimeMS`` only between steps of a scan, which can take many
+  seconds): otherwise abandoned scans would pile up in the database.
 * **budget**: a search that runs longer than ``budget`` seconds is answered with
-  :class:`~app.errors.Unavailable` naming the budget (the caller stops waiting; bounded work
-  left in a worker thread finishes soon after). Every MongoDB list and count inside gets
-  ``maxTimeMS`` = what is left of the budget (:func:`max_time_ms`), and its ``ExecutionTimeout``
-  becomes the same error.
+  :class:`~app.errors.Unavailable` naming the budget. The caller stops waiting, but the search
+  is not cancelled: it keeps its slot until it ends, which is soon (its work was bounded up
+  front, and every MongoDB list and count inside gets ``maxTimeMS`` = what is left of the
+  budget, :func:`max_time_ms`, whose ``ExecutionTimeout`` becomes the same error). Cancelling
+  would not stop a tantivy thread anyway, and an operation cancelled mid-flight costs its
+  MongoDB connection: under load the next requests would queue to open new ones.
 
 All refusals are ``unexpected_state`` (HTTP 503 with ``Retry-After``): nothing was changed and
 the same request may succeed later.
@@ -36,11 +41,15 @@ from pymongo.errors import ExecutionTimeout
 
 from app.errors import Unavailable
 
-__all__ = ["QUEUE_WAIT", "SearchGate", "Slots", "max_time_ms"]
+__all__ = ["EMBEDDED_SCAN_LIMIT", "QUEUE_WAIT", "SearchGate", "Slots", "max_time_ms"]
 
 T = TypeVar("T")
 
 QUEUE_WAIT = 0.25  # seconds a search waits for a free slot before it is refused
+# The embedded server (SecantusDB 0.7) holds one storage lock while it reads a scan's candidates,
+# blocking every other operation: 6.3 s for 100,000 customers, measured. So with it, what the
+# search index cannot answer is scanned only up to this many customers (~0.6 s); beyond, 503.
+EMBEDDED_SCAN_LIMIT = 10_000
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "customers_search_deadline", default=None
@@ -83,15 +92,21 @@ class Slots:
         """Slots held now."""
         return self.size - self._free
 
-    async def run(self, work: Callable[[], Awaitable[T]]) -> T:
-        """Run ``work`` holding a slot (``Unavailable`` when none comes in time)."""
-        await self._acquire()
-        try:
-            return await work()
-        finally:
-            self._release()
+    async def run_to_the_end(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` holding a slot (``Unavailable`` when none comes in time); a caller
+        that stops waiting leaves it running, slot held, until it ends by itself."""
+        await self.acquire()
+        task = self.hold_until_done(_start(work))
+        await asyncio.wait({task})  # a caller that leaves cancels the wait, not the task
+        return task.result()
 
-    async def _acquire(self) -> None:
+    def hold_until_done(self, task: asyncio.Task[T]) -> asyncio.Task[T]:
+        """Release the slot this caller acquired once ``task`` is done, and return it."""
+        task.add_done_callback(lambda _: self.release())
+        return task
+
+    async def acquire(self) -> None:
+        """Take a slot, waiting at most ``queue_wait`` (``Unavailable`` otherwise)."""
         if self._free > 0 and not self._waiters:
             self._free -= 1
             return
@@ -107,13 +122,14 @@ class Slots:
                 raise self._refused() from None
         except BaseException:
             if waiter.done():  # the slot was handed over as we were cancelled: pass it on
-                self._release()
+                self.release()
             else:
                 self._waiters.remove(waiter)
             raise
-        # the slot was handed to us by _release (which did not give it back to _free)
+        # the slot was handed to us by release (which did not give it back to _free)
 
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Give a slot back: to the longest waiter, else to the pool."""
         while self._waiters:
             waiter = self._waiters.pop(0)
             if not waiter.done():
@@ -165,27 +181,42 @@ class SearchGate:
 
     async def search(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run one search: admitted, within the budget (``Unavailable`` otherwise)."""
-        return await self.searches.run(lambda: self.bounded(work))
+        await self.searches.acquire()
+        task, deadline = self._start(work)
+        return await self._within_budget(self.searches.hold_until_done(task), deadline)
 
     async def scan(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run the MongoDB part of a search the index could not answer (inside :meth:`search`),
-        holding one of the few scan slots."""
-        return await self.scans.run(work)
+        holding one of the few scan slots until MongoDB is done with it."""
+        return await self.scans.run_to_the_end(work)
 
     async def bounded(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run ``work`` within the budget, its MongoDB calls under ``maxTimeMS``; no admission
         (lists that are not searches: their cost is bounded, but MongoDB's time is not)."""
-        loop = asyncio.get_running_loop()
-        token = _deadline.set(loop.time() + self.budget)
+        return await self._within_budget(*self._start(work))
+
+    def _start(self, work: Callable[[], Awaitable[T]]) -> tuple[asyncio.Task[T], float]:
+        """Start ``work`` as a task whose MongoDB calls see this budget's deadline."""
+        deadline = asyncio.get_running_loop().time() + self.budget
+        token = _deadline.set(deadline)
         try:
-            async with asyncio.timeout(self.budget) as scope:
-                return await work()
-        except (TimeoutError, ExecutionTimeout) as exc:
-            if isinstance(exc, ExecutionTimeout) or scope.expired() or _spent():
-                raise self._over_budget() from None
-            raise
+            return _start(work), deadline  # the task copies the context, deadline included
         finally:
             _deadline.reset(token)
+
+    async def _within_budget(self, task: asyncio.Task[T], deadline: float) -> T:
+        """``task``'s result, or ``Unavailable`` once the budget is spent (it runs on)."""
+        done, _ = await asyncio.wait({task}, timeout=self.budget)  # never cancels the task
+        if not done:
+            raise self._over_budget()
+        try:
+            return task.result()
+        except ExecutionTimeout:
+            raise self._over_budget() from None
+        except TimeoutError:
+            if asyncio.get_running_loop().time() >= deadline:  # max_time_ms(): budget spent
+                raise self._over_budget() from None
+            raise
 
     def _over_budget(self) -> Unavailable:
         return Unavailable(
@@ -195,6 +226,13 @@ class SearchGate:
         )
 
 
-def _spent() -> bool:
-    deadline = _deadline.get()
-    return deadline is not None and asyncio.get_running_loop().time() >= deadline
+def _start(work: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
+    """Run ``work`` as a task whose outcome nobody has to collect (a caller may give up)."""
+    task = asyncio.ensure_future(work())
+    task.add_done_callback(_collected)
+    return task  # type: ignore[return-value]
+
+
+def _collected(task: asyncio.Future[object]) -> None:
+    if not task.cancelled():
+        task.exception()  # marked retrieved: a caller that gave up does not want it logged

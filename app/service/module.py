@@ -6,10 +6,11 @@ out. ``update_*`` take an id, a list of ids or a filter selector. Errors are
 
 Searches (customer lists, whether the index or MongoDB answers them, the ranked lookup, and
 address or group lists with ``q``) go through the service's :class:`~app.service.admission.
-SearchGate`: admission control and a time budget; those MongoDB answers by scanning customers
-(what the attached index could not answer, address lists with ``q``) also take one of its few
-scan slots. Other lists only get the budget (their MongoDB calls run under ``maxTimeMS``).
-Input is validated before admission, so bad input is always ``invalid_data``, never a 503.
+SearchGate`: admission control and a time budget; what MongoDB answers instead of the attached
+index (a scan of the customers) also takes one of its few scan slots, and is refused above
+``scan_limit`` customers (the embedded server blocks every other operation while it scans).
+Other lists only get the budget (their MongoDB calls run under ``maxTimeMS``). Input is
+validated before admission, so bad input is always ``invalid_data``, never a 503.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from app.dto import (
     CustomerSearchHit,
     CustomerSearchResult,
 )
-from app.errors import InvalidData
+from app.errors import InvalidData, Unavailable
 from app.models import MODELS
 from app.service import addresses, customers, groups, queries
 from app.service.admission import SearchGate
@@ -117,17 +118,27 @@ class CustomerIndex(Protocol):
         """Ranked hits (``id``, ``score``, ``highlights``) and the match count, or ``None``."""
         ...
 
+    async def size(self) -> int | None:
+        """How many customers the index holds (``None`` when it cannot tell now)."""
+        ...
+
 
 class CustomerModuleService:
     """The customer module: customers, their addresses, groups and memberships."""
 
     def __init__(
-        self, store: Store, *, owns_client: bool = False, gate: SearchGate | None = None
+        self,
+        store: Store,
+        *,
+        owns_client: bool = False,
+        gate: SearchGate | None = None,
+        scan_limit: int | None = None,
     ) -> None:
         self._store = store
         self._owns_client = owns_client
         self.index: CustomerIndex | None = None
         self.gate = gate or SearchGate()
+        self.scan_limit = scan_limit
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -140,12 +151,15 @@ class CustomerModuleService:
         client: AsyncMongoClient[Any] | None = None,
         search_concurrency: int = 4,
         search_budget: float = 2.0,
+        scan_limit: int | None = None,
     ) -> CustomerModuleService:
         """Connect to MongoDB, create the indexes (idempotent) and return a service.
 
         Pass ``client`` to share an existing ``AsyncMongoClient`` (it is then not closed by
         :meth:`close`). The client must belong to the running event loop. Searches run at most
-        ``search_concurrency`` at once, each within ``search_budget`` seconds.
+        ``search_concurrency`` at once, each within ``search_budget`` seconds; with
+        ``scan_limit``, a search the attached index cannot answer is refused rather than
+        scanned on MongoDB when the index holds more customers than that.
         """
         owns = client is None
         if client is None:
@@ -155,7 +169,8 @@ class CustomerModuleService:
         db = client[database]
         await init_beanie(database=db, document_models=MODELS)
         gate = SearchGate(concurrency=search_concurrency, budget=search_budget)
-        return cls(Store(client=client, database=db), owns_client=owns, gate=gate)
+        store = Store(client=client, database=db)
+        return cls(store, owns_client=owns, gate=gate, scan_limit=scan_limit)
 
     async def close(self) -> None:
         """Close the MongoDB client if this service opened it."""
@@ -199,8 +214,6 @@ class CustomerModuleService:
         # Validate exactly as the MongoDB path would, so bad input is invalid_data before any
         # admission, whichever path answers (relations are resolved later, by that path).
         await compile_filters(filters, entity, _no_relations)
-        if entity is ADDRESS and _has_q(filters):  # unwinds every customer's addresses
-            return await self.gate.search(lambda: self.gate.scan(work))
         if entity is CUSTOMER or _has_q(filters):
             return await self.gate.search(work)
         return await self.gate.bounded(work)
@@ -224,9 +237,22 @@ class CustomerModuleService:
             if served is not None:
                 ids, total = served
                 return await queries.load_customers(self._store, ids, cfg), total
-        return await self.gate.scan(
+        return await self._scan(
             lambda: queries.list_customers(self._store, filters, cfg, count=count)
         )
+
+    async def _scan(self, work: Callable[[], Awaitable[T]]) -> T:
+        """MongoDB answers what the attached index could not: in a scan slot, and only when
+        the customers are few enough to scan (``scan_limit``)."""
+        if self.scan_limit is not None and self.index is not None:
+            size = await self.index.size()
+            if size is not None and size > self.scan_limit:
+                raise Unavailable(
+                    "The search index cannot answer this search now, and the embedded database "
+                    f"does not scan more than {self.scan_limit:,} customers for it; narrow the "
+                    "filters or try again shortly."
+                )
+        return await self.gate.scan(work)
 
     async def _list_from_index(
         self, filters: Filters, cfg: FindConfig
@@ -288,7 +314,7 @@ class CustomerModuleService:
                 query = {**(filters or {}), "q": q}
                 return await queries.list_customers(self._store, query, page_cfg, count=True)
 
-            customers, total = await (literal() if self.index is None else self.gate.scan(literal))
+            customers, total = await (literal() if self.index is None else self._scan(literal))
             hits = [CustomerSearchHit(customer=c) for c in customers]
         return hits, total
 

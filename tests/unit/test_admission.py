@@ -68,17 +68,20 @@ def test_a_waiting_search_gets_the_slot_a_finished_one_frees() -> None:
     run(body)
 
 
-def test_a_cancelled_search_gives_its_slot_back() -> None:
+def test_a_search_keeps_its_slot_until_its_work_ends_even_when_its_caller_left() -> None:
     async def body() -> None:
         gate = SearchGate(concurrency=1, budget=5, queue_wait=2)
-        never = asyncio.Event()
-        holder = asyncio.create_task(gate.search(never.wait))
+        finish = asyncio.Event()
+        holder = asyncio.create_task(gate.search(finish.wait))
         await asyncio.sleep(0.01)
-        waiter = asyncio.create_task(gate.search(never.wait))
+        waiter = asyncio.create_task(gate.search(finish.wait))
         await asyncio.sleep(0.01)
-        waiter.cancel()  # cancelled while waiting
-        holder.cancel()  # cancelled while running
+        waiter.cancel()  # cancelled while waiting: it never held a slot
+        holder.cancel()  # its caller left, but the work runs on (it cannot be stopped midway)
         await asyncio.gather(holder, waiter, return_exceptions=True)
+        assert gate.running == 1
+        finish.set()
+        await asyncio.sleep(0.01)
         assert gate.running == 0
 
         async def quick() -> str:
@@ -92,13 +95,14 @@ def test_a_cancelled_search_gives_its_slot_back() -> None:
 def test_a_search_over_the_budget_is_unavailable_naming_the_budget() -> None:
     async def body() -> None:
         gate = SearchGate(concurrency=1, budget=0.05)
-
-        async def slow() -> None:
-            await asyncio.sleep(10)
+        finish = asyncio.Event()
 
         with pytest.raises(Unavailable) as info:
-            await gate.search(slow)
+            await gate.search(finish.wait)
         assert "0.05 s budget" in info.value.message
+        assert gate.running == 1  # until the (bounded) work ends by itself
+        finish.set()
+        await asyncio.sleep(0.01)
         assert gate.running == 0
 
     run(body)
@@ -135,5 +139,36 @@ def test_other_errors_pass_through() -> None:
         with pytest.raises(TimeoutError):
             await gate.search(fails)
         assert gate.running == 0
+
+    run(body)
+
+
+def test_a_scan_keeps_its_slot_until_it_ends_even_when_its_caller_gave_up() -> None:
+    async def body() -> None:
+        gate = SearchGate(concurrency=4, budget=0.05, queue_wait=0.01)
+        release = asyncio.Event()
+        ended: list[str] = []
+
+        async def scan() -> str:
+            await release.wait()  # the database is still at it
+            ended.append("scan")
+            return "late"
+
+        with pytest.raises(Unavailable) as over:  # the caller stops waiting at the budget
+            await gate.search(lambda: gate.scan(scan))
+        assert "budget" in over.value.message
+        assert gate.running == 1 and gate.scans.busy == 1  # ... but the scan goes on
+
+        async def another() -> str:
+            return "never"
+
+        with pytest.raises(Unavailable) as busy:
+            await gate.search(lambda: gate.scan(another))
+        assert "cannot answer" in busy.value.message
+        release.set()
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert ended == ["scan"] and gate.scans.busy == 0 and gate.running == 0
+        assert await gate.search(lambda: gate.scan(another)) == "never"
 
     run(body)
