@@ -172,6 +172,7 @@ def test_what_the_index_cannot_answer_is_scanned_only_below_the_scan_limit(serve
     from app.errors import CustomerModuleError
 
     s = served.service
+    assert s.list_and_count_customers({"q": "doe"})[1] == 2  # served: the index caught up
     unservable = {"email": {"$like": "%@%"}}  # $like: MongoDB answers it, by a scan
     assert s.list_and_count_customers(unservable)[1] == 4
     s.aio.scan_limit = 3  # the index holds 5 customers (one soft-deleted)
