@@ -82,7 +82,6 @@ def init_app(
     if service is None:
         from app.db import mongodb_uri_for
         from app.service import CustomerModuleService
-        from app.service.admission import EMBEDDED_SCAN_LIMIT
 
         uri = mongodb_uri_for(settings)
         try:
@@ -92,7 +91,6 @@ def init_app(
                     database=settings.mongodb_database,
                     search_concurrency=settings.search_concurrency,
                     search_budget=settings.search_budget_seconds,
-                    scan_limit=EMBEDDED_SCAN_LIMIT if settings.embedded else None,
                 )
             )
         except BaseException:

@@ -41,15 +41,15 @@ from pymongo.errors import ExecutionTimeout
 
 from app.errors import Unavailable
 
-__all__ = ["EMBEDDED_SCAN_LIMIT", "QUEUE_WAIT", "SearchGate", "Slots", "max_time_ms"]
+__all__ = ["QUEUE_WAIT", "SECANTUSDB_SCAN_LIMIT", "SearchGate", "Slots", "max_time_ms"]
 
 T = TypeVar("T")
 
 QUEUE_WAIT = 0.25  # seconds a search waits for a free slot before it is refused
-# The embedded server (SecantusDB 0.7) holds one storage lock while it reads a scan's candidates,
-# blocking every other operation: 6.3 s for 100,000 customers, measured. So with it, what the
+# SecantusDB (the embedded server) holds one storage lock while it reads a scan's candidates,
+# blocking every other operation: 6.3 s for 100,000 customers, measured. So on it, what the
 # search index cannot answer is scanned only up to this many customers (~0.6 s); beyond, 503.
-EMBEDDED_SCAN_LIMIT = 10_000
+SECANTUSDB_SCAN_LIMIT = 10_000
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "customers_search_deadline", default=None

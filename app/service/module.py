@@ -34,7 +34,7 @@ from app.dto import (
 from app.errors import InvalidData, Unavailable
 from app.models import MODELS
 from app.service import addresses, customers, groups, queries
-from app.service.admission import SearchGate
+from app.service.admission import SECANTUSDB_SCAN_LIMIT, SearchGate
 from app.service.common import all_of, id_list, is_selector, live, one_or_many
 from app.service.filters import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, Entity, compile_filters
 from app.service.findconfig import FindConfig, parse_config
@@ -157,9 +157,11 @@ class CustomerModuleService:
 
         Pass ``client`` to share an existing ``AsyncMongoClient`` (it is then not closed by
         :meth:`close`). The client must belong to the running event loop. Searches run at most
-        ``search_concurrency`` at once, each within ``search_budget`` seconds; with
-        ``scan_limit``, a search the attached index cannot answer is refused rather than
-        scanned on MongoDB when the index holds more customers than that.
+        ``search_concurrency`` at once, each within ``search_budget`` seconds. A search the
+        attached index cannot answer is refused rather than scanned on MongoDB when the index
+        holds more than ``scan_limit`` customers (default: none, or
+        :data:`~app.service.admission.SECANTUSDB_SCAN_LIMIT` on SecantusDB, which blocks
+        every other operation while it scans).
         """
         owns = client is None
         if client is None:
@@ -169,6 +171,8 @@ class CustomerModuleService:
         db = client[database]
         await init_beanie(database=db, document_models=MODELS)
         gate = SearchGate(concurrency=search_concurrency, budget=search_budget)
+        if scan_limit is None and "secantusVersion" in await client.admin.command("buildInfo"):
+            scan_limit = SECANTUSDB_SCAN_LIMIT
         store = Store(client=client, database=db)
         return cls(store, owns_client=owns, gate=gate, scan_limit=scan_limit)
 
@@ -248,8 +252,8 @@ class CustomerModuleService:
             size = await self.index.size()
             if size is not None and size > self.scan_limit:
                 raise Unavailable(
-                    "The search index cannot answer this search now, and the embedded database "
-                    f"does not scan more than {self.scan_limit:,} customers for it; narrow the "
+                    "The search index cannot answer this search now, and the database is not "
+                    f"asked to scan more than {self.scan_limit:,} customers for it; narrow the "
                     "filters or try again shortly."
                 )
         return await self.gate.scan(work)

@@ -134,6 +134,8 @@ async def list_customers(
 
 async def load_customers(store: Store, ids: Sequence[str], config: FindConfig) -> list[CustomerDTO]:
     """Customers by id, in the order of ``ids`` (hydrates a page the search index chose)."""
+    if not ids:  # an empty page asks nothing (the embedded server scans for ``$in: []``)
+        return []
     docs = await store.customers.find(
         {"_id": {"$in": list(ids)}}, _customer_projection(config), max_time_ms=max_time_ms()
     ).to_list()

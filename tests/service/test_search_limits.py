@@ -57,6 +57,12 @@ def test_every_q_over_the_limits_is_invalid_data(service: Any, data: Any, q: str
     assert err.type == "invalid_data" and "'q'" in err.message
 
 
+def test_the_embedded_server_is_never_asked_for_a_big_scan(service: Any) -> None:
+    from app.service.admission import SECANTUSDB_SCAN_LIMIT
+
+    assert service.aio.scan_limit == SECANTUSDB_SCAN_LIMIT  # detected from buildInfo
+
+
 def test_q_at_the_limits_is_served(service: Any, data: Any) -> None:
     assert service.list_and_count_customers({"q": "a" * MAX_Q_CHARS}) == ([], 0)
     words = " ".join(["ann"] * MAX_Q_WORDS)
