@@ -5,10 +5,10 @@ search is bounded up front (input limits, expansion caps: see ``app.textsearch``
 ``indexers``); this module bounds how many run and how long a caller waits:
 
 * **admission**: at most ``concurrency`` searches (index-served lists, ranked lookups, MongoDB
-  ``q`` fallbacks) run at once; at most ``concurrency // 2`` more (at least one) wait, each for at
+  ``q`` fallbacks) run at once; at most ``concurrency // 4`` more (at least one) wait, each for at
   most :data:`QUEUE_WAIT` seconds; the rest are refused at once. Refusing instead of queueing
   keeps the HTTP worker threads free: a search holds its WSGI thread while it runs or waits, so
-  with ``serve``'s 8 threads and the default 4 + 2, two threads always remain for everything
+  with ``serve``'s 8 threads and the default 4 + 1, three threads always remain for everything
   else (``/health`` among them), whatever number of clients send searches.
 * **MongoDB scans**: of those, at most ``concurrency // 4`` (at least one) may be answered by
   MongoDB instead of the index (a ``q`` or ``$like`` list there scans every customer). A scan
@@ -45,7 +45,7 @@ __all__ = ["QUEUE_WAIT", "SECANTUSDB_SCAN_LIMIT", "SearchGate", "Slots", "max_ti
 
 T = TypeVar("T")
 
-QUEUE_WAIT = 0.25  # seconds a search waits for a free slot before it is refused
+QUEUE_WAIT = 0.1  # seconds a search waits for a free slot before it is refused
 # SecantusDB (the embedded server) holds one storage lock while it reads a scan's candidates,
 # blocking every other operation: 6.3 s for 100,000 customers, measured. So on it, what the
 # search index cannot answer is scanned only up to this many customers (~0.6 s); beyond, 503.
@@ -157,7 +157,7 @@ class SearchGate:
         self.budget = budget
         self.searches = Slots(
             concurrency,
-            max_waiting=max(1, concurrency // 2),
+            max_waiting=max(1, concurrency // 4),
             queue_wait=queue_wait,
             refusal="Too many searches at once; try again shortly.",
         )

@@ -94,7 +94,7 @@ HEAP_BYTES = 256_000_000  # split between the writer threads (tantivy needs >= 1
 # (86 vs 73 µs/doc at 100k) than it saved in wall time, and doubled the segments to merge.
 WRITER_THREADS = 1
 BULK_COMMIT_DOCS = 250_000  # a reindex load commits this rarely: fewer segments to merge
-SEARCH_NICENESS = 5  # search threads yield the CPU to the event loop and the HTTP threads
+SEARCH_NICENESS = 10  # search threads yield the CPU to the event loop and the HTTP threads
 EXACT_FIELDS = ("email", "first_name", "last_name", "company_name", "phone", "created_by")
 DATE_FIELDS = ("created_at", "updated_at", "deleted_at")
 SORT_TEXT_FIELDS = ("email", "first_name", "last_name", "company_name")
