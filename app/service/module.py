@@ -295,7 +295,8 @@ class CustomerModuleService:
     async def _rank(
         self, q: str, filters: Filters, cfg: FindConfig
     ) -> tuple[list[CustomerSearchHit], int | None]:
-        """The ranked hits from the index, or MongoDB's literal ``q`` matches (unranked)."""
+        """The ranked hits from the index, or the literal ``q`` matches (unranked) as a list
+        answers them: from the index's exact ``q`` if it can, else from MongoDB."""
         limit = 20 if cfg.take is None else cfg.take
         served = None
         if self.index is not None and q.strip():
@@ -311,14 +312,10 @@ class CustomerModuleService:
                 for h in found
                 if h.id in by_id
             ]
-        else:
+        else:  # the literal q rule, unranked: as a customer list answers it
             page_cfg = FindConfig(**{**cfg.__dict__, "take": limit, "skip": 0})
-
-            async def literal() -> tuple[list[CustomerDTO], int | None]:
-                query = {**(filters or {}), "q": q}
-                return await queries.list_customers(self._store, query, page_cfg, count=True)
-
-            customers, total = await (literal() if self.index is None else self._scan(literal))
+            query = {**(filters or {}), "q": q}
+            customers, total = await self._find_customers(query, page_cfg, True)
             hits = [CustomerSearchHit(customer=c) for c in customers]
         return hits, total
 
