@@ -86,7 +86,12 @@ def init_app(
         uri = mongodb_uri_for(settings)
         try:
             service = runner.run(
-                CustomerModuleService.connect(uri, database=settings.mongodb_database)
+                CustomerModuleService.connect(
+                    uri,
+                    database=settings.mongodb_database,
+                    search_concurrency=settings.search_concurrency,
+                    search_budget=settings.search_budget_seconds,
+                )
             )
         except BaseException:
             runner.stop()

@@ -12,23 +12,45 @@
 
 So "John Doe" finds first_name John + last_name Doe, and "%" or "_" only match themselves.
 ``matches`` is the executable definition; ``app.service.filters`` turns the same rule into a
-MongoDB query and the search index serves it with exactly the same results.
+MongoDB query (with the regexes built here) and the search index serves it with exactly the
+same results.
+
+Bounded cost: ``q`` itself is at most :data:`~app.limits.MAX_Q_CHARS` characters and
+:data:`~app.limits.MAX_Q_WORDS` words (:func:`check_q`), and it looks at the first
+:data:`SEARCHED_CHARS` characters of each field (of a phone's digits, for the digit rule). Every
+value within the input limits is searched whole; a longer value stored before the limits existed
+cannot make a search slower than a value of that size does (no regex, index token or position
+list grows with it).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
+
+from app.errors import InvalidData
+from app.limits import MAX_Q_CHARS, MAX_Q_WORDS, MAX_TEXT_CHARS
 
 __all__ = [
     "ADDRESS_FIELDS",
     "CUSTOMER_FIELDS",
     "GROUP_FIELDS",
+    "MAX_REGEX_CHARS",
+    "SEARCHED_CHARS",
     "SHORT_WORD",
+    "check_q",
+    "digit_regex",
     "digits_of",
     "is_phone_word",
     "matches",
+    "phone_regex",
+    "searched",
+    "searched_digits",
     "split_words",
+    "text_regex",
     "word_matches",
 ]
 
@@ -49,6 +71,9 @@ ADDRESS_FIELDS = (
 SHORT_WORD = 3
 """Words shorter than this only match at the start of a word of the field."""
 
+SEARCHED_CHARS = MAX_TEXT_CHARS
+"""``q`` looks at this many leading characters of a field (every value within the limits)."""
+
 _PHONE_PUNCTUATION = frozenset("+-().")
 _DIGITS = frozenset("0123456789")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
@@ -58,6 +83,24 @@ _NOT_DIGIT = re.compile(r"[^0-9]")
 def split_words(q: str | None) -> list[str]:
     """Return the words of ``q`` (empty for ``None`` or blank text: no filter)."""
     return q.split() if q else []
+
+
+def check_q(q: str) -> None:
+    """Refuse a ``q`` over the limits: its cost grows with its length and its words."""
+    if len(q) > MAX_Q_CHARS:
+        raise InvalidData(f"Invalid request: Field 'q' may have at most {MAX_Q_CHARS} characters")
+    if len(split_words(q)) > MAX_Q_WORDS:
+        raise InvalidData(f"Invalid request: Field 'q' may have at most {MAX_Q_WORDS} words")
+
+
+def searched(value: str) -> str:
+    """The part of a field value ``q`` looks at."""
+    return value[:SEARCHED_CHARS]
+
+
+def searched_digits(phone: str | None) -> str:
+    """The phone digits the digit rule looks at (the first :data:`SEARCHED_CHARS`)."""
+    return digits_of(phone)[:SEARCHED_CHARS]
 
 
 def digits_of(value: str | None) -> str:
@@ -82,7 +125,7 @@ def _starts_a_word(needle: str, haystack: str, separator: re.Pattern[str]) -> bo
 
 
 def _text_matches(word: str, value: str) -> bool:
-    needle, haystack = word.lower(), value.lower()
+    needle, haystack = word.lower(), searched(value).lower()
     if len(word) >= SHORT_WORD:
         return needle in haystack
     return _starts_a_word(needle, haystack, _NOT_ALNUM)
@@ -91,8 +134,8 @@ def _text_matches(word: str, value: str) -> bool:
 def _phone_matches(word: str, phone: str) -> bool:
     needle = digits_of(word)
     if len(needle) >= SHORT_WORD:
-        return needle in digits_of(phone)
-    return _starts_a_word(needle, phone, _NOT_DIGIT)
+        return needle in searched_digits(phone)
+    return _starts_a_word(needle, searched(phone), _NOT_DIGIT)
 
 
 def word_matches(
@@ -121,3 +164,63 @@ def matches(
     return all(
         word_matches(word, record, fields, phone_field=phone_field) for word in split_words(q)
     )
+
+
+# -- the same rule as MongoDB regexes (app.service.filters) ------------------------------------
+# Each is anchored at the start and can only match inside the first SEARCHED_CHARS characters,
+# so its cost is bounded by that, not by the length of the stored value.
+_ANY = "[\\s\\S]"
+_META = frozenset("\\^$.|?*+()[]{}")
+MAX_REGEX_CHARS = 1_000
+"""Longest pattern sent (the embedded server refuses longer ones, as a ReDoS guard)."""
+
+
+def _literal(word: str) -> str:
+    """``word`` as a regex matching itself: only metacharacters escaped, runs counted."""
+    out = []
+    for char, run in itertools.groupby(word):
+        atom = "\\" + char if char in _META else char
+        count = len(list(run))
+        out.append(f"{atom}{{{count}}}" if count > 3 else atom * count)
+    return "".join(out)
+
+
+def _within(needle: str, length: int, before: str | None) -> str:
+    """A regex for ``needle`` (``length`` characters) ending within the searched prefix;
+    ``before``: the character class that must precede it unless it starts the value."""
+    room = max(SEARCHED_CHARS - length, 0)
+    if before is None:
+        return f"^{_ANY}{{0,{room}}}{needle}"
+    if room == 0:
+        return f"^{needle}"
+    return f"^(?:{_ANY}{{0,{room - 1}}}{before})?{needle}"
+
+
+def text_regex(word: str) -> dict[str, Any]:
+    """``$regex`` for one word against a text field (case-insensitive).
+
+    :raise InvalidData: for a word whose pattern would exceed :data:`MAX_REGEX_CHARS` (500 or
+        so characters of punctuation): on either path, so the answer never depends on which.
+    """
+    pattern = _text_pattern(word)
+    if len(pattern) > MAX_REGEX_CHARS:
+        raise InvalidData("Invalid request: Field 'q' has a word too long to search for")
+    return {"$regex": pattern, "$options": "i"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_pattern(word: str) -> str:
+    """The pattern of :func:`text_regex` (cached: every request validates its ``q``, and one
+    word is asked for once per searched field)."""
+    before = None if len(word) >= SHORT_WORD else "[^A-Za-z0-9]"
+    return _within(_literal(word), len(word), before)
+
+
+def digit_regex(digits: str) -> dict[str, Any]:
+    """``$regex`` for 3+ digits against the stored ``phone_digits``."""
+    return {"$regex": _within(digits, len(digits), None)}
+
+
+def phone_regex(digits: str) -> dict[str, Any]:
+    """``$regex`` for 1-2 digits at the start of a digit run of the raw phone."""
+    return {"$regex": _within(digits, len(digits), "[^0-9]")}

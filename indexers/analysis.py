@@ -5,10 +5,16 @@ it exactly, with no candidate verification:
 
 * a word of 3+ characters matches iff its lower-cased trigrams occur at consecutive positions
   of one field's lower-cased trigrams (a phrase query over :func:`trigrams`; each field value is
-  its own run of positions, so a phrase never spans two fields);
+  its own run of positions, so a phrase never spans two fields). Every third trigram (and the
+  last) already pins every character (:func:`covering_trigrams`), so a phrase has at most
+  ``len(word) / 3 + 1`` terms; engines keep runs at least :data:`RUN_GAP` positions apart so that
+  the skipped positions cannot bridge two fields;
 * a shorter word matches iff it equals one of the field's :func:`boundary_prefixes` (the
   1..4-character prefixes at every start of a word);
 * phone words do the same on the phone's digits (:func:`digit_prefixes` for 1-2 digits).
+
+Tokens come from the part of each value ``q`` looks at (:func:`app.textsearch.searched`), so no
+token list or position list grows with a longer stored value.
 
 Sort keys turn Medusa's ``order`` plus the ``id`` tie-breaker into one string per document whose
 code-point order is the wanted order, so an engine can sort and page on one keyword column.
@@ -25,11 +31,14 @@ from functools import lru_cache
 from app.textsearch import SHORT_WORD, digits_of, is_phone_word, split_words
 
 __all__ = [
+    "GRAM_STRIDE",
     "MAX_SHORT_NEEDLE",
+    "RUN_GAP",
     "TEXT_FIELDS",
     "WordPlan",
     "boundary_prefixes",
     "boundary_prefixes_of",
+    "covering_trigrams",
     "date_sort_key",
     "date_sort_key_desc",
     "digit_prefixes",
@@ -39,6 +48,7 @@ __all__ = [
     "id_of_sort_key",
     "index_words",
     "joined_trigrams",
+    "needed_words",
     "phone_suffixes",
     "plan_words",
     "text_sort_key",
@@ -60,6 +70,27 @@ _WORD_SPLIT = re.compile(r"[\W_]+")
 def trigrams(lowered: str) -> list[str]:
     """Return the trigrams of ``lowered`` in order (position i = the trigram starting at i)."""
     return [lowered[i : i + 3] for i in range(len(lowered) - 2)]
+
+
+GRAM_STRIDE = 3
+"""Offset between the trigrams of a phrase: each pins three characters, none is left out."""
+
+RUN_GAP = GRAM_STRIDE
+"""Positions between two fields' trigram runs: a phrase skips at most ``GRAM_STRIDE - 1``
+positions between two terms, so it can never have terms in two runs."""
+
+
+def covering_trigrams(lowered: str) -> tuple[tuple[int, str], ...]:
+    """Return (offset, trigram) pairs that pin every character of ``lowered`` (3+ chars).
+
+    A field contains ``lowered`` iff these trigrams occur at these offsets from one position of
+    one run: every character lies in one of them, at its place. Every third one, and the last.
+    """
+    last = len(lowered) - 3
+    offsets = list(range(0, last + 1, GRAM_STRIDE))
+    if offsets and offsets[-1] != last:
+        offsets.append(last)
+    return tuple((i, lowered[i : i + 3]) for i in offsets)
 
 
 def joined_trigrams(lowered: str, sep: str) -> str:
@@ -135,36 +166,64 @@ def digit_prefixes(phone: str) -> set[str]:
 class WordPlan:
     """How one word of ``q`` is looked up; it matches if any alternative does.
 
-    ``text_trigrams`` (3+ chars) or ``text_prefix`` (shorter) against the text fields, and
-    ``digit_trigrams`` / ``digit_prefix`` against the phone digits for phone words.
+    ``text_trigrams`` (3+ chars; :func:`covering_trigrams` of the lower-cased word) or
+    ``text_prefix`` (shorter) against the text fields, and ``digit_trigrams`` /
+    ``digit_prefix`` against the phone digits for phone words.
     """
 
     word: str
-    text_trigrams: tuple[str, ...] = ()
+    text_trigrams: tuple[tuple[int, str], ...] = ()
     text_prefix: str | None = None
-    digit_trigrams: tuple[str, ...] = ()
+    digit_trigrams: tuple[tuple[int, str], ...] = ()
     digit_prefix: str | None = None
 
 
-def plan_words(q: str | None) -> list[WordPlan]:
-    """Return the lookup plan of every word of ``q`` (empty: no condition)."""
-    plans: list[WordPlan] = []
-    for word in split_words(q):
+def needed_words(q: str | None) -> list[str]:
+    """Return the words of ``q`` that another word does not already imply.
+
+    A repeated word (in any case) is dropped, and so is a 3+ character word inside a longer one
+    when neither is a phone word: whatever field contains the longer contains it. So a query
+    costs what its distinct, longest words cost, not what its repetitions do.
+    """
+    words = list({word.lower(): word for word in split_words(q)}.values())
+
+    def implied(word: str) -> bool:
         needle = word.lower()
-        text_trigrams: tuple[str, ...] = ()
+        return (
+            len(word) >= SHORT_WORD
+            and not is_phone_word(word)
+            and any(
+                other is not word
+                and len(other) >= SHORT_WORD
+                and not is_phone_word(other)
+                and needle in other.lower()
+                and needle != other.lower()
+                for other in words
+            )
+        )
+
+    return [word for word in words if not implied(word)]
+
+
+def plan_words(q: str | None) -> list[WordPlan]:
+    """Return the lookup plan of every needed word of ``q`` (empty: no condition)."""
+    plans: list[WordPlan] = []
+    for word in needed_words(q):
+        needle = word.lower()
+        text_trigrams: tuple[tuple[int, str], ...] = ()
         text_prefix = None
         if len(word) >= SHORT_WORD:
-            text_trigrams = tuple(trigrams(needle))
+            text_trigrams = covering_trigrams(needle)
         elif len(needle) <= MAX_SHORT_NEEDLE:
             text_prefix = needle
         else:  # pragma: no cover - no character lower-cases to more than 2
             raise ValueError(f"word {word!r} lower-cases to more than {MAX_SHORT_NEEDLE} chars")
-        digit_trigrams: tuple[str, ...] = ()
+        digit_trigrams: tuple[tuple[int, str], ...] = ()
         digit_prefix = None
         if is_phone_word(word):
             digits = digits_of(word)
             if len(digits) >= SHORT_WORD:
-                digit_trigrams = tuple(trigrams(digits))
+                digit_trigrams = covering_trigrams(digits)
             else:
                 digit_prefix = digits
         plans.append(WordPlan(word, text_trigrams, text_prefix, digit_trigrams, digit_prefix))

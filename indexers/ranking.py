@@ -2,6 +2,14 @@
 
 Tiers (highest first): exact email or phone, full name (first + last in either order), prefix of
 the last word (as you type), fuzzy words (1 edit from 4 characters, 2 from 8), plain substring.
+
+Bounded cost, whatever the query (within ``app.limits``) and whatever is stored: a word longer
+than :data:`MAX_FUZZY_CHARS` is matched exactly, by prefix or as a substring, never fuzzily (an
+edit automaton grows with the word, and no name is that long); engines that can cap expansions
+take at most :data:`MAX_EXPANSIONS` terms per fuzzy or prefix clause; highlights look at the
+searched part of each value (:func:`app.textsearch.searched`) and stop once a lookup has spent
+:data:`HIGHLIGHT_CHECKS` word comparisons or :data:`HIGHLIGHT_EDITS` edit distances (the
+remaining hits come back without highlights, or with only their exact matches marked).
 """
 
 from __future__ import annotations
@@ -10,17 +18,39 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from app.textsearch import digits_of, is_phone_word, split_words
+from app.textsearch import SEARCHED_CHARS, digits_of, is_phone_word, searched, split_words
 from indexers.analysis import fold, words_of
 
-__all__ = ["RankedPlan", "edit_distance", "fuzzy_distance", "highlight", "plan_ranked"]
+__all__ = [
+    "HIGHLIGHT_CHECKS",
+    "HIGHLIGHT_EDITS",
+    "MAX_EXPANSIONS",
+    "MAX_FUZZY_CHARS",
+    "Highlighter",
+    "RankedPlan",
+    "edit_distance",
+    "fuzzy_distance",
+    "plan_ranked",
+]
 
 _WORD = re.compile(r"[^\W_]+")
 HIGHLIGHT_FIELDS = ("email", "first_name", "last_name", "company_name", "phone")
 
+MAX_FUZZY_CHARS = 24
+"""Longest word matched with typos (longer: exact, prefix or substring only)."""
+MAX_EXPANSIONS = 50
+"""Terms one fuzzy or prefix clause may expand to, where the engine can cap it (Elasticsearch)."""
+HIGHLIGHT_CHECKS = 50_000
+"""Word comparisons (value word x query word) the highlights of one lookup may spend."""
+HIGHLIGHT_EDITS = 2_000
+"""Edit distances (each at most ``MAX_FUZZY_CHARS + 2`` squared cells) they may compute."""
+
 
 def fuzzy_distance(word: str) -> int:
-    """Return the edits a word tolerates: 0 below 4 characters, 1 from 4, 2 from 8."""
+    """Return the edits a word tolerates: 0 below 4 characters, 1 from 4, 2 from 8, and 0 above
+    :data:`MAX_FUZZY_CHARS`."""
+    if len(word) > MAX_FUZZY_CHARS:
+        return 0
     return 2 if len(word) >= 8 else 1 if len(word) >= 4 else 0
 
 
@@ -94,49 +124,94 @@ def edit_distance(a: str, b: str, limit: int = 2) -> int:
     return min(prev[-1], limit + 1)
 
 
-def _word_hits(word: str, candidate: str, *, prefix: bool) -> bool:
-    if candidate == word or (prefix and candidate.startswith(word)):
-        return True
-    distance = fuzzy_distance(word)
-    if not distance:
-        return False
-    if edit_distance(word, candidate, distance) <= distance:
-        return True
-    if prefix:  # some prefix of the candidate is within the distance (as tantivy/ES do)
-        lengths = range(max(1, len(word) - distance), min(len(candidate), len(word) + distance) + 1)
-        return any(edit_distance(word, candidate[:n], distance) <= distance for n in lengths)
-    return False
+class Highlighter:
+    """Mark what matched, hit after hit, within one lookup's budget of word comparisons.
 
+    Each distinct word of the stored values is compared with the query words once per lookup
+    (names repeat from hit to hit). After :data:`HIGHLIGHT_CHECKS` comparisons the remaining
+    hits get no highlights, and after :data:`HIGHLIGHT_EDITS` edit distances no typo is marked
+    any more, so a lookup's highlight cost is bounded whatever the hits hold.
+    """
 
-def highlight(plan: RankedPlan, record: Mapping[str, str | None]) -> dict[str, str]:
-    """Return field → value with the matching parts wrapped in ``<em>…</em>``."""
-    out: dict[str, str] = {}
-    for field in HIGHLIGHT_FIELDS:
-        value = record.get(field)
-        if not value:
-            continue
+    def __init__(
+        self, plan: RankedPlan, *, checks: int = HIGHLIGHT_CHECKS, edits: int = HIGHLIGHT_EDITS
+    ) -> None:
+        self.plan = plan
+        self.checks_left = checks
+        self.edits_left = edits
+        self._matched: dict[str, bool] = {}  # value word → whether some query word hits it
+        last = len(plan.words) - 1
+        self._words = [
+            (w, plan.prefix_last and i == last, fuzzy_distance(w)) for i, w in enumerate(plan.words)
+        ]
+
+    def __call__(self, record: Mapping[str, str | None]) -> dict[str, str]:
+        """Return field → value with the matching parts wrapped in ``<em>…</em>``."""
+        out: dict[str, str] = {}
+        if self.checks_left <= 0:
+            return out
+        for field in HIGHLIGHT_FIELDS:
+            value = record.get(field)
+            if not value:
+                continue
+            shown = searched(value)
+            spans = self._spans(field, shown)
+            if spans:
+                out[field] = _mark(shown, spans) + ("…" if len(value) > SEARCHED_CHARS else "")
+        return out
+
+    def _spans(self, field: str, value: str) -> list[tuple[int, int]]:
+        plan = self.plan
         spans: list[tuple[int, int]] = []
         lowered = value.lower()
         if field == "email" and plan.email and lowered == plan.email:
             spans.append((0, len(value)))
         lowered = fold(lowered)  # same length: spans stay spans of the value
-        if field == "phone" and plan.phone_digits and plan.phone_digits in digits_of(value):
+        digits = digits_of(value) if field == "phone" else ""
+        if digits and plan.phone_digits and plan.phone_digits in digits:
             spans.append((0, len(value)))
-        for index, word in enumerate(plan.words):
-            prefix = plan.prefix_last and index == len(plan.words) - 1
-            for match in _WORD.finditer(lowered):
-                if _word_hits(word, match.group(), prefix=prefix):
-                    spans.append(match.span())
-            if len(word) >= 3 and len(lowered) == len(value):
-                start = lowered.find(word)
+        for match in _WORD.finditer(lowered):
+            if self._hits(match.group()):
+                spans.append(match.span())
+        if len(lowered) == len(value):
+            for word in plan.words:
+                start = lowered.find(word) if len(word) >= 3 else -1
                 if start != -1:
                     spans.append((start, start + len(word)))
-            digits = plan.word_digits[index]
-            if field == "phone" and digits and digits in digits_of(value):
-                spans.append((0, len(value)))
-        if spans:
-            out[field] = _mark(value, spans)
-    return out
+        if digits and any(d and d in digits for d in plan.word_digits):
+            spans.append((0, len(value)))
+        return spans
+
+    def _hits(self, candidate: str) -> bool:
+        """Whether some query word matches this value word: equal, prefix (last word) or fuzzy."""
+        known = self._matched.get(candidate)
+        if known is not None:
+            return known
+        if self.checks_left <= 0:
+            return False
+        self.checks_left -= len(self._words)
+        hit = any(
+            candidate == word
+            or (prefix and candidate.startswith(word))
+            or (distance and self._fuzzy(word, candidate, distance, prefix))
+            for word, prefix, distance in self._words
+        )
+        self._matched[candidate] = hit
+        return hit
+
+    def _fuzzy(self, word: str, candidate: str, distance: int, prefix: bool) -> bool:
+        """Within ``distance`` edits (of some prefix, for the last word), as tantivy/ES match."""
+        lengths = [len(candidate)] if abs(len(candidate) - len(word)) <= distance else []
+        if prefix:
+            top = min(len(candidate) - 1, len(word) + distance)
+            lengths += range(max(1, len(word) - distance), top + 1)
+        for n in lengths:
+            if self.edits_left <= 0:
+                return False
+            self.edits_left -= 1
+            if edit_distance(word, candidate[:n], distance) <= distance:
+                return True
+        return False
 
 
 def _mark(value: str, spans: list[tuple[int, int]]) -> str:

@@ -118,6 +118,15 @@ class IndexReader:
             log.warning("search index unavailable for a ranked lookup: %s", exc)
         return None
 
+    async def size(self) -> int | None:
+        """How many customers the index holds (soft-deleted included); ``None`` when the
+        backend cannot tell now."""
+        try:
+            return await self.backend.count()
+        except BackendError as exc:
+            log.warning("search index unavailable for a count: %s", exc)
+            return None
+
 
 # -- translation ----------------------------------------------------------------------------
 class _Builder:

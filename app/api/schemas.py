@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from app import bounded
 from app.bounded import QueryText
 from app.limits import MAX_LIST_ITEMS, MAX_LIST_LIMIT
+from app.limits import MAX_Q_CHARS, MAX_Q_WORDS
 
 __all__ = [
     "AddressList",
@@ -60,6 +61,19 @@ __all__ = [
 DEFAULT_LIMIT = 50
 DEFAULT_SEARCH_LIMIT = 20  # hits of a ranked lookup
 MAX_OFFSET = 2**31 - 1  # MongoDB's skip is a signed integer
+
+# `q`: the limits are enforced by the service (app.textsearch.check_q, one message for every
+# caller); here they are declared for the OpenAPI document.
+SearchText = Annotated[
+    str,
+    Field(
+        description=(
+            f"Words to find (every word must match): at most {MAX_Q_CHARS} characters "
+            f"and {MAX_Q_WORDS} words."
+        ),
+        json_schema_extra={"maxLength": MAX_Q_CHARS},
+    ),
+]
 
 # zod's email regex (v3.22+), so exactly the addresses Medusa accepts pass.
 _EMAIL = re.compile(
@@ -311,13 +325,13 @@ class _ListQuery(FieldsQuery):
     offset: Annotated[QueryInt, Field(le=MAX_OFFSET)] = 0
     order: QueryText | None = None
     with_deleted: QueryBool = False
-    q: str | None = None
+    q: SearchText | None = None
 
 
 class CustomerFilters(_Query):
     """Filters of the customer list (also the items of ``$and`` / ``$or``)."""
 
-    q: str | None = None
+    q: SearchText | None = None
     id: TextFilter | None = None
     email: TextFilter | None = None
     company_name: TextFilter | None = None
@@ -345,7 +359,7 @@ class AdminCustomerListQuery(_ListQuery, CustomerFilters):
 class AdminCustomerSearchQuery(FieldsQuery, CustomerFilters):
     """``GET /admin/customers/search``: the words to look up, how many hits, and list filters."""
 
-    q: str
+    q: SearchText
     limit: Annotated[QueryInt, Field(ge=1, le=MAX_LIST_LIMIT)] = DEFAULT_SEARCH_LIMIT
     with_deleted: QueryBool = False
 
@@ -353,7 +367,7 @@ class AdminCustomerSearchQuery(FieldsQuery, CustomerFilters):
 class GroupFilters(_Query):
     """Filters of the group list (also the items of ``$and`` / ``$or``)."""
 
-    q: str | None = None
+    q: SearchText | None = None
     id: TextFilter | None = None
     name: TextFilter | None = None
     created_by: TextFilter | None = None

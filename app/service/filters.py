@@ -27,9 +27,13 @@ from app.textsearch import (
     CUSTOMER_FIELDS,
     GROUP_FIELDS,
     SHORT_WORD,
+    check_q,
+    digit_regex,
     digits_of,
     is_phone_word,
+    phone_regex,
     split_words,
+    text_regex,
 )
 from app.validation import MAX_DEPTH, check_storable, too_long, too_many
 
@@ -169,15 +173,23 @@ def _scalar(entity: Entity, name: str, kind: str, value: Any) -> Any:
 def like_to_regex(pattern: str) -> str:
     """SQL LIKE → anchored regex: ``%`` any run, ``_`` one character, the rest literal.
 
-    A run of ``%`` is one ``.*``: ``%%%`` means what ``%`` means, without the backtracking.
+    The pieces between ``%`` are each matched at their leftmost place, inside an atomic group
+    (``(?>…)``, PCRE and Python 3.11+): for LIKE that is exact (an earlier place never leaves
+    less room for the next piece) and the match is linear in the value, where ``^.*a.*a…$``
+    backtracks through every split of a long value, a regex no ``maxTimeMS`` can interrupt.
     """
-    parts = ["^"]
-    for index, char in enumerate(pattern):
-        if char == "%" and index and pattern[index - 1] == "%":
-            continue
-        parts.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+    first, *middle = pattern.split("%")
+    parts = ["^", _like_piece(first)]
+    if middle:
+        *inner, last = middle
+        parts.extend(f"(?>.*?{_like_piece(piece)})" for piece in inner if piece)
+        parts.append(f".*{_like_piece(last)}")
     parts.append("$")
     return "".join(parts)
+
+
+def _like_piece(piece: str) -> str:
+    return "".join("." if char == "_" else re.escape(char) for char in piece)
 
 
 def _operator(entity: Entity, name: str, kind: str, op: str, value: Any) -> dict[str, Any]:
@@ -212,13 +224,6 @@ def _field_condition(entity: Entity, name: str, value: Any) -> dict[str, Any]:
     return {path: _scalar(entity, name, kind, value)}
 
 
-def _text_regex(word: str) -> dict[str, Any]:
-    escaped = re.escape(word)
-    if len(word) >= SHORT_WORD:
-        return {"$regex": escaped, "$options": "i"}
-    return {"$regex": f"(^|[^A-Za-z0-9]){escaped}", "$options": "i"}
-
-
 def q_condition(entity: Entity, q: Any) -> dict[str, Any] | None:
     """The MongoDB form of ``q`` (``app.textsearch`` is the definition it must equal)."""
     if q is None:
@@ -226,17 +231,18 @@ def q_condition(entity: Entity, q: Any) -> dict[str, Any] | None:
     if not isinstance(q, str):
         raise _invalid("'q' expects a string")
     check_storable(q, "q")
+    check_q(q)
     words = []
     for word in split_words(q):
         options: list[dict[str, Any]] = [
-            {entity.path(name): _text_regex(word)} for name in entity.q_fields
+            {entity.path(name): text_regex(word)} for name in entity.q_fields
         ]
         if entity.phone_q and is_phone_word(word):
             digits = digits_of(word)
             if len(digits) >= SHORT_WORD:
-                options.append({"phone_digits": {"$regex": re.escape(digits)}})
+                options.append({"phone_digits": digit_regex(digits)})
             else:
-                options.append({"phone": {"$regex": f"(^|[^0-9]){digits}"}})
+                options.append({"phone": phone_regex(digits)})
         words.append({"$or": options})
     if not words:
         return None

@@ -3,14 +3,22 @@
 Method names are Medusa's in snake_case. One object in → one object out, a list in → a list
 out. ``update_*`` take an id, a list of ids or a filter selector. Errors are
 ``app.errors.CustomerModuleError`` with Medusa's types and messages.
+
+Searches (customer lists, whether the index or MongoDB answers them, the ranked lookup, and
+address or group lists with ``q``) go through the service's :class:`~app.service.admission.
+SearchGate`: admission control and a time budget; what MongoDB answers instead of the attached
+index (a scan of the customers) also takes one of its few scan slots, and is refused above
+``scan_limit`` customers (the embedded server blocks every other operation while it scans).
+Other lists only get the budget (their MongoDB calls run under ``maxTimeMS``). Input is
+validated before admission, so bad input is always ``invalid_data``, never a 503.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
@@ -23,12 +31,13 @@ from app.dto import (
     CustomerSearchHit,
     CustomerSearchResult,
 )
-from app.errors import InvalidData, email_required
+from app.errors import InvalidData, Unavailable, email_required
 from app.limits import MAX_ID_CHARS
 from app.models import MODELS
 from app.service import addresses, customers, groups, queries
+from app.service.admission import SECANTUSDB_SCAN_LIMIT, SearchGate
 from app.service.common import all_of, id_list, is_selector, live, one_or_many
-from app.service.filters import CUSTOMER, GROUP, compile_filters
+from app.service.filters import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, Entity, compile_filters
 from app.service.findconfig import FindConfig, parse_config
 from app.service.inputs import (
     CreateAddress,
@@ -50,10 +59,12 @@ from app.service.serialize import (
     membership_dto,
 )
 from app.service.store import Store
+from app.textsearch import check_q
 from app.validation import check_storable, validate
 
 __all__ = ["CustomerIndex", "CustomerModuleService"]
 
+T = TypeVar("T")
 Filters = Mapping[str, Any] | None
 Config = Mapping[str, Any] | None
 
@@ -74,6 +85,17 @@ _MEMBERSHIP_CONFIG = {
 async def _no_relations(relation: str, value: Any) -> list[str]:
     """A resolver for validation only: relation filters are checked, not looked up."""
     return []
+
+
+def _has_q(filters: Any) -> bool:
+    """Whether ``filters`` has a ``q`` (at the top or inside ``$and`` / ``$or``)."""
+    if not isinstance(filters, Mapping):
+        return False
+    return any(
+        (key == "q" and bool(value))
+        or (key in ("$and", "$or") and isinstance(value, list | tuple) and any(map(_has_q, value)))
+        for key, value in filters.items()
+    )
 
 
 class CustomerIndex(Protocol):
@@ -97,14 +119,27 @@ class CustomerIndex(Protocol):
         """Ranked hits (``id``, ``score``, ``highlights``) and the match count, or ``None``."""
         ...
 
+    async def size(self) -> int | None:
+        """How many customers the index holds (``None`` when it cannot tell now)."""
+        ...
+
 
 class CustomerModuleService:
     """The customer module: customers, their addresses, groups and memberships."""
 
-    def __init__(self, store: Store, *, owns_client: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        owns_client: bool = False,
+        gate: SearchGate | None = None,
+        scan_limit: int | None = None,
+    ) -> None:
         self._store = store
         self._owns_client = owns_client
         self.index: CustomerIndex | None = None
+        self.gate = gate or SearchGate()
+        self.scan_limit = scan_limit
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -115,11 +150,19 @@ class CustomerModuleService:
         database: str = "customers",
         *,
         client: AsyncMongoClient[Any] | None = None,
+        search_concurrency: int = 4,
+        search_budget: float = 2.0,
+        scan_limit: int | None = None,
     ) -> CustomerModuleService:
         """Connect to MongoDB, create the indexes (idempotent) and return a service.
 
         Pass ``client`` to share an existing ``AsyncMongoClient`` (it is then not closed by
-        :meth:`close`). The client must belong to the running event loop.
+        :meth:`close`). The client must belong to the running event loop. Searches run at most
+        ``search_concurrency`` at once, each within ``search_budget`` seconds. A search the
+        attached index cannot answer is refused rather than scanned on MongoDB when the index
+        holds more than ``scan_limit`` customers (default: none, or
+        :data:`~app.service.admission.SECANTUSDB_SCAN_LIMIT` on SecantusDB, which blocks
+        every other operation while it scans).
         """
         owns = client is None
         if client is None:
@@ -128,7 +171,11 @@ class CustomerModuleService:
             client = AsyncMongoClient(mongodb_uri, tz_aware=True, tzinfo=UTC)
         db = client[database]
         await init_beanie(database=db, document_models=MODELS)
-        return cls(Store(client=client, database=db), owns_client=owns)
+        gate = SearchGate(concurrency=search_concurrency, budget=search_budget)
+        if scan_limit is None and "secantusVersion" in await client.admin.command("buildInfo"):
+            scan_limit = SECANTUSDB_SCAN_LIMIT
+        store = Store(client=client, database=db)
+        return cls(store, owns_client=owns, gate=gate, scan_limit=scan_limit)
 
     async def close(self) -> None:
         """Close the MongoDB client if this service opened it."""
@@ -166,26 +213,57 @@ class CustomerModuleService:
         items, total = await self._list_customers(filters, config, count=True)
         return items, total or 0
 
+    async def _read(self, entity: Entity, filters: Filters, work: Callable[[], Awaitable[T]]) -> T:
+        """Validate ``filters``, then run ``work`` as a search (customers, or any ``q``) or as
+        a plain bounded read."""
+        # Validate exactly as the MongoDB path would, so bad input is invalid_data before any
+        # admission, whichever path answers (relations are resolved later, by that path).
+        await compile_filters(filters, entity, _no_relations)
+        if entity is CUSTOMER or _has_q(filters):
+            return await self.gate.search(work)
+        return await self.gate.bounded(work)
+
     async def _list_customers(
         self, filters: Filters, config: Config, *, count: bool
     ) -> tuple[list[CustomerDTO], int | None]:
         cfg = parse_config(config, **_CUSTOMER_CONFIG)
+        return await self._read(
+            CUSTOMER, filters, lambda: self._find_customers(filters, cfg, count)
+        )
+
+    async def _find_customers(
+        self, filters: Filters, cfg: FindConfig, count: bool
+    ) -> tuple[list[CustomerDTO], int | None]:
+        if self.index is None:
+            return await queries.list_customers(self._store, filters, cfg, count=count)
         # The index resolves group filters to live groups only; MongoDB answers the rest.
-        if self.index is not None and not (cfg.with_deleted and "groups" in (filters or {})):
+        if not (cfg.with_deleted and "groups" in (filters or {})):
             served = await self._list_from_index(filters, cfg)
             if served is not None:
                 ids, total = served
                 return await queries.load_customers(self._store, ids, cfg), total
-        return await queries.list_customers(self._store, filters, cfg, count=count)
+        return await self._scan(
+            lambda: queries.list_customers(self._store, filters, cfg, count=count)
+        )
+
+    async def _scan(self, work: Callable[[], Awaitable[T]]) -> T:
+        """MongoDB answers what the attached index could not: in a scan slot, and only when
+        the customers are few enough to scan (``scan_limit``)."""
+        if self.scan_limit is not None and self.index is not None:
+            size = await self.index.size()
+            if size is not None and size > self.scan_limit:
+                raise Unavailable(
+                    "The search index cannot answer this search now, and the database is not "
+                    f"asked to scan more than {self.scan_limit:,} customers for it; narrow the "
+                    "filters or try again shortly."
+                )
+        return await self.gate.scan(work)
 
     async def _list_from_index(
         self, filters: Filters, cfg: FindConfig
     ) -> tuple[list[str], int] | None:
         """Ask the search index for the page; ``None`` falls back to MongoDB."""
         assert self.index is not None
-        # Validate exactly as the MongoDB path would, so bad input is invalid_data either way
-        # (relations are resolved by the index reader itself).
-        await compile_filters(filters, CUSTOMER, _no_relations)
         return await self.index.list_customer_ids(
             dict(filters or {}),
             skip=cfg.skip,
@@ -208,9 +286,19 @@ class CustomerModuleService:
         if not isinstance(q, str):
             raise InvalidData("Invalid request: Expected type: 'string' for field 'q'")
         check_storable(q, "q")
+        check_q(q)
         cfg = parse_config(config, **_CUSTOMER_CONFIG)
-        limit = 20 if cfg.take is None else cfg.take
         await compile_filters(filters, CUSTOMER, _no_relations)
+        hits, total = await self.gate.search(lambda: self._rank(q, filters, cfg))
+        took = round((time.perf_counter() - started) * 1000, 3)
+        return CustomerSearchResult(hits=hits, count=total or 0, took_ms=took)
+
+    async def _rank(
+        self, q: str, filters: Filters, cfg: FindConfig
+    ) -> tuple[list[CustomerSearchHit], int | None]:
+        """The ranked hits from the index, or the literal ``q`` matches (unranked) as a list
+        answers them: from the index's exact ``q`` if it can, else from MongoDB."""
+        limit = 20 if cfg.take is None else cfg.take
         served = None
         if self.index is not None and q.strip():
             served = await self.index.search_customers(
@@ -225,14 +313,12 @@ class CustomerModuleService:
                 for h in found
                 if h.id in by_id
             ]
-        else:
+        else:  # the literal q rule, unranked: as a customer list answers it
             page_cfg = FindConfig(**{**cfg.__dict__, "take": limit, "skip": 0})
-            customers, total = await queries.list_customers(
-                self._store, {**(filters or {}), "q": q}, page_cfg, count=True
-            )
+            query = {**(filters or {}), "q": q}
+            customers, total = await self._find_customers(query, page_cfg, True)
             hits = [CustomerSearchHit(customer=c) for c in customers]
-        took = round((time.perf_counter() - started) * 1000, 3)
-        return CustomerSearchResult(hits=hits, count=total or 0, took_ms=took)
+        return hits, total
 
     async def create_customers(self, data: Any) -> Any:
         """Create one customer or a list (with nested ``addresses``); a batch is atomic."""
@@ -313,7 +399,9 @@ class CustomerModuleService:
     ) -> list[CustomerAddressDTO]:
         """Addresses matching ``filters``."""
         cfg = parse_config(config, **_ADDRESS_CONFIG)
-        items, _ = await queries.list_addresses(self._store, filters, cfg, count=False)
+        items, _ = await self._read(
+            ADDRESS, filters, lambda: queries.list_addresses(self._store, filters, cfg, count=False)
+        )
         return items
 
     async def list_and_count_customer_addresses(
@@ -321,7 +409,9 @@ class CustomerModuleService:
     ) -> tuple[list[CustomerAddressDTO], int]:
         """A page of addresses and the total number matching ``filters``."""
         cfg = parse_config(config, **_ADDRESS_CONFIG)
-        items, total = await queries.list_addresses(self._store, filters, cfg, count=True)
+        items, total = await self._read(
+            ADDRESS, filters, lambda: queries.list_addresses(self._store, filters, cfg, count=True)
+        )
         return items, total or 0
 
     async def update_customer_addresses(self, selector: Any, data: Any) -> Any:
@@ -374,7 +464,9 @@ class CustomerModuleService:
     ) -> list[CustomerGroupDTO]:
         """Groups matching ``filters``."""
         cfg = parse_config(config, **_GROUP_CONFIG)
-        items, _ = await queries.list_groups(self._store, filters, cfg, count=False)
+        items, _ = await self._read(
+            GROUP, filters, lambda: queries.list_groups(self._store, filters, cfg, count=False)
+        )
         return items
 
     async def list_and_count_customer_groups(
@@ -382,7 +474,9 @@ class CustomerModuleService:
     ) -> tuple[list[CustomerGroupDTO], int]:
         """A page of groups and the total number matching ``filters``."""
         cfg = parse_config(config, **_GROUP_CONFIG)
-        items, total = await queries.list_groups(self._store, filters, cfg, count=True)
+        items, total = await self._read(
+            GROUP, filters, lambda: queries.list_groups(self._store, filters, cfg, count=True)
+        )
         return items, total or 0
 
     async def _group_ids(self, selector: Any, *, with_deleted: bool = False) -> list[str]:
@@ -435,7 +529,11 @@ class CustomerModuleService:
     ) -> list[CustomerGroupCustomerDTO]:
         """Memberships matching ``filters`` (``customer_id``, ``customer_group_id`` …)."""
         cfg = parse_config(config, **_MEMBERSHIP_CONFIG)
-        items, _ = await queries.list_memberships(self._store, filters, cfg, count=False)
+        items, _ = await self._read(
+            MEMBERSHIP,
+            filters,
+            lambda: queries.list_memberships(self._store, filters, cfg, count=False),
+        )
         return items
 
     async def list_and_count_customer_group_customers(
@@ -443,5 +541,9 @@ class CustomerModuleService:
     ) -> tuple[list[CustomerGroupCustomerDTO], int]:
         """A page of memberships and the total number matching ``filters``."""
         cfg = parse_config(config, **_MEMBERSHIP_CONFIG)
-        items, total = await queries.list_memberships(self._store, filters, cfg, count=True)
+        items, total = await self._read(
+            MEMBERSHIP,
+            filters,
+            lambda: queries.list_memberships(self._store, filters, cfg, count=True),
+        )
         return items, total or 0

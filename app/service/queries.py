@@ -4,6 +4,10 @@ Addresses and memberships are embedded in customers, so their lists are aggregat
 that unwind the arrays. Soft-deleted rows are hidden unless ``with_deleted``; a membership is
 hidden while its customer or its group is soft-deleted (Medusa: "the related row is filtered
 out"), and comes back when they are restored.
+
+Every find, count and aggregation of a list runs under ``maxTimeMS`` (what is left of the
+running search budget, :func:`app.service.admission.max_time_ms`), so MongoDB stops working on
+a request its caller has given up on.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from app import errors
 from app.dto import CustomerAddressDTO, CustomerDTO, CustomerGroupCustomerDTO, CustomerGroupDTO
+from app.service.admission import max_time_ms
 from app.service.common import all_of, live, mongo_sort
 from app.service.filters import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, Resolver, compile_filters
 from app.service.findconfig import FindConfig
@@ -71,13 +76,28 @@ def _check_id(value: Any, entity: str) -> None:
     check_storable(value, "id")
 
 
+def _limited() -> dict[str, int]:
+    """``maxTimeMS`` of the running budget, as keyword arguments (none outside a budget)."""
+    ms = max_time_ms()
+    return {} if ms is None else {"maxTimeMS": ms}
+
+
+async def _count(collection: Any, query: dict[str, Any]) -> int:
+    return await collection.count_documents(query, **_limited())
+
+
+async def _aggregate(collection: Any, pipeline: list[dict[str, Any]]) -> list[RawDoc]:
+    return await (await collection.aggregate(pipeline, **_limited())).to_list()
+
+
 async def _find(
     collection: Any, query: dict[str, Any], config: FindConfig, projection: Any = None
 ) -> list[RawDoc]:
     """One page of a plain find; ``take=0`` is an empty page (PyMongo reads 0 as "no limit")."""
     if config.take == 0:
         return []
-    cursor = collection.find(query, projection).sort(mongo_sort(config.sort)).skip(config.skip)
+    cursor = collection.find(query, projection, max_time_ms=max_time_ms())
+    cursor = cursor.sort(mongo_sort(config.sort)).skip(config.skip)
     if config.take is not None:
         cursor = cursor.limit(config.take)
     return await cursor.to_list()
@@ -109,14 +129,16 @@ async def list_customers(
     """A page of customers (and the total count when asked) straight from MongoDB."""
     query = await customer_query(store, filters, config)
     docs = await _find(store.customers, query, config, _customer_projection(config))
-    total = await store.customers.count_documents(query) if count else None
+    total = await _count(store.customers, query) if count else None
     return await customers_to_dtos(store, docs, config), total
 
 
 async def load_customers(store: Store, ids: Sequence[str], config: FindConfig) -> list[CustomerDTO]:
     """Customers by id, in the order of ``ids`` (hydrates a page the search index chose)."""
+    if not ids:  # an empty page asks nothing (the embedded server scans for ``$in: []``)
+        return []
     docs = await store.customers.find(
-        {"_id": {"$in": list(ids)}}, _customer_projection(config)
+        {"_id": {"$in": list(ids)}}, _customer_projection(config), max_time_ms=max_time_ms()
     ).to_list()
     by_id = {doc["_id"]: doc for doc in docs}
     return await customers_to_dtos(store, [by_id[i] for i in ids if i in by_id], config)
@@ -178,7 +200,7 @@ async def list_groups(
     query = await compile_filters(filters, GROUP, make_resolver(store, config.with_deleted))
     query = all_of(query, live(config.with_deleted))
     docs = await _find(store.groups, query, config)
-    total = await store.groups.count_documents(query) if count else None
+    total = await _count(store.groups, query) if count else None
     return await groups_to_dtos(store, docs, config), total
 
 
@@ -239,10 +261,10 @@ async def _page(
         page.append({"$skip": config.skip})
     if config.take is not None:
         page.append({"$limit": config.take})
-    docs = [] if config.take == 0 else await (await store.customers.aggregate(page)).to_list()
+    docs = [] if config.take == 0 else await _aggregate(store.customers, page)
     total = None
     if count:
-        counted = await (await store.customers.aggregate([*base, {"$count": "n"}])).to_list()
+        counted = await _aggregate(store.customers, [*base, {"$count": "n"}])
         total = counted[0]["n"] if counted else 0
     return docs, total
 

@@ -36,7 +36,11 @@ def open_backend(settings: Settings) -> SearchBackend:
     if settings.elasticsearch_url:
         from indexers.backends.elastic import ElasticBackend
 
-        return ElasticBackend(settings.elasticsearch_url, prefix=settings.elasticsearch_index)
+        return ElasticBackend(
+            settings.elasticsearch_url,
+            prefix=settings.elasticsearch_index,
+            search_timeout=settings.search_budget_seconds,
+        )
     from indexers.backends.embedded import EmbeddedBackend
 
-    return EmbeddedBackend(settings.data_dir / "search")
+    return EmbeddedBackend(settings.data_dir / "search", read_threads=settings.search_concurrency)

@@ -12,8 +12,14 @@ the customer. Reads always exclude tombstones.
 
 The exact ``q`` uses the same Python-side analysis as the embedded engine
 (:mod:`indexers.analysis`): Python-lower-cased field values in a trigram field (3-3 ngram
-tokenizer: one gram per position, so ``match_phrase`` = substring; values of the array are 100
-positions apart so a phrase never spans two fields), and keyword arrays of word-start prefixes.
+tokenizer: one gram per position; values of the array are 100 positions apart so a phrase never
+spans two fields), and keyword arrays of word-start prefixes. A word is a ``span_near`` of its
+covering trigrams, ``span_gap`` clauses between them (at most ``len(word) / 3 + 1`` terms).
+
+Bounded reads: a page deeper than ``index.max_result_window`` walks with ``search_after`` only
+when the offset is inside the matches (the count comes first); fuzzy and prefix clauses expand to
+at most :data:`~indexers.ranking.MAX_EXPANSIONS` terms; each search request times out after
+``search_timeout`` seconds; highlights are computed in a worker thread, not on the event loop.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from app.textsearch import digits_of
+from app.textsearch import digits_of, searched, searched_digits
 from indexers.analysis import (
     TEXT_FIELDS,
     boundary_prefixes,
@@ -51,9 +57,9 @@ from indexers.backends.base import (
 )
 from indexers.documents import SearchDoc
 from indexers.query import Hit, ListQuery, NotServable, RankedQuery
-from indexers.ranking import RankedPlan, fuzzy_distance, highlight, plan_ranked
+from indexers.ranking import MAX_EXPANSIONS, Highlighter, RankedPlan, fuzzy_distance, plan_ranked
 
-__all__ = ["MAPPINGS", "SETTINGS", "ElasticBackend", "es_document"]
+__all__ = ["MAPPINGS", "SETTINGS", "ElasticBackend", "es_document", "page_request"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,6 +74,7 @@ WORD_FIELDS = {"first_name": "w_first", "last_name": "w_last", "company_name": "
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_ATTEMPTS = 6
 PAGE = 10_000  # index.max_result_window: deeper pages walk with search_after
+PHONE_SUFFIX_DIGITS = 20  # phone_sfx holds the suffixes of the last digits only (E.164: 15)
 
 SETTINGS: dict[str, Any] = {
     "number_of_shards": 1,
@@ -152,26 +159,27 @@ def es_document(doc: SearchDoc) -> dict[str, Any]:
         value = getattr(doc, name)
         out[f"k_{name}_a"] = date_sort_key(value, doc.id)
         out[f"k_{name}_d"] = date_sort_key_desc(value, doc.id)
-    texts = [v.lower() for v in (getattr(doc, n) for n in TEXT_FIELDS) if v]
+    texts = [searched(v).lower() for v in (getattr(doc, n) for n in TEXT_FIELDS) if v]
     out["g"] = texts
     prefixes: set[str] = set()
     for text in texts:
         prefixes |= boundary_prefixes(text)
     out["s"] = sorted(prefixes)
     if doc.phone:
-        digits = digits_of(doc.phone)
+        digits = searched_digits(doc.phone)
         out["gd"] = [digits] if digits else []
-        out["sd"] = sorted(digit_prefixes(doc.phone))
+        out["sd"] = sorted(digit_prefixes(searched(doc.phone)))
         if digits:
             out["ex_phone"] = digits
-            out["phone_sfx"] = phone_suffixes(digits)
+            out["phone_sfx"] = phone_suffixes(digits[-PHONE_SUFFIX_DIGITS:])
     if doc.email:
         out["ex_email"] = doc.email
-        out["w_email"] = email_words(doc.email)
+        out["w_email"] = email_words(searched(doc.email))
     for name, field in WORD_FIELDS.items():
-        out[field] = index_words(getattr(doc, name))
+        value = getattr(doc, name)
+        out[field] = index_words(searched(value) if value else None)
     out["full_name"] = out["full_name_sayt"] = " ".join(
-        v for v in (doc.first_name, doc.last_name) if v
+        searched(v) for v in (doc.first_name, doc.last_name) if v
     )
     return out
 
@@ -214,8 +222,18 @@ def _value(field: str, value: str | None) -> dict[str, Any]:
     return {"term": {"nulls": field}} if value is None else {"term": {field: value}}
 
 
-def _phrase(field: str, needle: str) -> dict[str, Any]:
-    return {"match_phrase": {field: {"query": needle, "analyzer": "trigram"}}}
+def _phrase(field: str, grams: Sequence[tuple[int, str]]) -> dict[str, Any]:
+    """The (offset, trigram) pairs at exactly those offsets: a ``span_near`` with gaps."""
+    if len(grams) == 1:
+        return {"term": {field: grams[0][1]}}
+    clauses: list[dict[str, Any]] = []
+    end = 0
+    for offset, gram in grams:
+        if offset > end:
+            clauses.append({"span_gap": {field: offset - end}})
+        clauses.append({"span_term": {field: gram}})
+        end = offset + 1
+    return {"span_near": {"clauses": clauses, "slop": 0, "in_order": True}}
 
 
 def q_clauses(q: str | None) -> list[dict[str, Any]]:
@@ -224,11 +242,11 @@ def q_clauses(q: str | None) -> list[dict[str, Any]]:
     for plan in plan_words(q):
         options: list[dict[str, Any]] = []
         if plan.text_trigrams:
-            options.append(_phrase("g", plan.word.lower()))
+            options.append(_phrase("g", plan.text_trigrams))
         if plan.text_prefix is not None:
             options.append({"term": {"s": plan.text_prefix}})
         if plan.digit_trigrams:
-            options.append(_phrase("gd", digits_of(plan.word)))
+            options.append(_phrase("gd", plan.digit_trigrams))
         if plan.digit_prefix is not None:
             options.append({"term": {"sd": plan.digit_prefix}})
         clauses.append({"bool": {"should": options, "minimum_should_match": 1}})
@@ -310,6 +328,27 @@ def _any(queries: list[dict[str, Any]]) -> dict[str, Any]:
     return {"bool": {"should": queries, "minimum_should_match": 1}}
 
 
+def _fuzzy(field: str, word: str, distance: int) -> dict[str, Any]:
+    return {
+        "fuzzy": {
+            field: {
+                "value": word,
+                "fuzziness": distance,
+                "transpositions": True,
+                "max_expansions": MAX_EXPANSIONS,
+            }
+        }
+    }
+
+
+def page_request(skip: int, take: int | None) -> tuple[int, int] | None:
+    """``(from, size)`` of a page one request can fetch (within ``max_result_window``), or
+    None: count first, then walk with ``search_after`` if the offset is inside the matches."""
+    if take is not None and skip + take <= PAGE:
+        return skip, take
+    return None
+
+
 def ranked_query(plan: RankedPlan) -> dict[str, Any]:
     """Build the tiered ranked query (same tiers and scores as the embedded engine)."""
     fields = ("w_first", "w_last", "w_company", "w_email")
@@ -325,7 +364,7 @@ def ranked_query(plan: RankedPlan) -> dict[str, Any]:
         distance = fuzzy_distance(word)
         if exact or not distance:
             return {"term": {field: word}}
-        return {"fuzzy": {field: {"value": word, "fuzziness": distance, "transpositions": True}}}
+        return _fuzzy(field, word, distance)
 
     if len(plan.words) >= 2:
         pairs = [(plan.words[0], plan.words[-1]), (plan.words[-1], plan.words[0])]
@@ -353,21 +392,20 @@ def ranked_query(plan: RankedPlan) -> dict[str, Any]:
         is_last = index == len(plan.words) - 1
         options = [_const(_any([{"term": {f: word}} for f in fields]), 30.0)]
         if is_last and plan.prefix_last:
+            prefix = {"value": word, "rewrite": f"top_terms_{MAX_EXPANSIONS}"}
+            sayt = {"query": word, "max_expansions": MAX_EXPANSIONS}
             options.append(
                 _const(
                     _any(
-                        [{"prefix": {f: word}} for f in fields]
-                        + [{"match_phrase_prefix": {"full_name_sayt": word}}]
+                        [{"prefix": {f: prefix}} for f in fields]
+                        + [{"match_phrase_prefix": {"full_name_sayt": sayt}}]
                     ),
                     10.0,
                 )
             )
         distance = fuzzy_distance(word)
         if distance:  # names and company only: email words match exactly or as a prefix
-            fuzzy = [
-                {"fuzzy": {f: {"value": word, "fuzziness": distance, "transpositions": True}}}
-                for f in ("w_first", "w_last", "w_company")
-            ]
+            fuzzy = [_fuzzy(f, word, distance) for f in ("w_first", "w_last", "w_company")]
             options.append(_const(_any(fuzzy), 3.0))
         substring = q_clauses(plan.raw_words[index])
         if substring:
@@ -380,6 +418,24 @@ def ranked_query(plan: RankedPlan) -> dict[str, Any]:
     return {"bool": {"should": tiers, "minimum_should_match": 1}}
 
 
+def _hits(plan: RankedPlan, found: list[dict[str, Any]]) -> list[Hit]:
+    """The ranked hits of a search response, best first, with their highlights."""
+    highlight = Highlighter(plan)
+    hits = []
+    for hit in found:
+        source = hit["_source"]
+        record = {name: source.get(name) for name in TEXT_FIELDS}
+        hits.append(
+            Hit(
+                id=hit["_id"],
+                score=round(float(hit["_score"] or 0.0), 4),
+                highlights=highlight(record),
+            )
+        )
+    hits.sort(key=lambda h: (-h.score, h.id))
+    return hits
+
+
 # -- the backend ------------------------------------------------------------------------------
 class ElasticBackend(SearchBackend):
     """Elasticsearch generations behind a read and a write alias.
@@ -387,6 +443,7 @@ class ElasticBackend(SearchBackend):
     :param url: the cluster URL (ELASTICSEARCH_URL).
     :param prefix: alias/index name prefix (ELASTICSEARCH_INDEX, default "customers").
     :param client: an existing ``AsyncElasticsearch`` (tests); made from ``url`` otherwise.
+    :param search_timeout: seconds one search request may take (``CUSTOMERS_SEARCH_BUDGET``).
     """
 
     def __init__(
@@ -396,6 +453,7 @@ class ElasticBackend(SearchBackend):
         prefix: str = "customers",
         client: Any | None = None,
         refresh_on_apply: bool = True,
+        search_timeout: float = 30.0,
         _pinned: str | None = None,
         _owner: bool = True,
     ) -> None:
@@ -409,6 +467,7 @@ class ElasticBackend(SearchBackend):
         self.write_alias = f"{self.prefix}-write"
         self._pinned = _pinned
         self._owner = _owner
+        self.search_timeout = search_timeout
         # The live writer refreshes after each bulk so a read after wait_until_applied sees it
         # (read-your-writes); reindex writers (writer_for) skip it and refresh once at the end.
         self._refresh = refresh_on_apply and _pinned is None
@@ -455,8 +514,9 @@ class ElasticBackend(SearchBackend):
         from elasticsearch import NotFoundError
 
         try:
+            client = self.client.options(request_timeout=self.search_timeout)
             response = await self._call(
-                lambda: self.client.search(index=self._read_target(), **kwargs), what="search"
+                lambda: client.search(index=self._read_target(), **kwargs), what="search"
             )
         except NotFoundError as exc:
             raise NotServable(f"no search index yet: {exc}") from exc
@@ -595,19 +655,24 @@ class ElasticBackend(SearchBackend):
             return [], 0
         sort = [{field: direction}]
         take = query.take
-        if take is not None and query.skip + take <= PAGE:
+        one = page_request(query.skip, take)
+        if one is not None:
             body = await self._search(
                 query=es_query,
                 sort=sort,
-                from_=query.skip,
-                size=take,
+                from_=one[0],
+                size=one[1],
                 source=False,
                 track_total_hits=True,
             )
             return [hit["_id"] for hit in body["hits"]["hits"]], body["hits"]["total"]["value"]
-        # deep or unbounded page: walk the unique sort keys with search_after
+        # deep or unbounded page: count, then walk the unique sort keys with search_after,
+        # only when the page starts inside the matches
+        counted = await self._search(query=es_query, size=0, track_total_hits=True)
+        total = counted["hits"]["total"]["value"]
+        if query.skip >= total or take == 0:
+            return [], total
         ids: list[str] = []
-        total = 0
         after: list[Any] | None = None
         position = 0
         while True:
@@ -617,10 +682,8 @@ class ElasticBackend(SearchBackend):
                 size=PAGE,
                 source=False,
                 search_after=after,
-                track_total_hits=after is None,
+                track_total_hits=False,
             )
-            if after is None:
-                total = body["hits"]["total"]["value"]
             hits = body["hits"]["hits"]
             for hit in hits:
                 if position >= query.skip and (take is None or len(ids) < take):
@@ -651,18 +714,8 @@ class ElasticBackend(SearchBackend):
             source=[*list(TEXT_FIELDS), "id"],
             track_total_hits=True,
         )
-        hits = []
-        for hit in body["hits"]["hits"]:
-            source = hit["_source"]
-            record = {name: source.get(name) for name in TEXT_FIELDS}
-            hits.append(
-                Hit(
-                    id=hit["_id"],
-                    score=round(float(hit["_score"] or 0.0), 4),
-                    highlights=highlight(plan, record),
-                )
-            )
-        hits.sort(key=lambda h: (-h.score, h.id))
+        # highlights are Python work: keep it off the event loop
+        hits = await asyncio.to_thread(_hits, plan, body["hits"]["hits"])
         return hits[: query.limit], body["hits"]["total"]["value"]
 
     # -- generations --

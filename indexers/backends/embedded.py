@@ -18,7 +18,15 @@ commit every ``BULK_COMMIT_DOCS``; only the ids the sync loop's dual writes touc
 (another process gets ``BackendUnavailable``); ``release_writer`` lets it go, reads go on.
 
 Exact ``q``: see :mod:`indexers.analysis` (trigram phrases + word-start prefixes). Token lists
-are joined with NUL and split by a registered regex tokenizer (one FFI call per field).
+are joined with NUL and split by a registered regex tokenizer (one FFI call per field). The
+trigram runs of the fields (``g3``) are :data:`~indexers.analysis.RUN_GAP` positions apart.
+
+Bounded reads: a page never asks tantivy for more than the matches (its top-k collector
+allocates per requested hit, so an offset is clamped to the count first); reads run in a pool
+of ``read_threads`` threads of their own, so at most that many searches use CPU at once, even
+after their callers stopped waiting for them (tantivy cannot cancel a search). Those threads
+run at a lower CPU priority (nice +:data:`SEARCH_NICENESS`): searches may take every idle core,
+but never the time the event loop and the HTTP threads need (``/health`` answers at once).
 
 Ordering: tantivy sorts numbers fast and strings slowly (a 1,000-hit string sort costs ~160 ms
 at 1M), so every order is a cascade of u64/i64 fast fields that never contradict the exact
@@ -37,16 +45,19 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import tantivy
 
-from app.textsearch import digits_of
+from app.textsearch import digits_of, searched, searched_digits
 from indexers.analysis import (
+    RUN_GAP,
     TEXT_FIELDS,
     boundary_prefixes_of,
+    covering_trigrams,
     digit_prefixes,
     email_words,
     epoch_ms,
@@ -68,7 +79,7 @@ from indexers.backends.base import (
 )
 from indexers.documents import SearchDoc
 from indexers.query import Hit, ListQuery, NotServable, RankedQuery
-from indexers.ranking import RankedPlan, fuzzy_distance, highlight, plan_ranked
+from indexers.ranking import Highlighter, RankedPlan, fuzzy_distance, plan_ranked
 
 __all__ = ["EmbeddedBackend"]
 
@@ -83,6 +94,7 @@ HEAP_BYTES = 256_000_000  # split between the writer threads (tantivy needs >= 1
 # (86 vs 73 µs/doc at 100k) than it saved in wall time, and doubled the segments to merge.
 WRITER_THREADS = 1
 BULK_COMMIT_DOCS = 250_000  # a reindex load commits this rarely: fewer segments to merge
+SEARCH_NICENESS = 10  # search threads yield the CPU to the event loop and the HTTP threads
 EXACT_FIELDS = ("email", "first_name", "last_name", "company_name", "phone", "created_by")
 DATE_FIELDS = ("created_at", "updated_at", "deleted_at")
 SORT_TEXT_FIELDS = ("email", "first_name", "last_name", "company_name")
@@ -90,7 +102,8 @@ SORT_DATE_FIELDS = ("created_at", "updated_at")
 NUL = "nul"  # tokenizer: tokens separated by NUL, positions counted per token
 SEP = "\x00"
 ID_KEYS = ("idk", "idk2", "idk3", "idk4")
-GAP = "\x00\x01\x00"  # a one-character token between fields: no trigram phrase spans it
+# RUN_GAP one-character tokens between fields: no trigram phrase spans them
+GAP = SEP + SEP.join(["\x01"] * RUN_GAP) + SEP
 
 
 def _schema() -> tantivy.Schema:
@@ -113,7 +126,7 @@ def _schema() -> tantivy.Schema:
         b.add_unsigned_field(f"o_{name}_1", fast=True)
         b.add_unsigned_field(f"o_{name}_2", fast=True)
     # exact q: trigram runs (with positions) and word-start prefixes; the same for phone digits
-    b.add_text_field("g", tokenizer_name=NUL, index_option="position")
+    b.add_text_field("g3", tokenizer_name=NUL, index_option="position")
     b.add_text_field("s", tokenizer_name=NUL, index_option="basic")
     b.add_text_field("gd", tokenizer_name=NUL, index_option="position")
     b.add_text_field("sd", tokenizer_name=NUL, index_option="basic")
@@ -193,31 +206,31 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
     for name, value in zip(SORT_TEXT_FIELDS, (email, first, last, company), strict=True):
         fields[f"o_{name}_1"], fields[f"o_{name}_2"] = text_keys(value)
 
-    texts = [v.lower() for v in (email, first, last, company, phone) if v]
+    texts = [searched(v).lower() for v in (email, first, last, company, phone) if v]
     prefixes = boundary_prefixes_of(texts)
     # NUL inside a value (so maybe inside a prefix): such tokens are added one by one below
     special = SEP in "".join(texts)
     if texts and not special:
-        fields["g"] = _trigram_runs(texts)
+        fields["g3"] = _trigram_runs(texts)
     if prefixes:
         kept = [p for p in prefixes if SEP not in p] if special else prefixes
         fields["s"] = SEP.join(kept)
     if phone:
-        digits = digits_of(phone)
+        digits = searched_digits(phone)
         if digits:
             # "^" and "$" mark the ends: an exact phone or a suffix is then a phrase as well
             fields["gd"] = joined_trigrams(f"^{digits}$", SEP)
-        sd = digit_prefixes(phone)
+        sd = digit_prefixes(searched(phone))
         if sd:
             fields["sd"] = SEP.join(sd)
     if first:
-        fields["w_first"] = SEP.join(index_words(first)) or None
+        fields["w_first"] = SEP.join(index_words(searched(first))) or None
     if last:
-        fields["w_last"] = SEP.join(index_words(last)) or None
+        fields["w_last"] = SEP.join(index_words(searched(last))) or None
     if company:
-        fields["w_company"] = SEP.join(index_words(company)) or None
+        fields["w_company"] = SEP.join(index_words(searched(company))) or None
     if email:
-        fields["w_email"] = SEP.join(email_words(email)) or None
+        fields["w_email"] = SEP.join(email_words(searched(email))) or None
     out = tantivy.Document.from_dict({k: v for k, v in fields.items() if v is not None}, SCHEMA)
     if special:
         _add_explicit_tokens(out, texts, prefixes)
@@ -225,15 +238,15 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
 
 
 def _add_explicit_tokens(out: tantivy.Document, texts: list[str], prefixes: set[str]) -> None:
-    """Index g / s token by token (values containing NUL cannot use the NUL tokenizer)."""
+    """Index g3 / s token by token (values containing NUL cannot use the NUL tokenizer)."""
     tokens: list[tantivy.Token] = []
     position = 0
     for value in texts:
         grams = trigrams(value)
         tokens.extend(tantivy.Token(g, position + i, 0, 0) for i, g in enumerate(grams))
-        position += len(grams) + 1
+        position += len(grams) + RUN_GAP
     if tokens:
-        out.add_pre_tokenized_text("g", tantivy.PreTokenizedString("", tokens))
+        out.add_pre_tokenized_text("g3", tantivy.PreTokenizedString("", tokens))
     nul_prefixes = [p for p in prefixes if SEP in p]
     if nul_prefixes:
         out.add_pre_tokenized_text(
@@ -258,10 +271,11 @@ def _term(field: str, value: Any) -> tantivy.Query:
     return Q.term_query(SCHEMA, field, value, index_option="basic")
 
 
-def _phrase(field: str, grams: Sequence[str]) -> tantivy.Query:
+def _phrase(field: str, grams: Sequence[tuple[int, str]]) -> tantivy.Query:
+    """The phrase of (offset, trigram) pairs (see :func:`indexers.analysis.covering_trigrams`)."""
     if len(grams) == 1:
-        return _term(field, grams[0])
-    return Q.phrase_query(SCHEMA, field, [(i, g) for i, g in enumerate(grams)])
+        return _term(field, grams[0][1])
+    return Q.phrase_query(SCHEMA, field, list(grams))
 
 
 def _any(queries: list[tantivy.Query]) -> tantivy.Query:
@@ -282,7 +296,7 @@ def q_query(q: str | None) -> list[tantivy.Query]:
     for plan in plan_words(q):
         options = []
         if plan.text_trigrams:
-            options.append(_phrase("g", plan.text_trigrams))
+            options.append(_phrase("g3", plan.text_trigrams))
         if plan.text_prefix is not None:
             options.append(_term("s", plan.text_prefix))
         if plan.digit_trigrams:
@@ -771,14 +785,19 @@ class _Generation:
             return [], 0
         searcher = self.searcher()
         tq = Q.boolean_query(clauses)
-        take = query.take
-        if take is None:
-            take = searcher.search(tq, 1, count=True).count - query.skip
-        if take <= 0:
-            return [], searcher.search(tq, 1, count=True).count
         pager = _Pager(searcher, levels, residual)
-        addrs = pager.page(tq, 0, query.skip, take, total=True)
-        return [searcher.doc(addr).get_first("id") for addr in addrs], pager.total
+        if query.skip == 0 and query.take:  # the count and the first page in one search
+            addrs = pager.page(tq, 0, 0, query.take, total=True)
+            return [searcher.doc(addr).get_first("id") for addr in addrs], pager.total
+        # tantivy's top-k collector allocates for offset + limit hits up front: ask for no more
+        # than match, so an offset of 2**31 costs what the count costs
+        total = pager.count(tq)
+        room = total - query.skip
+        take = room if query.take is None else min(query.take, room)
+        if take <= 0:
+            return [], total
+        addrs = pager.page(tq, 0, query.skip, take)
+        return [searcher.doc(addr).get_first("id") for addr in addrs], total
 
     def search(self, query: RankedQuery) -> tuple[list[Hit], int]:
         plan = plan_ranked(query.q)
@@ -792,6 +811,7 @@ class _Generation:
         tq = Q.boolean_query([(MUST, filters), (MUST, _ranked_query(plan))])
         result = searcher.search(tq, max(query.limit, 1), count=True)
         hits = []
+        highlight = Highlighter(plan)
         for score, addr in result.hits:
             stored = searcher.doc(addr).to_dict()
             record = {name: (stored.get(name) or [None])[0] for name in TEXT_FIELDS}
@@ -799,7 +819,7 @@ class _Generation:
                 Hit(
                     id=stored["id"][0],
                     score=round(float(score), 4),
-                    highlights=highlight(plan, record),
+                    highlights=highlight(record),
                 )
             )
         hits.sort(key=lambda h: (-h.score, h.id))
@@ -824,10 +844,10 @@ def _ranked_query(plan: RankedPlan) -> tantivy.Query:
     if plan.email:
         tiers.append((SHOULD, const(_term("email", plan.email), 1000.0)))
     if plan.phone_digits:
-        exact_phone = _phrase("gd", trigrams(f"^{plan.phone_digits}$"))
+        exact_phone = _phrase("gd", covering_trigrams(f"^{plan.phone_digits}$"))
         tiers.append((SHOULD, const(exact_phone, 1000.0)))
         if len(plan.phone_digits) >= 4:
-            suffix = _phrase("gd", trigrams(f"{plan.phone_digits}$"))
+            suffix = _phrase("gd", covering_trigrams(f"{plan.phone_digits}$"))
             tiers.append((SHOULD, const(suffix, 500.0)))
     if len(plan.words) >= 2:
         pairs = [(plan.words[0], plan.words[-1]), (plan.words[-1], plan.words[0])]
@@ -880,7 +900,7 @@ def _ranked_query(plan: RankedPlan) -> tantivy.Query:
         if substring:
             options.append(const(substring[0], 1.0))
         if plan.word_digits[index]:
-            suffix = _phrase("gd", trigrams(f"{plan.word_digits[index]}$"))
+            suffix = _phrase("gd", covering_trigrams(f"{plan.word_digits[index]}$"))
             options.append(const(suffix, 50.0))
         per_word.append((MUST, Q.disjunction_max_query(options)))
     if per_word:
@@ -893,13 +913,19 @@ class EmbeddedBackend(SearchBackend):
     """tantivy generations under ``root``; writes go to the active one unless pinned.
 
     :param root: directory holding the generations and the ``ACTIVE`` pointer.
+    :param read_threads: searches running at once (``CUSTOMERS_SEARCH_CONCURRENCY``); more wait.
     """
 
     def __init__(
-        self, root: Path | str, *, _shared: _Shared | None = None, _pinned: str | None = None
+        self,
+        root: Path | str,
+        *,
+        read_threads: int = 4,
+        _shared: _Shared | None = None,
+        _pinned: str | None = None,
     ) -> None:
         self.root = Path(root)
-        self._shared = _shared or _Shared(self.root)
+        self._shared = _shared or _Shared(self.root, read_threads)
         self._pinned = _pinned
 
     def __repr__(self) -> str:
@@ -910,6 +936,17 @@ class EmbeddedBackend(SearchBackend):
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         try:
             return await asyncio.to_thread(fn, *args)
+        except BackendError:
+            raise
+        except OSError as exc:
+            raise BackendUnavailable(f"tantivy: {exc}") from exc
+
+    async def _search(self, fn: Callable[[], T]) -> T:
+        """Run a search in the read pool: it keeps its thread until done, even when its caller
+        stopped waiting, so at most ``read_threads`` searches ever use CPU at once."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._shared.readers(), fn)
         except BackendError:
             raise
         except OSError as exc:
@@ -977,10 +1014,10 @@ class EmbeddedBackend(SearchBackend):
 
     # -- reads --
     async def list_ids(self, query: ListQuery) -> tuple[list[str], int]:
-        return await self._run(lambda: self._reader().list_ids(query))
+        return await self._search(lambda: self._reader().list_ids(query))
 
     async def search(self, query: RankedQuery) -> tuple[list[Hit], int]:
-        return await self._run(lambda: self._reader().search(query))
+        return await self._search(lambda: self._reader().search(query))
 
     # -- generations --
     async def create_generation(self) -> str:
@@ -1008,13 +1045,32 @@ class EmbeddedBackend(SearchBackend):
             await asyncio.to_thread(self._shared.close)
 
 
+def _lower_priority() -> None:
+    """Lower this thread's CPU priority (Linux schedules threads one by one; best effort)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SEARCH_NICENESS)
+
+
 class _Shared:
     """The generations of one root, shared by a backend and the views ``writer_for`` returns."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, read_threads: int) -> None:
         self.root = root
+        self.read_threads = read_threads
         self._open: dict[str, _Generation] = {}
         self._lock = threading.Lock()
+        self._readers: ThreadPoolExecutor | None = None
+
+    def readers(self) -> ThreadPoolExecutor:
+        """The pool searches run in (made on first use)."""
+        with self._lock:
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(
+                    self.read_threads,
+                    thread_name_prefix="tantivy-search",
+                    initializer=_lower_priority,
+                )
+            return self._readers
 
     def read_active(self) -> str | None:
         try:
@@ -1103,5 +1159,8 @@ class _Shared:
         with self._lock:
             generations = list(self._open.values())
             self._open.clear()
+            readers, self._readers = self._readers, None
+        if readers is not None:
+            readers.shutdown(wait=False, cancel_futures=True)
         for generation in generations:
             generation.close()

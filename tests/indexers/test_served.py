@@ -166,3 +166,20 @@ def test_ranked_lookup_without_an_index_answers_from_mongodb(served, people):
     result = served.baseline("search_customers", "doe")
     assert {h.customer.id for h in result.hits} == {people[0].id, people[1].id}
     assert all(h.score is None for h in result.hits) and result.count == 2
+
+
+def test_what_the_index_cannot_answer_is_scanned_only_below_the_scan_limit(served, people):
+    from app.errors import CustomerModuleError
+
+    s = served.service
+    assert s.list_and_count_customers({"q": "doe"})[1] == 2  # served: the index caught up
+    unservable = {"email": {"$like": "%@%"}}  # $like: MongoDB answers it, by a scan
+    assert s.list_and_count_customers(unservable)[1] == 4
+    s.aio.scan_limit = 3  # the index holds 5 customers (one soft-deleted)
+    try:
+        with pytest.raises(CustomerModuleError) as info:
+            s.list_and_count_customers(unservable)
+        assert info.value.type == "unexpected_state" and "3 customers" in info.value.message
+        assert s.list_and_count_customers({"q": "doe"})[1] == 2  # the index still answers
+    finally:
+        s.aio.scan_limit = None
