@@ -27,8 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from app import bounded
 from app.bounded import QueryText
-from app.limits import MAX_LIST_ITEMS, MAX_LIST_LIMIT
-from app.limits import MAX_Q_CHARS, MAX_Q_WORDS
+from app.limits import MAX_LIST_ITEMS, MAX_LIST_LIMIT, MAX_Q_CHARS, MAX_Q_WORDS
 
 __all__ = [
     "AddressList",
