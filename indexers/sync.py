@@ -85,7 +85,7 @@ from indexers.backends.base import (
 )
 from indexers.checkpoint import Checkpointer, Mark
 from indexers.documents import to_search_doc, version_from_timestamp
-from indexers.oplog import OplogPruner, is_history_lost, resumable
+from indexers.oplog import OplogPruner, is_history_lost, resumable, scoped_token
 from indexers.state import IndexerState, LeaseLost, Position, make_owner
 
 if TYPE_CHECKING:
@@ -282,6 +282,7 @@ class Indexer:
 
         self.active = False  # holds the lease and runs the loop
         self.caught_up = False
+        self._caught_up_at = 0.0  # time.monotonic() the stream's end was last reached
         self.reindex_error: BaseException | None = None
         self._stop = asyncio.Event()
         self._lease_lost = False
@@ -333,12 +334,15 @@ class Indexer:
 
         Errors other than stop/cancel are logged and the loop restarts from the checkpoint
         after a backoff, so a service's background task never dies of a transient failure.
+        The backoff grows only over failures in a row: a session that had caught up counts
+        as a success, so the tenth database outage of a long run resumes as fast as the first.
         """
         self._stop = stop
         failures = 0
         while not stop.is_set():
             if not await self._acquire(stop, wait=True):
                 break
+            started = time.monotonic()
             try:
                 await self._session(burst=False)
                 failures = 0
@@ -347,7 +351,7 @@ class Indexer:
             except _Stopped:
                 break
             except Exception:
-                failures += 1
+                failures = 1 if self._caught_up_at > started else failures + 1
                 log.exception("indexer failed; restarting from the checkpoint")
                 await self._sleep(self._backoff(failures), stop)
 
@@ -545,7 +549,7 @@ class Indexer:
         return await self.collection.watch(
             await self._pipeline(),
             full_document="updateLookup",
-            resume_after=token,
+            resume_after=None if token is None else scoped_token(token, self.collection.full_name),
             max_await_time_ms=self.max_await_ms,
             batch_size=self.batch_size,
         )
@@ -706,6 +710,7 @@ class Indexer:
         if pending:
             await self._flush(stream, pending, exact=True)
         self.caught_up = True
+        self._caught_up_at = time.monotonic()
         await self._advance(Position.from_token(stream.resume_token))
         await self._idle(stream)
         if burst and self._reindex_wanted is None and not self._reindexing():

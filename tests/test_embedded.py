@@ -172,7 +172,7 @@ async def insert_one_by_one(uri: str, count: int) -> list[int]:
 
 @pytest.mark.slow
 def test_acknowledged_writes_survive_sigkill_of_the_server(tmp_path: Path) -> None:
-    first = EmbeddedServer(tmp_path).start()
+    first = EmbeddedServer(tmp_path, supervise=False).start()  # the second one restarts it
     assert first.pid
     acknowledged = asyncio.run(insert_one_by_one(first.uri, 1_000))
 

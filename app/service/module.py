@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC
 from typing import Any, Protocol
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 
+from app.db import new_client
 from app.dto import (
     CustomerAddressDTO,
     CustomerDTO,
@@ -124,7 +124,7 @@ class CustomerModuleService:
         if client is None:
             if mongodb_uri is None:
                 raise InvalidData("A MongoDB URI (or a client) is required")
-            client = AsyncMongoClient(mongodb_uri, tz_aware=True, tzinfo=UTC)
+            client = new_client(mongodb_uri)  # with the fail-fast timeouts of app.db
         db = client[database]
         await init_beanie(database=db, document_models=MODELS)
         return cls(Store(client=client, database=db), owns_client=owns)
