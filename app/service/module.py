@@ -126,7 +126,12 @@ class CustomerModuleService:
                 raise InvalidData("A MongoDB URI (or a client) is required")
             client = new_client(mongodb_uri)  # with the fail-fast timeouts of app.db
         db = client[database]
-        await init_beanie(database=db, document_models=MODELS)
+        try:
+            await init_beanie(database=db, document_models=MODELS)
+        except BaseException:
+            if owns:  # e.g. MongoDB unreachable: no client left behind with its monitor tasks
+                await client.close()
+            raise
         return cls(Store(client=client, database=db), owns_client=owns)
 
     async def close(self) -> None:

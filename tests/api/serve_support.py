@@ -1,0 +1,168 @@
+"""A real ``customers serve`` subprocess for the outage and shutdown tests, and HTTP helpers.
+
+The server listens on port 0 (no port race between parallel test runs); its real port is read
+from the "listening on" line. ``extra_blueprints`` registers test-only routes (e.g.
+:mod:`tests.api.slow_routes`) in the subprocess before the app is built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.auth import mint_token
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "outage-test-secret-long-enough-for-hs256-0123456789"
+
+# argv[1]: comma-separated blueprint modules to add; argv[2:]: the `customers` arguments.
+LAUNCH = """
+import sys
+import app.api
+app.api.BLUEPRINTS.extend(name for name in sys.argv[1].split(",") if name)
+from app.cli import cli
+cli(sys.argv[2:], prog_name="customers")
+"""
+LISTENING = re.compile(r"listening on http://[^:]+:(\d+)")
+
+
+@dataclass
+class Reply:
+    """One HTTP exchange: status, JSON body (or None), headers, seconds it took."""
+
+    status: int
+    body: Any
+    headers: Any
+    seconds: float
+
+
+def admin_headers() -> dict[str, str]:
+    """An admin (``actor_type: user``) JWT signed with :data:`SECRET`."""
+    token = mint_token(SECRET, actor_type="user", actor_id="user_outage", expires_in=3600)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def serve_env(data_dir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a serve subprocess on ``data_dir`` (embedded MongoDB unless given)."""
+    return {
+        **os.environ,
+        "CUSTOMERS_DATA_DIR": str(data_dir),
+        "JWT_SECRET": SECRET,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        **overrides,
+    }
+
+
+class Serve:
+    """``customers serve --port 0`` in a subprocess; its output is collected line by line."""
+
+    def __init__(self, env: dict[str, str], *, blueprints: tuple[str, ...] = ()) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", LAUNCH, ",".join(blueprints), "serve", "--port", "0"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.port: int | None = None
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line)
+                match = LISTENING.search(line)
+                if match and self.port is None:
+                    self.port = int(match.group(1))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def output(self) -> str:
+        """Everything the process printed so far."""
+        with self._changed:
+            return "".join(self.lines)
+
+    def wait_for_line(self, text: str, timeout: float = 60) -> None:
+        """Wait until a printed line contains ``text``; fail with the output if it never does."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not any(text in line for line in self.lines):
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.process.poll() is not None and not self._reader.is_alive()):
+                    raise AssertionError(f"{text!r} never printed; output:\n{''.join(self.lines)}")
+                self._changed.wait(min(left, 0.5))
+
+    def start(self, timeout: float = 60) -> Serve:
+        """Wait until it listens and answers ``/health``."""
+        self.wait_for_line("listening on", timeout)
+        deadline = time.monotonic() + timeout
+        while self.request("GET", "/health", timeout=2).status != 200:
+            assert time.monotonic() < deadline, f"never healthy; output:\n{self.output}"
+            time.sleep(0.1)
+        return self
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        *,
+        timeout: float = 30,
+    ) -> Reply:
+        """Send one request; a refused or broken connection is status 0."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=data, method=method, headers=headers or {}
+        )
+        request.add_header("Content-Type", "application/json")
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, raw, reply_headers = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as error:
+            status, raw, reply_headers = error.code, error.read(), error.headers
+        except OSError:
+            return Reply(0, None, {}, time.monotonic() - started)
+        body = json.loads(raw) if raw else None
+        return Reply(status, body, reply_headers, time.monotonic() - started)
+
+    def signal(self, sig: int = signal.SIGTERM) -> None:
+        """Send ``sig`` to the server process."""
+        self.process.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the process to exit; return its status."""
+        return self.process.wait(timeout=timeout)
+
+    def close(self) -> None:
+        """Make sure the process is gone (SIGTERM, then SIGKILL)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._reader.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
