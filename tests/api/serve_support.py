@@ -1,4 +1,5 @@
-"""A real ``customers serve`` subprocess for the outage and shutdown tests, and HTTP helpers.
+"""A real ``customers serve`` subprocess, HTTP helpers and a write load: for the outage and
+shutdown tests and ``scripts/bench_outage.py``.
 
 The server listens on port 0 (no port race between parallel test runs); its real port is read
 from the "listening on" line. ``extra_blueprints`` registers test-only routes (e.g.
@@ -21,7 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pymongo import MongoClient
+
+from app import embedded
 from app.auth import mint_token
+from indexers.oplog import scoped_token
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "outage-test-secret-long-enough-for-hs256-0123456789"
@@ -35,6 +40,7 @@ from app.cli import cli
 cli(sys.argv[2:], prog_name="customers")
 """
 LISTENING = re.compile(r"listening on http://[^:]+:(\d+)")
+WRITERS = 4  # threads of a WriteLoad
 
 
 @dataclass
@@ -53,25 +59,31 @@ def admin_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def serve_env(data_dir: Path, **overrides: str) -> dict[str, str]:
-    """The environment of a serve subprocess on ``data_dir`` (embedded MongoDB unless given)."""
+def serve_env(data_dir: Path, *, root: Path = ROOT, **overrides: str) -> dict[str, str]:
+    """The environment of a serve subprocess on ``data_dir`` (embedded MongoDB unless given),
+    running the code of the checkout at ``root``."""
     return {
         **os.environ,
         "CUSTOMERS_DATA_DIR": str(data_dir),
         "JWT_SECRET": SECRET,
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(root),
         "PYTHONUNBUFFERED": "1",
         **overrides,
     }
 
 
 class Serve:
-    """``customers serve --port 0`` in a subprocess; its output is collected line by line."""
+    """``customers serve --port 0`` in a subprocess; its output is collected line by line.
 
-    def __init__(self, env: dict[str, str], *, blueprints: tuple[str, ...] = ()) -> None:
+    ``port``: listen there instead (for versions that print the port asked for, not the real one).
+    """
+
+    def __init__(
+        self, env: dict[str, str], *, blueprints: tuple[str, ...] = (), port: int = 0
+    ) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-c", LAUNCH, ",".join(blueprints), "serve", "--port", "0"],
-            cwd=ROOT,
+            [sys.executable, "-c", LAUNCH, ",".join(blueprints), "serve", "--port", str(port)],
+            cwd=env["PYTHONPATH"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -166,3 +178,90 @@ class Serve:
         self._reader.join(timeout=5)
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+class WriteLoad:
+    """Threads creating customers through HTTP; remembers every acknowledged (200) write, the
+    other replies, and how long each request took."""
+
+    def __init__(self, server: Serve, *, timeout: float = 30) -> None:
+        self.server = server
+        self.timeout = timeout
+        self.headers = admin_headers()
+        self.acknowledged: dict[str, float] = {}  # customer id -> when the 200 arrived
+        self.refused: list[Reply] = []
+        self.seconds: list[float] = []  # every request's duration
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._write, args=(n,), daemon=True) for n in range(WRITERS)
+        ]
+
+    def __enter__(self) -> WriteLoad:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(60)
+
+    def _write(self, writer: int) -> None:
+        n = 0
+        while not self._stop.is_set():
+            body = {"email": f"w{writer}-{n}@example.com", "first_name": f"Writer{writer}"}
+            reply = self.server.request(
+                "POST", "/admin/customers", body, self.headers, timeout=self.timeout
+            )
+            n += 1
+            with self._lock:
+                self.seconds.append(reply.seconds)
+                if reply.status == 200:
+                    self.acknowledged[reply.body["customer"]["id"]] = time.monotonic()
+                else:
+                    self.refused.append(reply)
+            if reply.status != 200:
+                time.sleep(0.05)
+
+    def first_success_after(self, moment: float, timeout: float) -> float | None:
+        """Seconds from ``moment`` to the first 200 after it (None if none within ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                after = [t for t in self.acknowledged.values() if t > moment]
+            if after:
+                return min(after) - moment
+            time.sleep(0.05)
+        return None
+
+
+def kill_embedded_mongodb(data: Path) -> dict[str, Any]:
+    """SIGKILL the embedded server of ``data``; return its state (pid, port) from before."""
+    state = json.loads((data / "run" / "mongodb.json").read_text())
+    os.kill(state["pid"], signal.SIGKILL)
+    return state
+
+
+def caught_up(uri: str) -> bool:
+    """Whether the indexer's saved checkpoint covers every customer change."""
+    with MongoClient(uri, serverSelectionTimeoutMS=2000) as client:
+        state = client.customers.indexer_state.find_one({"_id": "customers"}) or {}
+        if state.get("resume_token") is None:
+            return False
+        token = scoped_token(state["resume_token"], "customers.customers")
+        with client.customers.customers.watch(resume_after=token, max_await_time_ms=50) as stream:
+            return stream.try_next() is None
+
+
+def first_index_built(data: Path) -> dict[str, Any]:
+    """Wait for the first start's index build to finish; return what it recorded."""
+    state = json.loads((data / "run" / "mongodb.json").read_text())
+    deadline = time.monotonic() + 60
+    with MongoClient(embedded._uri(state["port"])) as client:
+        while True:
+            doc = client.customers.indexer_state.find_one({"_id": "customers"}) or {}
+            if doc.get("last_reindex"):
+                return doc["last_reindex"]
+            assert time.monotonic() < deadline, "the first index build did not finish"
+            time.sleep(0.1)

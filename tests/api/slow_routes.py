@@ -2,6 +2,7 @@
 
 Registered in a ``customers serve`` subprocess by :mod:`tests.api.serve_support`; it awaits on
 the app's event loop like every real async view, so a shutdown sees an honest in-flight request.
+It prints :data:`STARTED` when it begins, so a test knows the request is in flight.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from flask import Blueprint, request
 
 bp = Blueprint("test_slow", __name__)
 
+STARTED = "test: slow request started"
+
 
 @bp.get("/test/slow")
 async def slow() -> dict[str, float]:
     """Answer after ``seconds`` (default 1)."""
     seconds = float(request.args.get("seconds", "1"))
+    print(STARTED, flush=True)
     await asyncio.sleep(seconds)
     return {"slept": seconds}

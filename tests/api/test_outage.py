@@ -13,10 +13,8 @@ import asyncio
 import json
 import os
 import signal
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from bson.timestamp import Timestamp
@@ -28,67 +26,18 @@ from app.db import new_client
 from app.embedded import EmbeddedServer
 from indexers.backends import open_backend
 from indexers.documents import version_from_timestamp
-from tests.api.serve_support import Reply, Serve, admin_headers, serve_env
+from tests.api.serve_support import (
+    Serve,
+    WriteLoad,
+    admin_headers,
+    caught_up,
+    first_index_built,
+    kill_embedded_mongodb,
+    serve_env,
+)
 from tests.indexers.sync_support import assert_index_matches
 
-WRITERS = 4
 RECOVERY_SECONDS = 10.0  # the API must answer again within this after the kill
-
-
-class WriteLoad:
-    """Threads creating customers through HTTP; remembers every acknowledged (200) write."""
-
-    def __init__(self, server: Serve) -> None:
-        self.server = server
-        self.headers = admin_headers()
-        self.acknowledged: dict[str, float] = {}  # customer id -> when the 200 arrived
-        self.refused: list[Reply] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._write, args=(n,), daemon=True) for n in range(WRITERS)
-        ]
-
-    def __enter__(self) -> WriteLoad:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(60)
-
-    def _write(self, writer: int) -> None:
-        n = 0
-        while not self._stop.is_set():
-            body = {"email": f"w{writer}-{n}@example.com", "first_name": f"Writer{writer}"}
-            reply = self.server.request("POST", "/admin/customers", body, self.headers)
-            n += 1
-            with self._lock:
-                if reply.status == 200:
-                    self.acknowledged[reply.body["customer"]["id"]] = time.monotonic()
-                else:
-                    self.refused.append(reply)
-                    time.sleep(0.05)
-
-    def first_success_after(self, moment: float, timeout: float) -> float | None:
-        """Seconds from ``moment`` to the first 200 after it (None if none within ``timeout``)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                after = [t for t in self.acknowledged.values() if t > moment]
-            if after:
-                return min(after) - moment
-            time.sleep(0.05)
-        return None
-
-
-def kill_embedded_mongodb(data: Path) -> dict[str, Any]:
-    """SIGKILL the embedded server of ``data``; return its state (pid, port) from before."""
-    state = json.loads((data / "run" / "mongodb.json").read_text())
-    os.kill(state["pid"], signal.SIGKILL)
-    return state
 
 
 async def index_matches_mongodb(data: Path) -> None:
@@ -111,32 +60,6 @@ async def index_matches_mongodb(data: Path) -> None:
         finally:
             await backend.close()
             await client.close()
-
-
-def caught_up(uri: str) -> bool:
-    """Whether the indexer's saved checkpoint covers every customer change."""
-    from indexers.oplog import scoped_token
-
-    with MongoClient(uri, serverSelectionTimeoutMS=2000) as client:
-        state = client.customers.indexer_state.find_one({"_id": "customers"}) or {}
-        if state.get("resume_token") is None:
-            return False
-        token = scoped_token(state["resume_token"], "customers.customers")
-        with client.customers.customers.watch(resume_after=token, max_await_time_ms=50) as stream:
-            return stream.try_next() is None
-
-
-def first_index_built(data: Path) -> dict[str, Any]:
-    """Wait for the first start's index build to finish; return what it recorded."""
-    state = json.loads((data / "run" / "mongodb.json").read_text())
-    deadline = time.monotonic() + 60
-    with MongoClient(embedded._uri(state["port"])) as client:
-        while True:
-            doc = client.customers.indexer_state.find_one({"_id": "customers"}) or {}
-            if doc.get("last_reindex"):
-                return doc["last_reindex"]
-            assert time.monotonic() < deadline, "the first index build did not finish"
-            time.sleep(0.1)
 
 
 @pytest.mark.slow

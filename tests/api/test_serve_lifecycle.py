@@ -24,6 +24,7 @@ from app import embedded
 from app.embedded import EmbeddedServer
 from indexers.oplog import scoped_token
 from tests.api.serve_support import ROOT, Reply, Serve, admin_headers, serve_env
+from tests.api.slow_routes import STARTED
 
 SLOW = ("tests.api.slow_routes",)
 
@@ -114,13 +115,14 @@ def test_sigterm_finishes_the_request_in_flight_saves_the_checkpoint_and_stops_t
         assert created.status == 200
         database = json.loads((data / "run" / "mongodb.json").read_text())
         thread, result = in_background(lambda: server.request("GET", "/test/slow?seconds=3"))
-        time.sleep(1)
+        server.wait_for_line(STARTED)
         server.signal(signal.SIGTERM)
-        time.sleep(0.5)
+        server.wait_for_line("stopping: received SIGTERM")
         assert server.request("GET", "/health", timeout=2).status == 0  # no longer accepting
         thread.join(30)
-        assert (result["reply"].status, result["reply"].body) == (200, {"slept": 3.0})
-        assert server.wait(30) == 0
+        reply = result["reply"]
+        assert (reply.status, reply.body) == (200, {"slept": 3.0}), server.output
+        assert server.wait(30) == 0, server.output
     finally:
         server.close()
 
@@ -128,7 +130,7 @@ def test_sigterm_finishes_the_request_in_flight_saves_the_checkpoint_and_stops_t
     assert not (data / "run" / "mongodb.json").exists()
     with EmbeddedServer(data, supervise=False) as mongo, MongoClient(mongo.uri) as client:
         state = client.customers.indexer_state.find_one({"_id": "customers"})
-        assert state is not None and state["owner"] is None  # lease released: a clean stop
+        assert state is not None and state["owner"] is None, state  # released: a clean stop
         token = scoped_token(state["resume_token"], "customers.customers")
         with client.customers.customers.watch(resume_after=token, max_await_time_ms=200) as stream:
             assert stream.try_next() is None  # the checkpoint covers every customer change
@@ -147,14 +149,14 @@ def test_past_the_deadline_requests_in_flight_answer_503_and_the_process_exits_0
     server = Serve(env, blueprints=SLOW).start()
     try:
         thread, result = in_background(lambda: server.request("GET", "/test/slow?seconds=60"))
-        time.sleep(1)
+        server.wait_for_line(STARTED)
         signalled = time.monotonic()
         server.signal(signal.SIGTERM)
         thread.join(30)
         reply = result["reply"]
         assert reply.status == 503 and reply.body["type"] == "unexpected_state"
         assert "shutting down" in reply.body["message"] and reply.headers["Retry-After"] == "1"
-        assert server.wait(30) == 0
+        assert server.wait(30) == 0, server.output
         assert time.monotonic() - signalled < 15
     finally:
         server.close()
@@ -173,7 +175,7 @@ def test_a_second_signal_exits_at_once(
     server = Serve(env, blueprints=SLOW).start()
     try:
         thread, _ = in_background(lambda: server.request("GET", "/test/slow?seconds=60"))
-        time.sleep(1)
+        server.wait_for_line(STARTED)
         server.signal(signal.SIGINT)
         server.wait_for_line("stopping: received SIGINT")
         second = time.monotonic()
