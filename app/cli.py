@@ -11,6 +11,8 @@ import asyncio
 import importlib
 import json
 import logging
+import os
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -77,8 +79,7 @@ def serve(host: str, port: int, threads: int) -> None:
                 _serve(app, http, stop, settings, threads)
             finally:
                 _shut_down(app, settings, stop_extras)
-    if stop.status:
-        raise SystemExit(stop.status)
+    _exit(stop.status)
 
 
 def _check_production_secret(settings: Settings) -> None:
@@ -175,6 +176,18 @@ def _serve(
         cancel=lambda: runtime.cancel_requests(app),
     )
     click.echo(f"customers: stopped ({stop.reason})", err=True)
+
+
+def _exit(status: int) -> None:
+    """End the process now that everything is closed and flushed.
+
+    Python would otherwise wait at exit for worker threads still running the blocking call of
+    a cancelled request (a tantivy search cannot be interrupted), however long it takes.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _shut_down(app: Flask, settings: Settings, stop_extras: list[Callable[[], None]]) -> None:

@@ -188,7 +188,7 @@ class WriteLoad:
         self.server = server
         self.timeout = timeout
         self.headers = admin_headers()
-        self.acknowledged: dict[str, float] = {}  # customer id -> when the 200 arrived
+        self.acknowledged: dict[str, tuple[float, float]] = {}  # id -> (sent, answered 200)
         self.refused: list[Reply] = []
         self.seconds: list[float] = []  # every request's duration
         self._lock = threading.Lock()
@@ -211,6 +211,7 @@ class WriteLoad:
         n = 0
         while not self._stop.is_set():
             body = {"email": f"w{writer}-{n}@example.com", "first_name": f"Writer{writer}"}
+            sent = time.monotonic()
             reply = self.server.request(
                 "POST", "/admin/customers", body, self.headers, timeout=self.timeout
             )
@@ -218,18 +219,19 @@ class WriteLoad:
             with self._lock:
                 self.seconds.append(reply.seconds)
                 if reply.status == 200:
-                    self.acknowledged[reply.body["customer"]["id"]] = time.monotonic()
+                    self.acknowledged[reply.body["customer"]["id"]] = (sent, time.monotonic())
                 else:
                     self.refused.append(reply)
             if reply.status != 200:
                 time.sleep(0.05)
 
     def first_success_after(self, moment: float, timeout: float) -> float | None:
-        """Seconds from ``moment`` to the first 200 after it (None if none within ``timeout``)."""
+        """Seconds from ``moment`` to the first 200 of a request sent after it (None if none
+        within ``timeout``)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                after = [t for t in self.acknowledged.values() if t > moment]
+                after = [done for sent, done in self.acknowledged.values() if sent > moment]
             if after:
                 return min(after) - moment
             time.sleep(0.05)

@@ -23,7 +23,14 @@ from pymongo import MongoClient
 from app import embedded
 from app.embedded import EmbeddedServer
 from indexers.oplog import scoped_token
-from tests.api.serve_support import ROOT, Reply, Serve, admin_headers, serve_env
+from tests.api.serve_support import (
+    ROOT,
+    Reply,
+    Serve,
+    admin_headers,
+    first_index_built,
+    serve_env,
+)
 from tests.api.slow_routes import STARTED
 
 SLOW = ("tests.api.slow_routes",)
@@ -111,8 +118,11 @@ def test_sigterm_finishes_the_request_in_flight_saves_the_checkpoint_and_stops_t
     data = tmp_path / "data"
     server = Serve(serve_env(data), blueprints=SLOW).start()
     try:
+        first_index_built(data)
         created = server.request("POST", "/admin/customers", {"email": "a@x.io"}, admin_headers())
         assert created.status == 200
+        listed = server.request("GET", "/admin/customers?q=a@x.io", None, admin_headers())
+        assert listed.body["count"] == 1  # read-your-writes: the indexer has applied it
         database = json.loads((data / "run" / "mongodb.json").read_text())
         thread, result = in_background(lambda: server.request("GET", "/test/slow?seconds=3"))
         server.wait_for_line(STARTED)
@@ -136,8 +146,9 @@ def test_sigterm_finishes_the_request_in_flight_saves_the_checkpoint_and_stops_t
             assert stream.try_next() is None  # the checkpoint covers every customer change
 
 
+@pytest.mark.parametrize("blocking", ["", "1"], ids=["awaiting", "blocking-thread"])
 def test_past_the_deadline_requests_in_flight_answer_503_and_the_process_exits_0(
-    tmp_path: Path, mongodb_uri: str, database_name: str
+    tmp_path: Path, mongodb_uri: str, database_name: str, blocking: str
 ) -> None:
     env = serve_env(
         tmp_path / "data",
@@ -148,7 +159,8 @@ def test_past_the_deadline_requests_in_flight_answer_503_and_the_process_exits_0
     )
     server = Serve(env, blueprints=SLOW).start()
     try:
-        thread, result = in_background(lambda: server.request("GET", "/test/slow?seconds=60"))
+        slow = f"/test/slow?seconds=60&blocking={blocking}"
+        thread, result = in_background(lambda: server.request("GET", slow))
         server.wait_for_line(STARTED)
         signalled = time.monotonic()
         server.signal(signal.SIGTERM)
