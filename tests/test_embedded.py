@@ -409,6 +409,7 @@ def _bind_quietly(sock: socket.socket, port: int) -> bool:
 def test_client_timeouts_fail_fast_unless_the_uri_sets_its_own() -> None:
     options = db.client_options("mongodb://h:1/?replicaSet=rs0")
     assert options["serverSelectionTimeoutMS"] == 1_000 and options["connectTimeoutMS"] == 5_000
+    assert options["heartbeatFrequencyMS"] == 2_000
     assert options["tz_aware"] is True
     own = db.client_options("mongodb://h:1/?serverselectiontimeoutms=30000")
     assert "serverSelectionTimeoutMS" not in own and own["connectTimeoutMS"] == 5_000
