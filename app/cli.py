@@ -59,7 +59,8 @@ def serve(host: str, port: int, threads: int) -> None:
     SIGTERM/SIGINT stop it cleanly: no new connections, requests in flight finish (until
     CUSTOMERS_SHUTDOWN_TIMEOUT, then they are cancelled with 503), the indexer saves its
     checkpoint, the embedded MongoDB stops if no other process uses it; exit status 0. A second
-    signal exits at once (status 1). Startup errors are one line and a non-zero status.
+    signal exits at once (status 1). Startup errors are one line and a non-zero status. Status
+    75: the embedded MongoDB had to be restarted on another port; a restart reconnects.
     """
     from app import logging as request_logging
     from app import serving

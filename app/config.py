@@ -68,7 +68,7 @@ def _integer(
         raise ConfigError(f"{name} must be {what}, got {_shown(raw)}") from None
 
 
-PORT_NUMBER = "a TCP port number (1-65535)"
+PORT_NUMBER = "a TCP port number (0-65535, 0 = any free port)"
 _ON = ("1", "on", "true", "yes")
 _OFF = ("0", "off", "false", "no")
 
@@ -199,7 +199,7 @@ def _check_settings(settings: Settings) -> None:
         )
     port = settings.metrics_port
     _require(
-        port is None or 1 <= port <= 65535,
+        port is None or 0 <= port <= 65535,
         f"METRICS_PORT must be {PORT_NUMBER}, got {port}",
     )
     _check_seconds(settings.shutdown_timeout, "CUSTOMERS_SHUTDOWN_TIMEOUT", zero_ok=True)

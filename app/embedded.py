@@ -102,7 +102,7 @@ __all__ = [
     "find_executable",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("customers.embedded")  # with the service's logs (JSON lines in serve)
 
 EXECUTABLE = "secantusd-py"
 DEFAULT_OPLOG_MAX_ENTRIES = 5_000_000  # entries

@@ -73,7 +73,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from indexers.backends.base import (
     BackendError,
@@ -350,9 +350,16 @@ class Indexer:
                 log.warning("lost the indexer lease (%s); back to standby", exc)
             except _Stopped:
                 break
-            except Exception:
+            except Exception as exc:
                 failures = 1 if self._caught_up_at > started else failures + 1
-                log.exception("indexer failed; restarting from the checkpoint")
+                if isinstance(exc, ConnectionFailure):
+                    log.warning(
+                        "MongoDB unreachable (%s): the indexer resumes from its checkpoint "
+                        "when it is back",
+                        type(exc).__name__,
+                    )
+                else:
+                    log.exception("indexer failed; restarting from the checkpoint")
                 await self._sleep(self._backoff(failures), stop)
 
     async def run_until_caught_up(
@@ -452,18 +459,25 @@ class Indexer:
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        announced = False
+        announced = unreachable = False
         while not stop.is_set():
+            held_elsewhere = False
             try:
                 if await self.state.try_acquire(self.owner, self.lease_ttl):
                     self._lease_lost = False
                     log.info("indexer %s holds the lease of %r", self.owner, self.name)
                     return True
+                held_elsewhere = True
+            except ConnectionFailure as exc:  # an outage: one line, not one traceback a second
+                if not unreachable:
+                    reason = type(exc).__name__
+                    log.warning("lease acquisition failed: MongoDB unreachable (%s)", reason)
+                unreachable = True
             except PyMongoError:
                 log.warning("lease acquisition failed", exc_info=True)
             if not wait or (deadline is not None and time.monotonic() >= deadline):
                 return False
-            if not announced:
+            if held_elsewhere and not announced:
                 log.info("another indexer holds the lease of %r; standing by", self.name)
                 announced = True
             await self._sleep(min(self.lease_ttl / 3, 1.0), stop)

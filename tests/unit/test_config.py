@@ -40,8 +40,16 @@ def test_values_are_parsed() -> None:
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("METRICS_PORT", "abc", "METRICS_PORT must be a TCP port number (1-65535), got 'abc'"),
-        ("METRICS_PORT", "70000", "METRICS_PORT must be a TCP port number (1-65535), got 70000"),
+        (
+            "METRICS_PORT",
+            "abc",
+            "METRICS_PORT must be a TCP port number (0-65535, 0 = any free port), got 'abc'",
+        ),
+        (
+            "METRICS_PORT",
+            "70000",
+            "METRICS_PORT must be a TCP port number (0-65535, 0 = any free port), got 70000",
+        ),
         ("CUSTOMERS_SEARCH_BUDGET", "-1", "CUSTOMERS_SEARCH_BUDGET must be more than 0 seconds"),
         ("CUSTOMERS_SEARCH_BUDGET", "nan", "CUSTOMERS_SEARCH_BUDGET must be more than 0 seconds"),
         ("CUSTOMERS_SEARCH_BUDGET", "2s", "CUSTOMERS_SEARCH_BUDGET must be a number (seconds)"),
