@@ -44,6 +44,7 @@ LOOP = "customers.loop"
 IN_FLIGHT = "customers.in_flight"
 SERVICE = "customers.service"
 SETTINGS = "customers.settings"
+SHUTTING_DOWN = "The server is shutting down; retry the request."  # 503 of a cancelled request
 
 log = logging.getLogger("customers.runtime")
 
@@ -106,9 +107,6 @@ class InFlight:
             self._refusing = True
             futures = list(self._futures)
         return sum(future.cancel() for future in futures)
-
-
-SHUTTING_DOWN = "The server is shutting down; retry the request."
 
 
 class CustomersFlask(Flask):
