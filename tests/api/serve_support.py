@@ -124,12 +124,16 @@ class Serve:
                 self._changed.wait(min(left, 0.5))
 
     def start(self, timeout: float = 60) -> Serve:
-        """Wait until it listens and answers ``/health``."""
-        self.wait_for_line("listening on", timeout)
-        deadline = time.monotonic() + timeout
-        while self.request("GET", "/health", timeout=2).status != 200:
-            assert time.monotonic() < deadline, f"never healthy; output:\n{self.output}"
-            time.sleep(0.1)
+        """Wait until it listens and answers ``/health`` (or stop it and fail)."""
+        try:
+            self.wait_for_line("listening on", timeout)
+            deadline = time.monotonic() + timeout
+            while self.request("GET", "/health", timeout=2).status != 200:
+                assert time.monotonic() < deadline, f"never healthy; output:\n{self.output}"
+                time.sleep(0.1)
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def request(
