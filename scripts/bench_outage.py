@@ -83,9 +83,9 @@ def stored_ids(data: Path) -> set[str]:
         return set(client.customers.customers.distinct("_id"))
 
 
-def embedded_kills(root: Path, rounds: int) -> dict[str, Any]:
+def embedded_kills(root: Path, rounds: int, base: Path) -> dict[str, Any]:
     """Phase 1 and 2: kill the embedded server under a write load; then SIGTERM."""
-    data = Path(tempfile.mkdtemp(prefix="bench-outage-")) / "data"
+    data = base / "data"
     server = Serve(serve_env(data, root=root), blueprints=SLOW, port=free_port()).start()
     recoveries: list[float | None] = []
     try:
@@ -136,9 +136,8 @@ def shutdown(server: Serve) -> dict[str, Any]:
     }
 
 
-def external_outage(root: Path, probes: int) -> dict[str, Any]:
+def external_outage(root: Path, probes: int, base: Path) -> dict[str, Any]:
     """Phase 3: an external MongoDB goes down and comes back."""
-    base = Path(tempfile.mkdtemp(prefix="bench-outage-ext-"))
     mongo = EmbeddedServer(base / "mongo", supervise=False).start()
     env = serve_env(base / "data", root=root, MONGODB_URI=mongo.uri, CUSTOMERS_INDEXER="off")
     server = Serve(env, port=free_port()).start()
@@ -185,11 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probes", type=int, default=12, help="Requests while MongoDB is down.")
     parser.add_argument("--root", type=Path, default=ROOT, help="Checkout whose serve to run.")
     args = parser.parse_args(argv)
-    result = {
-        "root": str(args.root),
-        "embedded_kill": embedded_kills(args.root, args.rounds),
-        "external_down": external_outage(args.root, args.probes),
-    }
+    with tempfile.TemporaryDirectory(prefix="bench-outage-") as tmp:
+        result = {
+            "root": str(args.root),
+            "embedded_kill": embedded_kills(args.root, args.rounds, Path(tmp) / "embedded"),
+            "external_down": external_outage(args.root, args.probes, Path(tmp) / "external"),
+        }
     print(json.dumps(result, indent=2))
     return 0
 
