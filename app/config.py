@@ -3,16 +3,25 @@
 The API, the indexer, the CLI, the scripts and the tests all build a :class:`Settings` (tests pass
 their own). With nothing set, everything runs embedded: SecantusDB started from the data
 directory and a tantivy index beside it.
+
+A malformed or out-of-range value is refused when the settings are built (:class:`ConfigError`,
+whose message names the variable), so a typo stops ``customers serve`` with one clear line
+instead of a traceback later, or worse, a silently different behaviour (``CUSTOMERS_ENV=prod``
+is not production). Messages never repeat secrets (``MONGODB_URI`` may hold a password).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DEFAULT_JWT_SECRET", "Settings", "default_data_dir"]
+from app.errors import quote
+
+__all__ = ["DEFAULT_JWT_SECRET", "ConfigError", "Settings", "default_data_dir"]
 
 # Development-only default (32+ bytes, so HS256 keys are not flagged as too short); refused when
 # CUSTOMERS_ENV=production. Medusa's own default is "supersecret".
@@ -25,8 +34,52 @@ def default_data_dir(env: Mapping[str, str] = os.environ) -> Path:
     return Path(base) / "customers"
 
 
+class ConfigError(ValueError):
+    """A setting is malformed or out of range; the message names the environment variable."""
+
+
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _shown(value: str) -> str:
+    return repr(quote(value, 40))
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number (seconds), got {_shown(raw)}") from None
+
+
+def _integer(
+    env: Mapping[str, str], name: str, default: int | None, *, what: str = "a whole number"
+) -> int | None:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be {what}, got {_shown(raw)}") from None
+
+
+PORT_NUMBER = "a TCP port number (0-65535, 0 = any free port)"
+_ON = ("1", "on", "true", "yes")
+_OFF = ("0", "off", "false", "no")
+
+
+def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in _ON or raw in _OFF:
+        return raw in _ON
+    raise ConfigError(f"{name} must be on or off, got {_shown(raw)}")
 
 
 @dataclass(frozen=True)
@@ -51,9 +104,16 @@ class Settings:
     metrics_port: int | None = None  # METRICS_PORT: serve /metrics there instead (no auth)
     shutdown_timeout: float = 10.0  # CUSTOMERS_SHUTDOWN_TIMEOUT: in-flight requests' deadline
 
+    def __post_init__(self) -> None:
+        """Refuse values no service can run with, naming the variable (also for Settings(...))."""
+        _check_settings(self)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        """Read the settings from environment variables (unset ones keep their defaults)."""
+        """Read the settings from environment variables (unset ones keep their defaults).
+
+        :raise ConfigError: a variable is malformed or out of range (the message names it).
+        """
         data_dir = env.get("CUSTOMERS_DATA_DIR")
         return cls(
             mongodb_uri=env.get("MONGODB_URI") or None,
@@ -61,19 +121,18 @@ class Settings:
             elasticsearch_url=env.get("ELASTICSEARCH_URL") or None,
             elasticsearch_index=env.get("ELASTICSEARCH_INDEX") or "customers",
             data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(env),
-            environment=env.get("CUSTOMERS_ENV") or "development",
+            environment=(env.get("CUSTOMERS_ENV") or "development").lower(),
             jwt_secret=env.get("JWT_SECRET") or None,
             admin_cors=_split(env.get("ADMIN_CORS")),
             store_cors=_split(env.get("STORE_CORS")),
             log_level=(env.get("CUSTOMERS_LOG_LEVEL") or "INFO").upper(),
-            indexer_enabled=(env.get("CUSTOMERS_INDEXER") or "on").lower()
-            not in ("0", "off", "false", "no"),
-            search_budget_seconds=float(env.get("CUSTOMERS_SEARCH_BUDGET") or 2.0),
-            search_concurrency=int(env.get("CUSTOMERS_SEARCH_CONCURRENCY") or 4),
+            indexer_enabled=_switch(env, "CUSTOMERS_INDEXER", default=True),
+            search_budget_seconds=_number(env, "CUSTOMERS_SEARCH_BUDGET", 2.0),
+            search_concurrency=_integer(env, "CUSTOMERS_SEARCH_CONCURRENCY", 4),
             rate_limit_auth=env.get("CUSTOMERS_RATE_LIMIT_AUTH") or "30/minute",
             rate_limit_register=env.get("CUSTOMERS_RATE_LIMIT_REGISTER") or "10/minute",
-            metrics_port=int(env["METRICS_PORT"]) if env.get("METRICS_PORT") else None,
-            shutdown_timeout=float(env.get("CUSTOMERS_SHUTDOWN_TIMEOUT") or 10.0),
+            metrics_port=_integer(env, "METRICS_PORT", None, what=PORT_NUMBER),
+            shutdown_timeout=_number(env, "CUSTOMERS_SHUTDOWN_TIMEOUT", 10.0),
         )
 
     @property
@@ -85,3 +144,85 @@ class Settings:
     def embedded(self) -> bool:
         """Whether MongoDB is the embedded server (no MONGODB_URI)."""
         return self.mongodb_uri is None
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+ENVIRONMENTS = ("development", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_DATABASE_NAME = re.compile(r'^[^/\\. "$\x00]{1,63}$')  # MongoDB's rules for database names
+_INDEX_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")  # Elasticsearch index names
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _check_seconds(value: float, name: str, *, zero_ok: bool) -> None:
+    bound = "0 or more" if zero_ok else "more than 0"
+    _require(
+        math.isfinite(value) and (value >= 0 if zero_ok else value > 0),
+        f"{name} must be {bound} seconds, got {value:g}",
+    )
+
+
+def _check_settings(settings: Settings) -> None:
+    """Raise :class:`ConfigError` for the first setting no service can run with."""
+    _check_connections(settings)
+    _require(
+        settings.environment in ENVIRONMENTS,
+        f"CUSTOMERS_ENV must be one of {', '.join(ENVIRONMENTS)}, "
+        f"got {_shown(settings.environment)}",
+    )
+    _require(
+        settings.log_level in LOG_LEVELS,
+        f"CUSTOMERS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
+        f"got {_shown(settings.log_level)}",
+    )
+    _check_seconds(settings.search_budget_seconds, "CUSTOMERS_SEARCH_BUDGET", zero_ok=False)
+    _require(
+        settings.search_concurrency >= 1,
+        f"CUSTOMERS_SEARCH_CONCURRENCY must be 1 or more, got {settings.search_concurrency}",
+    )
+    from app.ratelimit import parse_limit  # the runtime's own parser: one notation
+
+    for name, value in (
+        ("CUSTOMERS_RATE_LIMIT_AUTH", settings.rate_limit_auth),
+        ("CUSTOMERS_RATE_LIMIT_REGISTER", settings.rate_limit_register),
+    ):
+        try:
+            parse_limit(value, name)
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be a rate such as 10/minute (or off), got {_shown(value)}"
+            ) from None
+    port = settings.metrics_port
+    _require(
+        port is None or 0 <= port <= 65535,
+        f"METRICS_PORT must be {PORT_NUMBER}, got {port}",
+    )
+    _check_seconds(settings.shutdown_timeout, "CUSTOMERS_SHUTDOWN_TIMEOUT", zero_ok=True)
+
+
+def _check_connections(settings: Settings) -> None:
+    uri = settings.mongodb_uri
+    _require(
+        uri is None or uri.startswith(("mongodb://", "mongodb+srv://")),
+        "MONGODB_URI must start with mongodb:// or mongodb+srv://",  # never quoted: a password
+    )
+    _require(
+        bool(_DATABASE_NAME.match(settings.mongodb_database)),
+        'MONGODB_DATABASE must be 1-63 characters without / \\ . space " or $, '
+        f"got {_shown(settings.mongodb_database)}",
+    )
+    url = settings.elasticsearch_url
+    _require(
+        url is None or url.startswith(("http://", "https://")),
+        "ELASTICSEARCH_URL must start with http:// or https://",  # may hold credentials
+    )
+    _require(
+        bool(_INDEX_PREFIX.match(settings.elasticsearch_index)),
+        "ELASTICSEARCH_INDEX must be lowercase letters, digits, _ . or -, "
+        f"got {_shown(settings.elasticsearch_index)}",
+    )

@@ -7,22 +7,59 @@ first used on:
 - :func:`mongodb_uri_for` (sync) for callers that create their own client on their own loop
   (the Flask app's loop thread, the indexer, the CLI).
 
-Every client is ``tz_aware=True``: stored datetimes come back as aware UTC datetimes.
+Every client is made by :func:`new_client`: ``tz_aware=True`` (stored datetimes come back as
+aware UTC datetimes), and timeouts that make an operation fail fast while MongoDB is
+unreachable instead of waiting PyMongo's default 30 s (the API answers 503, see
+``app/api/errors.py``):
+
+- ``serverSelectionTimeoutMS`` = 1,000: an operation waits at most 1 s for a reachable server.
+  While it waits, the driver re-checks the server every 0.5 s, so a restarted server is found
+  at once; a dead one costs the request 1 s, not 30.
+- ``connectTimeoutMS`` = 5,000 (PyMongo: 20 s): a new connection to a host that does not answer
+  (down, or behind a partition) gives up after 5 s. It is also how long a heartbeat may be
+  late: when one times out the driver marks the server unknown and interrupts the operations
+  in flight on it. Not lower, because a busy server can be slow to answer a heartbeat and a
+  false alarm interrupts every operation in flight.
+- ``heartbeatFrequencyMS`` = 2,000 (PyMongo: 10 s): with the above, a server that hangs
+  without closing its sockets (SIGSTOP, a partition) is noticed within about 7 s, after which
+  requests fail in 1 s (measured: the longest request waited 8.5 s, against 16 s with the
+  default heartbeat). A heartbeat is one small command every 2 s per client.
+- No ``socketTimeoutMS``: it would cut legitimately long reads (the reindex copy, a change
+  stream's await); a server that dies closes its sockets, and a hung one is caught by the
+  heartbeat as above.
+
+A timeout set in ``MONGODB_URI`` wins over these defaults.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import UTC
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from pymongo import AsyncMongoClient
 
 from app.config import Settings
 from app.embedded import EmbeddedServer
 
-__all__ = ["close_client", "mongodb_uri_for", "open_client"]
+__all__ = [
+    "FAIL_FAST",
+    "client_options",
+    "close_client",
+    "mongodb_uri_for",
+    "new_client",
+    "open_client",
+    "shared_server",
+]
+
+FAIL_FAST: dict[str, int] = {
+    "serverSelectionTimeoutMS": 1_000,  # ms an operation waits for a reachable server
+    "connectTimeoutMS": 5_000,  # ms a new connection (or a late heartbeat) waits
+    "heartbeatFrequencyMS": 2_000,  # ms between two checks that the server still answers
+}
 
 # One handle per data dir for mongodb_uri_for(): its callers never stop the server themselves;
 # the handle leaves (and stops the server if it is the last user) at interpreter exit.
@@ -30,8 +67,17 @@ _shared: dict[Path, EmbeddedServer] = {}
 _shared_lock = threading.Lock()
 
 
-def _client(uri: str) -> AsyncMongoClient[dict[str, Any]]:
-    return AsyncMongoClient(uri, tz_aware=True)
+def client_options(uri: str) -> dict[str, Any]:
+    """Return the options of a client of ``uri``: aware datetimes, and the fail-fast timeouts
+    that the URI does not set itself."""
+    given = {name.lower() for name in parse_qs(urlsplit(uri).query)}
+    timeouts = {name: ms for name, ms in FAIL_FAST.items() if name.lower() not in given}
+    return {"tz_aware": True, "tzinfo": UTC, **timeouts}
+
+
+def new_client(uri: str) -> AsyncMongoClient[dict[str, Any]]:
+    """Return a client of ``uri`` with :func:`client_options` (bound to the running loop)."""
+    return AsyncMongoClient(uri, **client_options(uri))
 
 
 async def open_client(
@@ -43,10 +89,10 @@ async def open_client(
     started (or joined) in a worker thread, so a slow start does not block the event loop.
     """
     if settings.mongodb_uri:
-        return _client(settings.mongodb_uri), None
+        return new_client(settings.mongodb_uri), None
     server = EmbeddedServer(settings.data_dir)
     await asyncio.to_thread(server.start)
-    return _client(server.uri), server
+    return new_client(server.uri), server
 
 
 async def close_client(
@@ -68,3 +114,25 @@ def mongodb_uri_for(settings: Settings) -> str:
         if server is None or server.port is None:
             server = _shared[key] = EmbeddedServer(key)
         return server.start().uri
+
+
+def shared_server(settings: Settings) -> EmbeddedServer | None:
+    """The handle :func:`mongodb_uri_for` started for ``settings``' data dir, if any."""
+    if settings.mongodb_uri:
+        return None
+    with _shared_lock:
+        return _shared.get(Path(settings.data_dir).expanduser().absolute())
+
+
+def release_shared_server(settings: Settings) -> None:
+    """Leave the server :func:`mongodb_uri_for` joined (stopping it if we are its last user).
+
+    Otherwise that happens at interpreter exit; ``customers serve`` does it explicitly, after
+    its clients are closed, as the last step of a clean shutdown.
+    """
+    if settings.mongodb_uri:
+        return
+    with _shared_lock:
+        server = _shared.pop(Path(settings.data_dir).expanduser().absolute(), None)
+    if server is not None:
+        server.stop()

@@ -13,6 +13,17 @@ Persistent mode keeps everything under the data directory (``CUSTOMERS_DATA_DIR`
     run/secantusd.toml      empty config passed with --config, so a stray
                             ~/.secantus/secantusd.toml can never change how our server runs
 
+**Supervision.** Every handle on a shared data directory runs a watchdog thread
+(:mod:`app.supervision`) that checks twice a second that the recorded server process still
+runs. When it has died (``kill -9``, a crash), :meth:`EmbeddedServer.revive` takes the flock:
+the first process to get it starts a new server on the same data and, if at all possible, the
+same port (it waits up to 5 s for the port to be free), so every client of every process just
+reconnects; the processes that get the flock after it find the new server in the state file and
+adopt it. Only a dead server is replaced, never a slow one. If the old port stays taken (another
+program grabbed it), the server starts on a free port and the state file says so; processes
+whose clients were connected to the old port cannot follow and are told through ``on_moved``
+(``customers serve`` then shuts down with exit status 75 so that its supervisor restarts it).
+
 The server is started with ``--sync-on-commit``: without it, acknowledged writes are lost when
 the server is killed (measured: 112 of 2,000 single inserts gone after ``kill -9``).
 
@@ -69,7 +80,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +90,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from app.errors import CustomerModuleError
+from app.supervision import Watchdog
 
 __all__ = [
     "DEFAULT_NOOP_HEARTBEAT_SECONDS",
@@ -90,7 +102,7 @@ __all__ = [
     "find_executable",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("customers.embedded")  # with the service's logs (JSON lines in serve)
 
 EXECUTABLE = "secantusd-py"
 DEFAULT_OPLOG_MAX_ENTRIES = 5_000_000  # entries
@@ -100,6 +112,8 @@ START_TIMEOUT_SECONDS = 30.0  # until the new server must answer ping
 STOP_TIMEOUT_SECONDS = 15.0  # SIGTERM grace before SIGKILL (a clean stop takes ~3 s)
 PING_TIMEOUT_SECONDS = 2.0  # for "is the recorded server still answering?"
 PORT_ATTEMPTS = 3  # a free port can be taken by someone else before the server binds it
+WATCH_INTERVAL_SECONDS = 0.5  # how often a handle checks that its server still runs
+PORT_PATIENCE_SECONDS = 5.0  # a restart waits this long for the old port before moving
 LOG_TAIL_LINES = 25
 _WT_BUSY = "already being managed by another process"
 _PORT_BUSY = "Address already in use"
@@ -395,15 +409,55 @@ def _wait_ready(launch: _Launch, port: int, timeout: float) -> None:
     )
 
 
+def _bindable(port: int) -> bool:
+    """Whether a server could listen on the loopback ``port`` now (as the server binds it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _wait_bindable(port: int, patience: float) -> bool:
+    """Wait up to ``patience`` seconds for ``port`` to be free; return whether it is."""
+    deadline = time.monotonic() + patience
+    while not _bindable(port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def _spawn(
-    storage: str, options: ServerOptions, run_dir: Path, log_file: Path, timeout: float
+    storage: str,
+    options: ServerOptions,
+    run_dir: Path,
+    log_file: Path,
+    timeout: float,
+    *,
+    port: int | None = None,
+    port_patience: float = 0.0,
 ) -> tuple[_Launch, int]:
-    """Start a server on a free port and wait for it; retry if the port was taken meanwhile."""
+    """Start a server and wait for it; return it and its port.
+
+    ``port``: the port to use if it is (or within ``port_patience`` seconds becomes) free; else,
+    and when a port is taken meanwhile, a free one.
+    """
     config = run_dir / "secantusd.toml"
     if not config.exists():
         config.write_text("# Intentionally empty: every setting is passed on the command line.\n")
+    wanted = port if port is not None and _wait_bindable(port, port_patience) else None
+    if port is not None and wanted is None:
+        log.error(
+            "port %s of the embedded MongoDB server is still taken after %.0f s; "
+            "starting it on another port",
+            port,
+            port_patience,
+        )
     for attempt in range(PORT_ATTEMPTS):
-        port = _free_port()
+        port = wanted if attempt == 0 and wanted is not None else _free_port()
         argv = [find_executable(), f"--config={config}", "--host=127.0.0.1", f"--port={port}"]
         launch = _Launch([*argv, f"--storage-path={storage}", *options.argv()], log_file, run_dir)
         try:
@@ -484,6 +538,9 @@ class EmbeddedServer:
     :param noop_heartbeat_seconds: no-op oplog entry interval for idle change streams (10).
     :param log_level: the server's own log level (its output goes to :attr:`log_file`).
     :param start_timeout: seconds a new server gets to answer ping.
+    :param supervise: run a watchdog that restarts the server when it dies (shared mode only).
+    :param on_moved: called as ``on_moved(old_port, new_port)`` (from the watchdog thread) when
+        the server had to be restarted on another port: clients of the old one cannot follow.
     """
 
     def __init__(
@@ -496,6 +553,8 @@ class EmbeddedServer:
         noop_heartbeat_seconds: int = DEFAULT_NOOP_HEARTBEAT_SECONDS,
         log_level: str = "WARNING",
         start_timeout: float = START_TIMEOUT_SECONDS,
+        supervise: bool = True,
+        on_moved: Callable[[int, int], None] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().absolute() if data_dir is not None else None
         self.options = ServerOptions(
@@ -506,6 +565,8 @@ class EmbeddedServer:
             log_level=log_level,
         )
         self.start_timeout = start_timeout
+        self.supervise = supervise
+        self.on_moved = on_moved
         self.port: int | None = None
         self.pid: int | None = None
         self.started_here = False  # whether this handle launched the process
@@ -514,6 +575,7 @@ class EmbeddedServer:
         self._user_file: Path | None = None
         self._ephemeral_dir: Path | None = None
         self._owner_pid = os.getpid()  # a forked child must not release its parent's handle
+        self._watchdog: Watchdog | None = None
 
     @classmethod
     def ephemeral(cls, *, sync_on_commit: bool = False, **options: object) -> EmbeddedServer:
@@ -576,6 +638,10 @@ class EmbeddedServer:
             self._start_ephemeral()
         else:
             self._start_shared(self.data_dir)
+            if self.supervise:
+                self._watchdog = Watchdog(
+                    "embedded-mongodb", self.alive, self.revive, interval=WATCH_INTERVAL_SECONDS
+                ).start()
         atexit.register(self.stop)
         return self
 
@@ -590,9 +656,12 @@ class EmbeddedServer:
         users_dir = run_dir / "mongodb.users"
         users_dir.mkdir(parents=True, exist_ok=True)
         with _flocked(run_dir / "mongodb.lock"):
+            recorded = _read_state(run_dir / "mongodb.json")
             state = self._running_state(run_dir / "mongodb.json")
             if state is None:
-                state = self._launch_shared(data_dir, run_dir)
+                # A dead server's port first: other processes' clients still point at it.
+                port = recorded.port if recorded is not None else None
+                state = self._launch_shared(data_dir, run_dir, port=port)
             self._token = state.token
             self._adopt(state.pid, state.port, self._launch)
             self._register(users_dir)
@@ -623,12 +692,18 @@ class EmbeddedServer:
                 asdict(self.options),
             )
 
-    def _launch_shared(self, data_dir: Path, run_dir: Path) -> _State:
+    def _launch_shared(self, data_dir: Path, run_dir: Path, *, port: int | None = None) -> _State:
         storage = data_dir / "mongodb"
         storage.parent.mkdir(parents=True, exist_ok=True)
         _check_storage_unlocked(storage)
         launch, port = _spawn(
-            str(storage), self.options, run_dir, self.log_file, self.start_timeout
+            str(storage),
+            self.options,
+            run_dir,
+            self.log_file,
+            self.start_timeout,
+            port=port,
+            port_patience=PORT_PATIENCE_SECONDS,
         )
         self._launch = launch
         state = _State(
@@ -652,6 +727,57 @@ class EmbeddedServer:
         self._user_file = users_dir / name
         self._user_file.touch()
 
+    # --- supervision ------------------------------------------------------------------------
+
+    def alive(self) -> bool:
+        """Whether the server this handle uses still runs (a cheap ``/proc`` look-up)."""
+        pid = self.pid
+        return pid is None or _pid_alive(pid, self._token)
+
+    def revive(self) -> None:
+        """Restart the server if it died, or adopt the one another process restarted.
+
+        Every process sharing the data directory may call this when it sees the server gone;
+        the flock makes exactly one of them start a new server, on the same port if possible
+        (so every client just reconnects), and the others adopt it. A server that is alive
+        but slow is left alone: only a dead one is replaced.
+        """
+        if self.data_dir is None or self.port is None:
+            return
+        run_dir = self._run_dir()
+        with _flocked(run_dir / "mongodb.lock"):
+            state = _read_state(run_dir / "mongodb.json")
+            if state is not None and state.pid == self.pid and _pid_alive(state.pid, state.token):
+                return  # still (or again) ours
+            _detach(self._launch.proc if self._launch is not None else None)  # reap our dead child
+            self._launch = None
+            if state is None or not _pid_alive(state.pid, state.token):
+                log.error(
+                    "the embedded MongoDB server (pid %s) died; restarting it on port %s",
+                    self.pid,
+                    self.port,
+                )
+                state = self._launch_shared(self.data_dir, run_dir, port=self.port)
+            self._follow(state)
+            if self._user_file is not None and not self._user_file.exists():
+                self._user_file.touch()  # pruned while we looked dead to someone: back in
+
+    def _follow(self, state: _State) -> None:
+        """Point this handle at the server ``state`` describes (restarted here or elsewhere)."""
+        old_port = self.port
+        self._token = state.token
+        self._adopt(state.pid, state.port, self._launch)
+        log.warning("using the embedded MongoDB server pid %s on port %s", state.pid, state.port)
+        if old_port is not None and state.port != old_port:
+            log.error(
+                "the embedded MongoDB server moved from port %s to port %s (the old port was "
+                "taken); clients of the old port cannot follow it",
+                old_port,
+                state.port,
+            )
+            if self.on_moved is not None:
+                self.on_moved(old_port, state.port)
+
     # --- stop -------------------------------------------------------------------------------
 
     def stop(self) -> None:
@@ -659,6 +785,9 @@ class EmbeddedServer:
         if self.port is None or os.getpid() != self._owner_pid:
             return
         atexit.unregister(self.stop)
+        if self._watchdog is not None:
+            self._watchdog.stop(timeout=self.start_timeout + STOP_TIMEOUT_SECONDS)
+            self._watchdog = None
         proc = self._launch.proc if self._launch else None
         if self.data_dir is None:
             _terminate(self.pid or 0, None, proc, graceful=False)

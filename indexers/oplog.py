@@ -15,6 +15,13 @@ What SecantusDB 0.7.0b3 actually does (read in its storage.py, confirmed by expe
   that its previous token is still resumable before it trusts a new position
   (:func:`resumable`), which turns that silent gap into a loud full reindex.
 
+- After a batch that ended in a transaction's entry, the stream's resume token
+  (postBatchResumeToken) carries that entry's namespace (``customers.$cmd``), and a resume from
+  it is refused ("refusing cross-namespace resume", code 13): a checkpoint taken at rest after
+  any transactional write could never be resumed, so every restart of the indexer (or of the
+  server) failed forever. :func:`scoped_token` re-mints such a token for the watched namespace
+  at the same oplog sequence, which is all a resume uses.
+
 Caps (the embedded manager's defaults, kept): 5,000,000 entries / 24 h. A 1,000,000-customer
 import writes 1,000,000 entries (insert_many: one per document) in about a minute at ~16k docs/s,
 while the indexer applies about 3,500 events/s on this 2-core machine (tantivy-bound; reading
@@ -36,10 +43,18 @@ import logging
 import time
 from typing import Any
 
+import bson
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure, PyMongoError
 
-__all__ = ["HISTORY_LOST_CODES", "OplogPruner", "is_history_lost", "prune_oplog", "resumable"]
+__all__ = [
+    "HISTORY_LOST_CODES",
+    "OplogPruner",
+    "is_history_lost",
+    "prune_oplog",
+    "resumable",
+    "scoped_token",
+]
 
 log = logging.getLogger("customers.indexer.oplog")
 
@@ -81,11 +96,28 @@ async def prune_oplog(client_or_db: Any) -> int | None:
     return int(reply.get("pruned", 0))
 
 
+def scoped_token(token: Any, namespace: str) -> Any:
+    """``token`` for a stream on ``namespace`` (``db.collection``): a SecantusDB token minted
+    with another namespace is re-minted at the same oplog position (see the module docstring);
+    any other token (MongoDB's KeyString ones) is returned unchanged."""
+    data = token.get("_data") if isinstance(token, dict) else None
+    if not isinstance(data, str):
+        return token
+    try:
+        inner = bson.decode(bytes.fromhex(data))
+    except Exception:  # not SecantusDB's hex BSON: MongoDB's opaque KeyString
+        return token
+    if not isinstance(inner.get("s"), int) or inner.get("n") in (None, namespace):
+        return token
+    return {"_data": bson.encode({**inner, "n": namespace, "k": {}}).hex()}
+
+
 async def resumable(database: AsyncDatabase[Any], collection: str, token: Any) -> bool:
     """Whether a change stream could still resume after ``token`` (cheap: no events returned).
 
     :raise OperationFailure: for errors other than history lost.
     """
+    token = scoped_token(token, f"{database.name}.{collection}")
     try:
         reply = await database.command(
             {

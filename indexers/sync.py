@@ -73,7 +73,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from indexers.backends.base import (
     BackendError,
@@ -85,7 +85,7 @@ from indexers.backends.base import (
 )
 from indexers.checkpoint import Checkpointer, Mark
 from indexers.documents import to_search_doc, version_from_timestamp
-from indexers.oplog import OplogPruner, is_history_lost, resumable
+from indexers.oplog import OplogPruner, is_history_lost, resumable, scoped_token
 from indexers.state import FIRST_BUILD, IndexerState, LeaseLost, Position, make_owner
 
 if TYPE_CHECKING:
@@ -299,6 +299,7 @@ class Indexer:
         self.caught_up = False
         self.checkpoint_at: datetime | None = None  # when the resume token was last saved
         self.copy_progress: tuple[int, int] | None = None  # (copied, total) while reindexing
+        self._caught_up_at = 0.0  # time.monotonic() the stream's end was last reached
         self.reindex_error: BaseException | None = None
         self._stop = asyncio.Event()
         self._lease_lost = False
@@ -381,12 +382,15 @@ class Indexer:
 
         Errors other than stop/cancel are logged and the loop restarts from the checkpoint
         after a backoff, so a service's background task never dies of a transient failure.
+        The backoff grows only over failures in a row: a session that had caught up counts
+        as a success, so the tenth database outage of a long run resumes as fast as the first.
         """
         self._stop = stop
         failures = 0
         while not stop.is_set():
             if not await self._acquire(stop, wait=True):
                 break
+            started = time.monotonic()
             try:
                 await self._session(burst=False)
                 failures = 0
@@ -394,9 +398,16 @@ class Indexer:
                 log.warning("lost the indexer lease (%s); back to standby", exc)
             except _Stopped:
                 break
-            except Exception:
-                failures += 1
-                log.exception("indexer failed; restarting from the checkpoint")
+            except Exception as exc:
+                failures = 1 if self._caught_up_at > started else failures + 1
+                if isinstance(exc, ConnectionFailure):
+                    log.warning(
+                        "MongoDB unreachable (%s): the indexer resumes from its checkpoint "
+                        "when it is back",
+                        type(exc).__name__,
+                    )
+                else:
+                    log.exception("indexer failed; restarting from the checkpoint")
                 await self._sleep(self._backoff(failures), stop)
 
     async def run_until_caught_up(
@@ -496,18 +507,25 @@ class Indexer:
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        announced = False
+        announced = unreachable = False
         while not stop.is_set():
+            held_elsewhere = False
             try:
                 if await self.state.try_acquire(self.owner, self.lease_ttl):
                     self._lease_lost = False
                     log.info("indexer %s holds the lease of %r", self.owner, self.name)
                     return True
+                held_elsewhere = True
+            except ConnectionFailure as exc:  # an outage: one line, not one traceback a second
+                if not unreachable:
+                    reason = type(exc).__name__
+                    log.warning("lease acquisition failed: MongoDB unreachable (%s)", reason)
+                unreachable = True
             except PyMongoError:
                 log.warning("lease acquisition failed", exc_info=True)
             if not wait or (deadline is not None and time.monotonic() >= deadline):
                 return False
-            if not announced:
+            if held_elsewhere and not announced:
                 log.info("another indexer holds the lease of %r; standing by", self.name)
                 announced = True
             await self._sleep(min(self.lease_ttl / 3, 1.0), stop)
@@ -598,7 +616,7 @@ class Indexer:
         return await self.collection.watch(
             await self._pipeline(),
             full_document="updateLookup",
-            resume_after=token,
+            resume_after=None if token is None else scoped_token(token, self.collection.full_name),
             max_await_time_ms=self.max_await_ms,
             batch_size=self.batch_size,
         )
@@ -784,6 +802,7 @@ class Indexer:
         if pending:
             await self._flush(stream, pending, exact=True)
         self.caught_up = True
+        self._caught_up_at = time.monotonic()
         await self._advance(Position.from_token(stream.resume_token))
         await self._idle(stream)
         if burst and self._reindex_wanted is None and not self._reindexing():

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -172,7 +173,7 @@ async def insert_one_by_one(uri: str, count: int) -> list[int]:
 
 @pytest.mark.slow
 def test_acknowledged_writes_survive_sigkill_of_the_server(tmp_path: Path) -> None:
-    first = EmbeddedServer(tmp_path).start()
+    first = EmbeddedServer(tmp_path, supervise=False).start()  # the second one restarts it
     assert first.pid
     acknowledged = asyncio.run(insert_one_by_one(first.uri, 1_000))
 
@@ -274,3 +275,141 @@ def test_mongodb_uri_for_starts_one_embedded_server_per_data_dir(tmp_path: Path)
             assert client.options.retry_writes is False
     finally:
         db._shared.pop(tmp_path.absolute()).stop()
+
+
+# --- supervision ------------------------------------------------------------------------------
+
+# Join the server of argv[1] and hold it; each line on stdin asks for a report of what this
+# process now uses (after a restart, the server the watchdog restarted or adopted).
+HOLD_AND_REPORT = """
+import json, sys
+from app.embedded import EmbeddedServer
+server = EmbeddedServer(sys.argv[1]).start()
+for line in sys.stdin:
+    print(json.dumps({"pid": server.pid, "port": server.port,
+                      "started_here": server.started_here}), flush=True)
+server.stop()
+"""
+
+
+def wait_for(predicate: Any, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+def secantusd_processes(storage: Path) -> list[int]:
+    """Pids of live secantusd processes whose command line names ``storage``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if f"--storage-path={storage}" in cmdline and embedded._pid_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_killed_server_is_restarted_on_its_port_with_its_data(tmp_path: Path) -> None:
+    server = EmbeddedServer(tmp_path).start()
+    pid, port = server.pid, server.port
+    assert pid and port
+    with MongoClient(server.uri) as client:
+        client.app.things.insert_one({"_id": "before the crash"})
+
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: server.pid != pid)
+
+        assert server.port == port and server.started_here
+        assert client.app.things.find_one() == {"_id": "before the crash"}  # same client
+    state = json.loads((tmp_path / "run" / "mongodb.json").read_text())
+    assert (state["pid"], state["port"]) == (server.pid, port)
+    new_pid = server.pid
+    server.stop()
+    assert_gone(new_pid or 0, port)
+
+
+@pytest.mark.slow
+def test_processes_that_see_the_server_die_restart_exactly_one(tmp_path: Path) -> None:
+    holders = [
+        subprocess.Popen(
+            [sys.executable, "-c", HOLD_AND_REPORT, str(tmp_path)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+
+    def reports() -> list[dict[str, Any]]:
+        for holder in holders:
+            holder.stdin.write("report\n")  # type: ignore[union-attr]
+            holder.stdin.flush()  # type: ignore[union-attr]
+        return [json.loads(holder.stdout.readline()) for holder in holders]  # type: ignore[union-attr]
+
+    try:
+        before = reports()
+        assert len({(r["pid"], r["port"]) for r in before}) == 1
+        os.kill(before[0]["pid"], signal.SIGKILL)
+        wait_for(lambda: len({r["pid"] for r in reports()} - {before[0]["pid"]}) == 1)
+        wait_for(lambda: len({r["pid"] for r in reports()}) == 1)
+
+        after = reports()
+        assert after[0]["pid"] != before[0]["pid"]
+        assert {r["port"] for r in after} == {before[0]["port"]}
+        assert sorted(r["started_here"] for r in after) == [False, False, True]
+        assert secantusd_processes(tmp_path / "mongodb") == [after[0]["pid"]]
+    finally:
+        for holder in holders:
+            holder.communicate("", timeout=60)
+    assert all(holder.returncode == 0 for holder in holders)
+    assert secantusd_processes(tmp_path / "mongodb") == []  # the last one out stopped it
+
+
+def test_a_server_whose_port_was_taken_moves_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded, "WATCH_INTERVAL_SECONDS", 2.0)  # time to take the port
+    monkeypatch.setattr(embedded, "PORT_PATIENCE_SECONDS", 0.5)
+    moves: list[tuple[int, int]] = []
+    server = EmbeddedServer(tmp_path, on_moved=lambda old, new: moves.append((old, new)))
+    server.start()
+    pid, port = server.pid, server.port
+    assert pid and port
+    with MongoClient(server.uri) as client:
+        client.app.things.insert_one({"_id": "kept"})
+    os.kill(pid, signal.SIGKILL)
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
+        wait_for(lambda: _bind_quietly(squatter, port), timeout=5)
+        squatter.listen()
+        wait_for(lambda: bool(moves))
+
+    assert moves == [(port, server.port)] and server.port != port
+    with MongoClient(server.uri) as client:
+        assert client.app.things.find_one() == {"_id": "kept"}
+    assert json.loads((tmp_path / "run" / "mongodb.json").read_text())["port"] == server.port
+    server.stop()
+
+
+def _bind_quietly(sock: socket.socket, port: int) -> bool:
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
+
+
+def test_client_timeouts_fail_fast_unless_the_uri_sets_its_own() -> None:
+    options = db.client_options("mongodb://h:1/?replicaSet=rs0")
+    assert options["serverSelectionTimeoutMS"] == 1_000 and options["connectTimeoutMS"] == 5_000
+    assert options["heartbeatFrequencyMS"] == 2_000
+    assert options["tz_aware"] is True
+    own = db.client_options("mongodb://h:1/?serverselectiontimeoutms=30000")
+    assert "serverSelectionTimeoutMS" not in own and own["connectTimeoutMS"] == 5_000

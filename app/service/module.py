@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC
 from typing import Any, Protocol, TypeVar
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 
+from app.db import new_client
 from app.dto import (
     CustomerAddressDTO,
     CustomerDTO,
@@ -168,9 +168,14 @@ class CustomerModuleService:
         if client is None:
             if mongodb_uri is None:
                 raise InvalidData("A MongoDB URI (or a client) is required")
-            client = AsyncMongoClient(mongodb_uri, tz_aware=True, tzinfo=UTC)
+            client = new_client(mongodb_uri)  # with the fail-fast timeouts of app.db
         db = client[database]
-        await init_beanie(database=db, document_models=MODELS)
+        try:
+            await init_beanie(database=db, document_models=MODELS)
+        except BaseException:
+            if owns:  # e.g. MongoDB unreachable: no client left behind with its monitor tasks
+                await client.close()
+            raise
         gate = SearchGate(concurrency=search_concurrency, budget=search_budget)
         if scan_limit is None and "secantusVersion" in await client.admin.command("buildInfo"):
             scan_limit = SECANTUSDB_SCAN_LIMIT

@@ -245,6 +245,39 @@ def test_read_your_writes_in_process_and_from_another_process(
     run(mongodb_uri, database_name, tmp_path, body)
 
 
+def test_a_checkpoint_taken_after_a_command_entry_resumes_without_a_reindex(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    """SecantusDB mints the stream's token after a command entry of the database (an index or
+    collection created while the indexer idles) with the namespace ``<db>.$cmd``, and refuses
+    to resume a ``customers`` stream from it; the indexer saves such a token at a clean stop
+    and must still resume from it."""
+
+    async def body(db: Any, root: Path) -> None:
+        coll = db.customers
+        backend = EmbeddedBackend(root)
+        await coll.insert_one(raw_customer(1))
+        first = indexer(db, backend, max_await_ms=50, lease_ttl=60)  # no renewal writes
+        stop = asyncio.Event()
+        task = asyncio.create_task(first.run(stop))
+        await until(lambda: first.caught_up)
+        await db.create_collection("unrelated")
+        await asyncio.sleep(0.5)  # idle reads pass over the command entry
+        stop.set()
+        await task
+        saved = (await IndexerState(db).load())["resume_token"]
+        assert await resumable(db, "customers", saved)
+
+        await coll.insert_one(raw_customer(2))
+        restarted = indexer(db, backend)
+        await restarted.run_until_caught_up()
+        assert restarted.stats.reindexes == 0 and restarted.stats.applied == 1
+        await assert_index_matches(coll, backend)
+        await backend.close()
+
+    run(mongodb_uri, database_name, tmp_path, body)
+
+
 def test_history_lost_on_resume_runs_a_full_reindex(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
