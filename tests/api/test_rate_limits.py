@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from app.config import Settings
+from app.config import ConfigError, Settings
 from app.errors import RateLimited
 from app.ratelimit import RateLimits, parse_limit
 from app.runtime import close_app
@@ -134,5 +134,5 @@ def test_limits_are_read_from_the_environment() -> None:
     assert limits.register is None
     defaults = RateLimits.from_settings(Settings.from_env({}))
     assert (defaults.auth.amount, defaults.auth.get_expiry()) == (30, 60)
-    with pytest.raises(ValueError, match="CUSTOMERS_RATE_LIMIT_REGISTER: 'lots'"):
-        RateLimits.from_settings(Settings(rate_limit_register="lots"))
+    with pytest.raises(ConfigError, match=r"CUSTOMERS_RATE_LIMIT_REGISTER must be a rate .* 'lots'"):
+        Settings(rate_limit_register="lots")
