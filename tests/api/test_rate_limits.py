@@ -134,5 +134,7 @@ def test_limits_are_read_from_the_environment() -> None:
     assert limits.register is None
     defaults = RateLimits.from_settings(Settings.from_env({}))
     assert (defaults.auth.amount, defaults.auth.get_expiry()) == (30, 60)
-    with pytest.raises(ConfigError, match=r"CUSTOMERS_RATE_LIMIT_REGISTER must be a rate .* 'lots'"):
+    with pytest.raises(
+        ConfigError, match=r"CUSTOMERS_RATE_LIMIT_REGISTER must be a rate .* 'lots'"
+    ):
         Settings(rate_limit_register="lots")
