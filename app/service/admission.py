@@ -25,6 +25,10 @@ search is bounded up front (input limits, expansion caps: see ``app.textsearch``
   would not stop a tantivy thread anyway, and an operation cancelled mid-flight costs its
   MongoDB connection: under load the next requests would queue to open new ones.
 
+The budget counts from when the request arrived (:func:`note_arrival`, which the HTTP layer
+calls with the time the server received it), so time spent queued for a worker thread or for
+a slot is inside it: a client never waits much longer than the budget for its answer.
+
 All refusals are ``unexpected_state`` (HTTP 503 with ``Retry-After``): nothing was changed and
 the same request may succeed later.
 """
@@ -34,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -41,7 +46,14 @@ from pymongo.errors import ExecutionTimeout
 
 from app.errors import Unavailable
 
-__all__ = ["QUEUE_WAIT", "SECANTUSDB_SCAN_LIMIT", "SearchGate", "Slots", "max_time_ms"]
+__all__ = [
+    "QUEUE_WAIT",
+    "SECANTUSDB_SCAN_LIMIT",
+    "SearchGate",
+    "Slots",
+    "max_time_ms",
+    "note_arrival",
+]
 
 T = TypeVar("T")
 
@@ -54,6 +66,22 @@ SECANTUSDB_SCAN_LIMIT = 10_000
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "customers_search_deadline", default=None
 )
+
+
+_arrival: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "customers_request_arrival", default=None
+)
+
+
+def note_arrival(received: str | float | None) -> None:
+    """Count the budgets of this request's searches from ``received`` (``time.monotonic()``,
+    the event loop's clock); missing, malformed or later than now means now."""
+    now = time.monotonic()
+    try:
+        at = float(received) if received is not None else now
+    except ValueError:
+        at = now
+    _arrival.set(min(at, now) if math.isfinite(at) else now)
 
 
 def max_time_ms() -> int | None:
@@ -197,7 +225,9 @@ class SearchGate:
 
     def _start(self, work: Callable[[], Awaitable[T]]) -> tuple[asyncio.Task[T], float]:
         """Start ``work`` as a task whose MongoDB calls see this budget's deadline."""
-        deadline = asyncio.get_running_loop().time() + self.budget
+        now = asyncio.get_running_loop().time()
+        arrival = _arrival.get()
+        deadline = (now if arrival is None else min(arrival, now)) + self.budget
         token = _deadline.set(deadline)
         try:
             return _start(work), deadline  # the task copies the context, deadline included
@@ -206,7 +236,8 @@ class SearchGate:
 
     async def _within_budget(self, task: asyncio.Task[T], deadline: float) -> T:
         """``task``'s result, or ``Unavailable`` once the budget is spent (it runs on)."""
-        done, _ = await asyncio.wait({task}, timeout=self.budget)  # never cancels the task
+        left = max(0.0, deadline - asyncio.get_running_loop().time())
+        done, _ = await asyncio.wait({task}, timeout=left)  # never cancels the task
         if not done:
             raise self._over_budget()
         try:
