@@ -27,7 +27,9 @@ search is bounded up front (input limits, expansion caps: see ``app.textsearch``
 
 The budget counts from when the request arrived (:func:`note_arrival`, which the HTTP layer
 calls with the time the server received it), so time spent queued for a worker thread or for
-a slot is inside it: a client never waits much longer than the budget for its answer.
+a slot is inside it, and the gate gives up :func:`response_margin` before the budget ends,
+leaving that time to write the 503 on a busy server (measured: ~0.1 s under hostile load on two
+cores): the client has its answer within the budget.
 
 All refusals are ``unexpected_state`` (HTTP 503 with ``Retry-After``): nothing was changed and
 the same request may succeed later.
@@ -53,6 +55,7 @@ __all__ = [
     "Slots",
     "max_time_ms",
     "note_arrival",
+    "response_margin",
 ]
 
 T = TypeVar("T")
@@ -66,6 +69,11 @@ SECANTUSDB_SCAN_LIMIT = 10_000
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "customers_search_deadline", default=None
 )
+
+
+def response_margin(budget: float) -> float:
+    """Seconds of ``budget`` kept for answering: 10 %, at most a quarter of a second."""
+    return min(0.25, budget / 10)
 
 
 _arrival: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -227,7 +235,8 @@ class SearchGate:
         """Start ``work`` as a task whose MongoDB calls see this budget's deadline."""
         now = asyncio.get_running_loop().time()
         arrival = _arrival.get()
-        deadline = (now if arrival is None else min(arrival, now)) + self.budget
+        start = now if arrival is None else min(arrival, now)
+        deadline = start + self.budget - response_margin(self.budget)
         token = _deadline.set(deadline)
         try:
             return _start(work), deadline  # the task copies the context, deadline included

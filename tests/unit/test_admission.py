@@ -11,7 +11,7 @@ import pytest
 from pymongo.errors import ExecutionTimeout
 
 from app.errors import Unavailable
-from app.service.admission import SearchGate, max_time_ms, note_arrival
+from app.service.admission import SearchGate, max_time_ms, note_arrival, response_margin
 
 
 def run(body: Callable[[], Awaitable[Any]]) -> Any:
@@ -207,3 +207,21 @@ def test_an_arrival_in_the_future_or_unreadable_counts_as_now(claimed: str | Non
 
     with pytest.raises(Unavailable, match="budget"):  # never more than the budget itself
         asyncio.run(body())
+
+
+def test_the_gate_answers_before_the_budget_ends_leaving_time_to_write_the_answer() -> None:
+    async def body() -> float:
+        gate = SearchGate(concurrency=1, budget=1.0)
+        note_arrival(None)
+        started = time.monotonic()
+
+        async def forever() -> None:
+            await asyncio.sleep(5)
+
+        with pytest.raises(Unavailable, match="budget"):
+            await gate.search(forever)
+        return time.monotonic() - started
+
+    waited = asyncio.run(body())
+    assert response_margin(1.0) == 0.1 and response_margin(10) == 0.25
+    assert waited < 1.0  # answered inside the budget, not at its very end
