@@ -31,6 +31,7 @@ BLUEPRINTS = [
     "app.api.admin_addresses",
     "app.api.admin_groups",
     "app.api.store_customers",
+    "app.web",  # the admin web app at /app (its own package: page, modules, styles)
 ]
 
 

@@ -1,0 +1,76 @@
+// Matched parts of a lookup hit, drawn as text nodes and <mark> elements.
+//
+// The API's contract: `highlights` maps a field to `[start, end)` ranges in characters (Unicode
+// code points, as Python counts them) of the stored value, e.g. `{"first_name": [[0, 3]]}`.
+// The page draws the stored value itself and only uses the ranges to cut it, so a highlight can
+// never add text (or markup) that is not in the value.
+
+import { h } from "./dom.js";
+
+/** Sorted, merged ranges of `value` that are valid for it (anything malformed is dropped). */
+export function cleanRanges(ranges, length) {
+  if (!Array.isArray(ranges)) return [];
+  const valid = ranges
+    .filter((r) => Array.isArray(r) && Number.isInteger(r[0]) && Number.isInteger(r[1]))
+    .map(([start, end]) => [Math.max(0, start), Math.min(length, end)])
+    .filter(([start, end]) => start < end)
+    .sort((a, b) => a[0] - b[0]);
+  const merged = [];
+  for (const [start, end] of valid) {
+    const last = merged[merged.length - 1];
+    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+    else merged.push([start, end]);
+  }
+  return merged;
+}
+
+/** `value` as a fragment: text nodes, with the `ranges` in <mark>. */
+export function highlighted(value, ranges) {
+  const text = value == null ? "" : String(value);
+  const chars = Array.from(text); // code points, so ranges match the server's characters
+  const fragment = document.createDocumentFragment();
+  let at = 0;
+  for (const [start, end] of cleanRanges(ranges, chars.length)) {
+    if (start > at) fragment.append(chars.slice(at, start).join(""));
+    fragment.append(h("mark", {}, chars.slice(start, end).join("")));
+    at = end;
+  }
+  if (at < chars.length) fragment.append(chars.slice(at).join(""));
+  return fragment;
+}
+
+/** The ranges of `field` in a hit: the contract's offsets, or (older servers) marked text. */
+export function rangesOf(hit, field) {
+  const found = hit.highlights ? hit.highlights[field] : undefined;
+  if (typeof found === "string") return rangesFromMarked(found, hit.customer[field]);
+  return Array.isArray(found) ? found : [];
+}
+
+// --- adapter for servers that still answer `<em>`-marked strings (remove with them) ---------
+
+const MARK = /<em>|<\/em>/g;
+
+/**
+ * Ranges from a value with `<em>…</em>` inserted, or none when the unmarked text is not the
+ * stored value (such markers cannot be told apart from a value that contains `<em>` itself).
+ */
+export function rangesFromMarked(marked, value) {
+  const text = value == null ? "" : String(value);
+  const ranges = [];
+  let plain = "";
+  let start = null;
+  let last = 0;
+  for (const match of marked.matchAll(MARK)) {
+    plain += marked.slice(last, match.index);
+    last = match.index + match[0].length;
+    const at = Array.from(plain).length;
+    if (match[0] === "<em>" && start === null) start = at;
+    else if (match[0] === "</em>" && start !== null) {
+      ranges.push([start, at]);
+      start = null;
+    } else return [];
+  }
+  plain += marked.slice(last);
+  if (plain.endsWith("…") && !text.endsWith("…")) plain = plain.slice(0, -1); // long values
+  return start === null && text.startsWith(plain) && plain ? ranges : [];
+}
