@@ -78,6 +78,15 @@ function addressCard(page, address) {
   const card = h("li", { class: "address" });
   const name = address.address_name || "Address";
 
+  /**
+   * The address as stored now. The admin API's address answers leave out its name and default
+   * flags (Medusa's shape): those are taken from the customer's copy on the page.
+   */
+  async function fresh() {
+    const { record, etag } = await readAddress(page.id, address.id);
+    return { record: { ...address, ...record }, etag };
+  }
+
   /** Apply `mine` (or delete, when `mine` is null) based on `etag`, then redraw the page. */
   async function apply(mine, etag) {
     const path = addressPath(page.id, address.id);
@@ -97,7 +106,7 @@ function addressCard(page, address) {
       fields: COMPARED,
       seen,
       mine: mine || {},
-      load: () => readAddress(page.id, address.id),
+      load: fresh,
       reload: () => page.reload(),
       retry: (etag) => apply(mine, etag),
     }).catch((error) => showError(slot, error));
@@ -106,25 +115,25 @@ function addressCard(page, address) {
   /** Change the address as shown, unless it changed since: then show what changed. */
   async function guarded(control, mine) {
     await run(control, slot, async () => {
-      const fresh = await readAddress(page.id, address.id);
-      if (!sameAddress(address, fresh.record)) return conflict(address, mine);
-      await apply(mine, fresh.etag);
+      const now = await fresh();
+      if (!sameAddress(address, now.record)) return conflict(address, mine);
+      await apply(mine, now.etag);
     }, { onConflict: () => conflict(address, mine) });
   }
 
   async function edit(control) {
-    const fresh = await run(control, slot, () => readAddress(page.id, address.id));
-    if (!fresh) return;
+    const now = await run(control, slot, fresh);
+    if (!now) return;
     const form = addressForm({
-      address: fresh.record,
+      address: now.record,
       label: `Edit address ${name}`,
       submitText: "Save address",
       onCancel: () => page.show(page.customer, page.etag, TITLE),
       onSubmit: ({ form: edited, save, slot: formSlot, values }) => {
-        const mine = changedFields(fresh.record, values);
-        run(save, formSlot, () => apply(mine, fresh.etag), {
+        const mine = changedFields(now.record, values);
+        run(save, formSlot, () => apply(mine, now.etag), {
           form: edited,
-          onConflict: () => conflict(fresh.record, mine),
+          onConflict: () => conflict(now.record, mine),
         });
       },
     });

@@ -1,0 +1,76 @@
+"""Signing in and out: the key is checked by the API, kept only in sessionStorage, never shown."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.auth import mint_token
+from tests.api.serve_support import SECRET
+from tests.web.support import PLAYWRIGHT_MISSING, Tab
+
+expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).expect
+
+
+def test_sign_in_with_enter_then_sign_out(tab: Tab) -> None:
+    tab.open("/app")
+    key_field = tab.page.get_by_label("API key")
+    key_field.fill(tab.server.api_key)
+    key_field.press("Enter")
+    expect(tab.search_field()).to_be_focused()
+
+    tab.page.get_by_role("button", name="Sign out").click()
+    expect(tab.page.get_by_label("API key")).to_be_visible()
+    expect(tab.page.get_by_text("You signed out.")).to_be_visible()
+    assert tab.page.evaluate("sessionStorage.length") == 0
+    tab.page.reload()
+    expect(tab.page.get_by_label("API key")).to_be_visible()  # a reload does not sign in again
+
+
+def test_sign_in_button_and_a_wrong_key(tab: Tab) -> None:
+    tab.open("/app")
+    tab.page.get_by_label("API key").fill("sk_" + "0" * 64)
+    tab.page.get_by_role("button", name="Sign in").click()
+    expect(tab.page.get_by_role("alert")).to_contain_text("did not accept this key")
+    expect(tab.page.get_by_label("API key")).to_have_attribute("aria-invalid", "true")
+    assert tab.page.evaluate("sessionStorage.length") == 0
+
+    tab.page.get_by_label("API key").fill(tab.server.api_key)
+    tab.page.get_by_role("button", name="Sign in").click()
+    expect(tab.search_field()).to_be_visible()
+
+
+def test_the_key_is_never_in_the_url_the_html_or_local_storage(signed_in: Tab) -> None:
+    key = signed_in.server.api_key
+    requested: list[str] = []
+    signed_in.page.on("request", lambda request: requested.append(request.url))
+    signed_in.type_query("someone")
+    expect(signed_in.page.get_by_role("status").filter(has_text="match")).to_be_visible()
+    signed_in.page.get_by_role("link", name="Groups").click()
+    expect(signed_in.page.get_by_role("heading", name="Customer groups")).to_be_visible()
+
+    assert requested and all(key not in url for url in requested)
+    assert key not in signed_in.page.url
+    assert key not in signed_in.page.content()
+    assert signed_in.page.evaluate("JSON.stringify(localStorage)") == "{}"
+    assert key in signed_in.page.evaluate("JSON.stringify(sessionStorage)")
+    assert key not in signed_in.server.serve.output, "the key reached the server's log"
+
+
+def test_a_401_returns_to_sign_in_with_a_message(tab: Tab) -> None:
+    token = mint_token(SECRET, actor_type="user", actor_id="user_web", expires_in=2)
+    tab.sign_in(token, path="/app/groups")
+    expect(tab.page.get_by_role("heading", name="Customer groups")).to_be_visible()
+    time.sleep(2.5)  # the token expires
+    tab.page.get_by_role("link", name="Customers", exact=True).click()
+
+    expect(tab.page.get_by_label("API key")).to_be_visible()
+    expect(tab.page.get_by_text("no longer accepts your key")).to_be_visible()
+    assert tab.page.evaluate("sessionStorage.length") == 0
+
+
+def test_a_pasted_link_opens_after_sign_in(tab: Tab) -> None:
+    group = tab.server.group("Pasted link group")
+    tab.sign_in(path=f"/app/groups/{group['id']}")
+    expect(tab.page.get_by_role("heading", name="Pasted link group", level=1)).to_be_visible()
