@@ -32,7 +32,15 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 # The developer's own configuration must not reach the server under test.
-_FOREIGN_ENV = ("CUSTOMERS_", "MONGODB_", "ELASTICSEARCH_", "JWT_SECRET", "ADMIN_CORS", "STORE_CORS", "METRICS_PORT")
+_FOREIGN_ENV = (
+    "CUSTOMERS_",
+    "MONGODB_",
+    "ELASTICSEARCH_",
+    "JWT_SECRET",
+    "ADMIN_CORS",
+    "STORE_CORS",
+    "METRICS_PORT",
+)
 
 
 def unique_word() -> str:
@@ -119,8 +127,9 @@ class Tab:
         self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         self.page.on(
             "response",
-            lambda response: response.status >= 400
-            and self.failed.append((response.status, response.url)),
+            lambda response: (
+                response.status >= 400 and self.failed.append((response.status, response.url))
+            ),
         )
 
     def _console(self, message: Any) -> None:

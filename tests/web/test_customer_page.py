@@ -16,7 +16,9 @@ def customer(signed_in: Tab) -> dict[str, Any]:
     """A customer with metadata, opened in the signed-in tab."""
     word = unique_word()
     created = signed_in.server.customer(
-        first_name="Ines", last_name=word, email=f"ines@{word}.example",
+        first_name="Ines",
+        last_name=word,
+        email=f"ines@{word}.example",
         metadata={"tier": "gold", "visits": 3},
     )
     signed_in.open(f"/app/customers/{created['id']}")
@@ -51,7 +53,9 @@ def test_edit_the_profile_and_see_the_api_error_next_to_the_form(signed_in: Tab,
     form.get_by_label("First name").fill("Inès")
     form.get_by_label("Company").fill("Maison Bleue")
     form.get_by_role("button", name="Save profile").click()
-    expect(signed_in.page.get_by_role("heading", level=1)).to_have_text(f"Inès {customer['last_name']}")
+    expect(signed_in.page.get_by_role("heading", level=1)).to_have_text(
+        f"Inès {customer['last_name']}"
+    )
     expect(profile).to_contain_text("Maison Bleue")
     stored = signed_in.server.read_customer(customer["id"])
     assert (stored["first_name"], stored["company_name"]) == ("Inès", "Maison Bleue")
@@ -73,8 +77,10 @@ def add_address(tab: Tab, name: str, city: str, *, shipping: bool = False) -> No
 
 
 def card(tab: Tab, name: str) -> Any:
-    return section(tab, "Addresses").get_by_role("listitem").filter(
-        has=tab.page.get_by_role("heading", name=name, exact=True)
+    return (
+        section(tab, "Addresses")
+        .get_by_role("listitem")
+        .filter(has=tab.page.get_by_role("heading", name=name, exact=True))
     )
 
 
@@ -88,10 +94,14 @@ def test_addresses_and_their_defaults(signed_in: Tab, customer) -> None:
     expect(badge(signed_in, "Home", "Default shipping")).to_be_visible()
     expect(badge(signed_in, "Office", "Default shipping")).to_have_count(0)
 
-    card(signed_in, "Office").get_by_role("button", name="Make Office the default shipping address").click()
+    card(signed_in, "Office").get_by_role(
+        "button", name="Make Office the default shipping address"
+    ).click()
     expect(badge(signed_in, "Office", "Default shipping")).to_be_visible()
     expect(badge(signed_in, "Home", "Default shipping")).to_have_count(0)
-    card(signed_in, "Home").get_by_role("button", name="Make Home the default billing address").click()
+    card(signed_in, "Home").get_by_role(
+        "button", name="Make Home the default billing address"
+    ).click()
     expect(badge(signed_in, "Home", "Default billing")).to_be_visible()
     expect(section(signed_in, "Addresses").get_by_role("alert")).to_have_count(0)
 
@@ -110,9 +120,9 @@ def test_addresses_and_their_defaults(signed_in: Tab, customer) -> None:
     expect(card(signed_in, "Home")).to_have_count(0)
 
     stored = signed_in.server.read_customer(customer["id"])
-    assert [(a["address_name"], a["city"], a["is_default_shipping"]) for a in stored["addresses"]] == [
-        ("Office", "Lyon 2e", True)
-    ]
+    assert [
+        (a["address_name"], a["city"], a["is_default_shipping"]) for a in stored["addresses"]
+    ] == [("Office", "Lyon 2e", True)]
 
 
 def test_group_membership(signed_in: Tab, customer) -> None:
@@ -123,7 +133,9 @@ def test_group_membership(signed_in: Tab, customer) -> None:
     groups.get_by_label("Add to group").select_option(label=f"Club {word}")
     groups.get_by_role("button", name="Add", exact=True).click()
     expect(groups.get_by_role("link", name=f"Club {word}")).to_be_visible()
-    assert [g["id"] for g in signed_in.server.read_customer(customer["id"])["groups"]] == [group["id"]]
+    assert [g["id"] for g in signed_in.server.read_customer(customer["id"])["groups"]] == [
+        group["id"]
+    ]
 
     groups.get_by_role("button", name=f"Remove from group Club {word}").click()
     expect(groups.get_by_role("link", name=f"Club {word}")).to_have_count(0)
@@ -136,14 +148,24 @@ def test_delete_asks_first(signed_in: Tab, customer) -> None:
     delete.click()
     signed_in.page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
     expect(signed_in.page.get_by_role("dialog")).to_have_count(0)
-    assert signed_in.server.serve.request("GET", f"/admin/customers/{customer['id']}", headers=_admin()).status == 200
+    assert (
+        signed_in.server.serve.request(
+            "GET", f"/admin/customers/{customer['id']}", headers=_admin()
+        ).status
+        == 200
+    )
 
     delete.click()
     signed_in.page.get_by_role("dialog").get_by_role("button", name="Delete customer").click()
     expect(signed_in.page.get_by_text("This customer was deleted on")).to_be_visible()
     expect(signed_in.page.get_by_text("Deleted", exact=True).first).to_be_visible()
     expect(signed_in.page.get_by_role("button", name="Edit profile")).to_have_count(0)
-    assert signed_in.server.serve.request("GET", f"/admin/customers/{customer['id']}", headers=_admin()).status == 404
+    assert (
+        signed_in.server.serve.request(
+            "GET", f"/admin/customers/{customer['id']}", headers=_admin()
+        ).status
+        == 404
+    )
 
     signed_in.page.reload()  # a deleted customer's page still opens (from the list with deleted)
     expect(signed_in.page.get_by_text("This customer was deleted on")).to_be_visible()
