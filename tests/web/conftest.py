@@ -56,7 +56,8 @@ def browser() -> Iterator[Any]:
 
 def open_tab(browser: Any, server: AppServer, **context_options: Any) -> Tab:
     """A new browser context (no shared storage) and its one tab."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, **context_options)
+    options = {"viewport": {"width": 1440, "height": 900}, **context_options}
+    context = browser.new_context(**options)
     context.set_default_timeout(TIMEOUT_MS)
     return Tab(context.new_page(), server)
 

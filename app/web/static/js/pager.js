@@ -1,7 +1,7 @@
 // Paging controls and the tables of customers shared by the list and a group's members.
 
 import { h } from "./dom.js";
-import { accountBadge, count, day, deletedBadge, displayName } from "./format.js";
+import { accountBadge, count, day, deletedBadge, displayName, plural } from "./format.js";
 import { link } from "./router.js";
 
 /** Page number (1-based) from a URL parameter; anything else is page 1. */
@@ -11,10 +11,11 @@ export function pageOf(value) {
 }
 
 /**
- * "Previous" / "Next" and where we are: `{page, size, total, what, go(page)}`.
+ * "Previous" / "Next" and where we are: `{page, size, total, noun, go(page)}`.
  * The status line says the range and the total count ("21–40 of 1,234 customers").
  */
-export function pager({ page, size, total, what, go }) {
+export function pager({ page, size, total, noun, go }) {
+  const what = `${noun}s`;
   const pages = Math.max(1, Math.ceil(total / size));
   const first = total ? (page - 1) * size + 1 : 0;
   const last = Math.min(total, page * size);
@@ -23,7 +24,7 @@ export function pager({ page, size, total, what, go }) {
       ? `No ${what}`
       : first > total
         ? `Page ${count(page)} is past the last ${what} (${count(total)} in all)`
-        : `${count(first)}–${count(last)} of ${count(total)} ${what}`;
+        : `${count(first)}–${count(last)} of ${plural(total, noun)}`;
   return h(
     "nav",
     { class: "pager", "aria-label": `Pages of ${what}` },

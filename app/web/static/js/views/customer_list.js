@@ -118,7 +118,7 @@ export function customerList(params, onParams) {
       replace(
         results,
         customerTable(data.customers, { caption: "Customers" }),
-        pager({ page, size: PAGE_SIZE, total: data.count, what: "customers", go: setPage }),
+        pager({ page, size: PAGE_SIZE, total: data.count, noun: "customer", go: setPage }),
       );
     } catch (error) {
       if (error.name !== "AbortError" && mine === seq) showError(slot, error);

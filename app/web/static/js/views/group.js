@@ -112,7 +112,7 @@ function membersCard(view) {
         caption: `Members of ${view.group.name}`,
         actions: view.canWrite ? remove : null,
       }),
-      pager({ page: view.page, size: PAGE_SIZE, total: data.count, what: "members", go }),
+      pager({ page: view.page, size: PAGE_SIZE, total: data.count, noun: "member", go }),
     );
   };
   view.loadMembers().catch((error) => showError(slot, error));

@@ -97,7 +97,7 @@ export function groupsView(root, route) {
       replace(
         results,
         table(data.customer_groups),
-        pager({ page, size: PAGE_SIZE, total: data.count, what: "groups", go }),
+        pager({ page, size: PAGE_SIZE, total: data.count, noun: "group", go }),
       );
     } catch (error) {
       if (mine === seq) showError(slot, error);
