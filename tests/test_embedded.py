@@ -17,8 +17,9 @@ import pytest
 from pymongo import AsyncMongoClient, MongoClient
 
 from app import db, embedded
+from app.bootstrap import build_runtime
 from app.config import Settings
-from app.db import close_client, mongodb_uri_for, open_client
+from app.db import close_client, open_client
 from app.embedded import EmbeddedServer, EmbeddedServerError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,27 +255,36 @@ def test_open_client_starts_the_embedded_server_and_close_client_stops_it(tmp_pa
 
 def test_an_external_uri_is_used_as_given() -> None:
     settings = Settings(mongodb_uri="mongodb://db.example:27017/?replicaSet=rs0")
-    assert mongodb_uri_for(settings) == "mongodb://db.example:27017/?replicaSet=rs0"
 
     async def run() -> None:
         client, server = await open_client(settings)
         assert server is None and client.codec_options.tz_aware
+        assert set(client.topology_description.server_descriptions()) == {("db.example", 27017)}
         await close_client(client, server)
 
     asyncio.run(run())
 
 
-def test_mongodb_uri_for_starts_one_embedded_server_per_data_dir(tmp_path: Path) -> None:
+def test_runtimes_on_one_data_dir_share_its_server_and_the_last_one_stops_it(
+    tmp_path: Path,
+) -> None:
     settings = Settings(data_dir=tmp_path)
-    uri = mongodb_uri_for(settings)
+    first = build_runtime(settings, search=False)
+    second = build_runtime(settings, search=False)
     try:
-        assert mongodb_uri_for(settings) == uri
-        with MongoClient(uri) as client:
-            assert client.admin.command("ping")["ok"] == 1
-            # SecantusDB's retryable-write registry collapses under sustained writes
-            assert client.options.retry_writes is False
+        assert first.database_server is not None and second.database_server is not None
+        pid, port = first.database_server.pid, first.database_server.port
+        assert (second.database_server.pid, second.database_server.port) == (pid, port)
+        assert first.database_server.started_here and not second.database_server.started_here
+        # SecantusDB's retryable-write registry collapses under sustained writes
+        assert first.client.options.retry_writes is False
+        first.close()
+        assert second.run(second.client.admin.command("ping"))["ok"] == 1
     finally:
-        db._shared.pop(tmp_path.absolute()).stop()
+        first.close()
+        second.close()
+    assert pid and port
+    assert_gone(pid, port)
 
 
 # --- supervision ------------------------------------------------------------------------------

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.api import schemas as s
-from app.api.common import filters_of
+from app.api.listing import filters_of
 from app.api.openapi import documented
+from app.api.parsing import parse_query
 from app.api.serialize import ADMIN_CUSTOMER, dump, select
-from app.api.validation import parse_query
 from app.auth import require_admin
-from app.runtime import get_service
+from app.webapp import get_service
 
 bp = Blueprint("admin_search", __name__, url_prefix="/admin/customers")
 bp.before_request(require_admin)

@@ -17,7 +17,7 @@ from app import readiness
 from app.api import schemas as s
 from app.api.openapi import build_spec, documented, render_docs
 from app.auth import require_admin
-from app.runtime import get_service
+from app.webapp import runtime_of
 
 bp = Blueprint("meta", __name__)
 
@@ -50,8 +50,7 @@ async def ready():
 
     The 503 body is the same report plus ``type`` (``unexpected_state``) and ``message``.
     """
-    checks = {"mongodb": readiness.ping(get_service().database), **readiness.checks_of(current_app)}
-    is_ready, report = await readiness.run_checks(checks)
+    is_ready, report = await readiness.run_checks(runtime_of(current_app).checks)
     if is_ready:
         return {"status": "ready", "checks": report}
     failing = "; ".join(

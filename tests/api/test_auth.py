@@ -8,9 +8,9 @@ import logging
 import jwt
 import pytest
 
-from app import runtime
-from app.auth import ApiKeys, decode_token, hash_secret, jwt_secret_for, new_secret
 from app.config import DEFAULT_JWT_SECRET, Settings
+from app.credentials import ApiKeys, decode_token, hash_secret, jwt_secret_for, new_secret
+from app.webapp import run, runtime_of
 from tests.api.conftest import JWT_SECRET, token_for
 
 UNAUTHORIZED = {"message": "Unauthorized"}
@@ -77,11 +77,11 @@ def test_admin_rejects_bad_credentials(client, authorization) -> None:
 
 
 def test_revoked_key_is_rejected(app, client) -> None:
-    keys = ApiKeys(app.extensions[runtime.SERVICE].database)
-    record, secret = runtime.run(keys.create("short-lived"), app=app)
-    runtime.run(keys.revoke(record["id"]), app=app)
+    keys = ApiKeys(runtime_of(app).service.database)
+    record, secret = run(keys.create("short-lived"), app=app)
+    run(keys.revoke(record["id"]), app=app)
     assert client.get("/admin/customers", headers=basic(secret)).status_code == 401
-    listed = runtime.run(keys.list_keys(), app=app)
+    listed = run(keys.list_keys(), app=app)
     assert any(k["id"] == record["id"] and k["revoked_at"] for k in listed)
     assert all("token_hash" not in k for k in listed)
 

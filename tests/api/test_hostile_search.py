@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from app.auth import ApiKeys
+from app.credentials import ApiKeys
 from app.limits import MAX_Q_CHARS, MAX_Q_WORDS, MAX_TEXT_CHARS
 from app.service import CustomerModuleService
 from tests.api.test_serve import _free_port

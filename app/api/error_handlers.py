@@ -19,7 +19,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
 from app import metrics
-from app.auth import AuthError
+from app.credentials import AuthError
 from app.errors import CustomerModuleError, RateLimited, Unavailable
 
 __all__ = ["STATUS", "init_app"]
