@@ -8,6 +8,7 @@ import logging
 import jwt
 import pytest
 
+from app.auth import KEY_CACHE_SECONDS, key_cache_of
 from app.config import DEFAULT_JWT_SECRET, Settings
 from app.credentials import ApiKeys, decode_token, hash_secret, jwt_secret_for, new_secret
 from app.webapp import run, runtime_of
@@ -84,6 +85,21 @@ def test_revoked_key_is_rejected(app, client) -> None:
     listed = run(keys.list_keys(), app=app)
     assert any(k["id"] == record["id"] and k["revoked_at"] for k in listed)
     assert all("token_hash" not in k for k in listed)
+
+
+def test_a_key_revoked_elsewhere_is_refused_once_the_cache_time_has_passed(
+    app, client, monkeypatch
+) -> None:
+    keys = ApiKeys(runtime_of(app).service.database)
+    record, secret = run(keys.create("cached"), app=app)
+    now = [1000.0]
+    monkeypatch.setattr(key_cache_of(app), "clock", lambda: now[0])
+    assert client.get("/admin/customers?limit=1", headers=basic(secret)).status_code == 200
+    run(keys.revoke(record["id"]), app=app)  # in the database only, as another process does
+    now[0] += KEY_CACHE_SECONDS - 0.01
+    assert client.get("/admin/customers?limit=1", headers=basic(secret)).status_code == 200
+    now[0] += 0.02
+    assert client.get("/admin/customers?limit=1", headers=basic(secret)).status_code == 401
 
 
 @pytest.mark.parametrize(
