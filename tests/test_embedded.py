@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient, MongoClient
 
-from app import db, embedded
+from app import db
 from app.bootstrap import build_runtime
 from app.config import Settings
 from app.db import close_client, open_client
-from app.embedded import EmbeddedServer, EmbeddedServerError
+from app.embedded import EmbeddedServer, EmbeddedServerError, launch, probes
+from app.embedded import server as server_module
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,8 +60,8 @@ def run_python(code: str, *args: str) -> dict[str, Any]:
 
 def assert_gone(pid: int, port: int) -> None:
     """The server process has exited and nothing listens on its port any more."""
-    assert not embedded._pid_alive(pid)
-    assert not embedded._port_open(port)
+    assert not probes.pid_alive(pid)
+    assert not probes.port_open(port)
 
 
 def test_second_process_joins_the_running_server_instead_of_starting_one(tmp_path: Path) -> None:
@@ -73,7 +74,7 @@ def test_second_process_joins_the_running_server_instead_of_starting_one(tmp_pat
     seen = run_python(JOIN_AND_REPORT, str(tmp_path), "leave")
 
     assert seen == {"pid": pid, "port": port, "started_here": False, "docs": 1}
-    assert embedded._server_pid(port) == pid  # the second one left; we still use it
+    assert probes.server_pid(port) == pid  # the second one left; we still use it
     state = json.loads((tmp_path / "run" / "mongodb.json").read_text())
     assert (state["pid"], state["port"]) == (pid, port)
     assert state["options"]["sync_on_commit"] is True
@@ -99,7 +100,7 @@ def test_the_last_user_stops_the_server_whoever_started_it(tmp_path: Path) -> No
     assert pid and port
 
     starter.stop()
-    assert embedded._server_pid(port) == pid
+    assert probes.server_pid(port) == pid
 
     joiner.stop()
     assert_gone(pid, port)
@@ -124,7 +125,7 @@ def test_a_server_left_behind_by_a_vanished_process_is_adopted_and_stopped(
 ) -> None:
     seen = run_python(JOIN_AND_REPORT, str(tmp_path), "vanish")
     assert seen["started_here"] is True
-    assert embedded._server_pid(seen["port"]) == seen["pid"]  # still running, nobody's
+    assert probes.server_pid(seen["port"]) == seen["pid"]  # still running, nobody's
 
     server = EmbeddedServer(tmp_path).start()
     assert (server.pid, server.port, server.started_here) == (seen["pid"], seen["port"], False)
@@ -179,7 +180,7 @@ def test_acknowledged_writes_survive_sigkill_of_the_server(tmp_path: Path) -> No
     acknowledged = asyncio.run(insert_one_by_one(first.uri, 1_000))
 
     os.kill(first.pid, signal.SIGKILL)
-    assert embedded._wait_gone(first.pid, None, first._launch.proc if first._launch else None, 10)
+    assert launch.wait_gone(first.pid, None, first._launch.proc if first._launch else None, 10)
 
     second = EmbeddedServer(tmp_path).start()
     try:
@@ -193,16 +194,16 @@ def test_acknowledged_writes_survive_sigkill_of_the_server(tmp_path: Path) -> No
 
 
 def test_storage_locked_by_a_foreign_program_is_a_clear_error(tmp_path: Path) -> None:
-    port = embedded._free_port()
+    port = probes.free_port()
     foreign = subprocess.Popen(
-        [embedded.find_executable(), f"--port={port}", f"--storage-path={tmp_path / 'mongodb'}"],
+        [launch.find_executable(), f"--port={port}", f"--storage-path={tmp_path / 'mongodb'}"],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
-        while embedded._server_pid(port, timeout=0.5) != foreign.pid:
+        while probes.server_pid(port, timeout=0.5) != foreign.pid:
             assert time.monotonic() < deadline and foreign.poll() is None
 
         with pytest.raises(EmbeddedServerError, match="is locked by another program") as info:
@@ -319,7 +320,7 @@ def secantusd_processes(storage: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        if f"--storage-path={storage}" in cmdline and embedded._pid_alive(int(entry.name)):
+        if f"--storage-path={storage}" in cmdline and probes.pid_alive(int(entry.name)):
             found.append(int(entry.name))
     return found
 
@@ -385,8 +386,8 @@ def test_processes_that_see_the_server_die_restart_exactly_one(tmp_path: Path) -
 def test_a_server_whose_port_was_taken_moves_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(embedded, "WATCH_INTERVAL_SECONDS", 2.0)  # time to take the port
-    monkeypatch.setattr(embedded, "PORT_PATIENCE_SECONDS", 0.5)
+    monkeypatch.setattr(server_module, "WATCH_INTERVAL_SECONDS", 2.0)  # time to take the port
+    monkeypatch.setattr(server_module, "PORT_PATIENCE_SECONDS", 0.5)
     moves: list[tuple[int, int]] = []
     server = EmbeddedServer(tmp_path, on_moved=lambda old, new: moves.append((old, new)))
     server.start()

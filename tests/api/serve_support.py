@@ -24,8 +24,8 @@ from typing import Any
 
 from pymongo import MongoClient
 
-from app import embedded
 from app.credentials import mint_token
+from app.embedded import probes
 from indexers.oplog import scoped_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -267,7 +267,7 @@ def first_index_built(data: Path) -> dict[str, Any]:
     """Wait for the first start's index build to finish; return what it recorded."""
     state = json.loads((data / "run" / "mongodb.json").read_text())
     deadline = time.monotonic() + 60
-    with MongoClient(embedded._uri(state["port"])) as client:
+    with MongoClient(probes.loopback_uri(state["port"])) as client:
         while True:
             doc = client.customers.indexer_state.find_one({"_id": "customers"}) or {}
             if doc.get("last_reindex"):
