@@ -181,7 +181,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await seed(service, args.customers, args.groups, rng, args.member_share)
         sample = await service.list_customers({}, {"take": 2000, "skip": rng.randrange(0, 1000)})
-        ids = [c.id for c in sample]
+        ids = [c.id for c in sample if c.id is not None]
         groups = [g.id for g in await service.list_customer_groups({"name": {"$like": "bench-%"}})]
 
         url = urlsplit(args.base_url)
@@ -235,7 +235,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 continue
             requests = args.requests if name != "list_customers_by_group" else args.list_requests
             await measure(over_http, requests=min(100, requests), concurrency=args.concurrency)
-            row = {}
+            row: dict[str, Any] = {}
             for mode, call, concurrency, count in (
                 ("http", over_http, args.concurrency, requests),
                 ("service", direct, args.concurrency, requests),

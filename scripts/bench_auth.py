@@ -50,7 +50,7 @@ from app.webapp import close_app, run, runtime_of
 
 def compare(samples: dict[str, list[float]], new: str, old: str) -> dict[str, Any]:
     """Percentiles of both and the ratio of their medians."""
-    result = {name: percentiles(values) for name, values in samples.items()}
+    result: dict[str, Any] = {name: percentiles(values) for name, values in samples.items()}
     result["p50_ratio"] = round(result[new]["p50_ms"] / result[old]["p50_ms"], 2)
     return result
 
@@ -74,7 +74,7 @@ async def bench_service(uri: str, database: str, samples: int) -> dict[str, Any]
 
     async def register(i: int) -> None:
         customer = await service.create_customer_account({"email": f"new{i}@x.com"}, f"authid_{i}")
-        accounts.append(customer.id)
+        accounts.append(str(customer.id))
 
     registered = await interleaved(
         samples,

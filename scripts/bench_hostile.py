@@ -274,6 +274,7 @@ async def hostile_load(
             n += 1
             started = time.perf_counter()
             try:
+                status: int | str
                 status, body = await asyncio.wait_for(conn.request("GET", path), 120)
             except (TimeoutError, OSError) as exc:
                 status, body = type(exc).__name__, b""

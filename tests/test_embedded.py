@@ -148,7 +148,7 @@ def test_concurrent_first_starts_launch_exactly_one_server(tmp_path: Path) -> No
         for _ in range(3)
     ]
     try:
-        seen = [json.loads(holder.stdout.readline()) for holder in holders]  # type: ignore[union-attr]
+        seen = [json.loads(holder.stdout.readline()) for holder in holders]
     finally:
         for holder in holders:
             holder.communicate("", timeout=60)
@@ -360,9 +360,9 @@ def test_processes_that_see_the_server_die_restart_exactly_one(tmp_path: Path) -
 
     def reports() -> list[dict[str, Any]]:
         for holder in holders:
-            holder.stdin.write("report\n")  # type: ignore[union-attr]
-            holder.stdin.flush()  # type: ignore[union-attr]
-        return [json.loads(holder.stdout.readline()) for holder in holders]  # type: ignore[union-attr]
+            holder.stdin.write("report\n")
+            holder.stdin.flush()
+        return [json.loads(holder.stdout.readline()) for holder in holders]
 
     try:
         before = reports()

@@ -8,6 +8,9 @@ adds its blueprint here. Werkzeug prefers static path segments to variables, so 
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from flask import Blueprint, Flask, request
 from flask_cors import CORS
 from prometheus_client import CollectorRegistry
@@ -59,7 +62,7 @@ def init_app(app: Flask, settings: Settings, registry: CollectorRegistry) -> Non
         app.register_blueprint(bp)
         # After the blueprint's own checks (authentication), so 401 still comes first.
         app.before_request_funcs.setdefault(bp.name, []).append(check_path_ids)
-    resources = {}
+    resources: dict[str | re.Pattern[str], dict[str, Any]] = {}
     if settings.admin_cors:
         resources[r"/admin/*"] = {"origins": list(settings.admin_cors)}
     if settings.store_cors:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 
 from app.api import schemas as s
@@ -25,7 +27,7 @@ SEARCH_PARAMS = frozenset({"fields", "limit", "with_deleted", "q"})
     response=s.CustomerSearchResponse,
     auth="admin",
 )
-async def search_customers():
+async def search_customers() -> dict[str, Any]:
     """Best matches first: typos, accents, as-you-type, names either way, phones by last digits."""
     query = parse_query(s.AdminCustomerSearchQuery)
     selection = select(query.fields, ADMIN_CUSTOMER)

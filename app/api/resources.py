@@ -47,6 +47,7 @@ async def answer(
     relations, which a write's result does not carry."""
     selection = select(fields, shape)
     if selection.relations:
+        assert item.id is not None  # a write's result always carries its id
         return await reread(item.id, fields)
     return {key: dump(item, selection)}
 

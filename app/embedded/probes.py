@@ -10,6 +10,7 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -92,7 +93,7 @@ def server_pid(port: int, timeout: float = PING_TIMEOUT_SECONDS) -> int | None:
     """Ping the server on ``port``; return the pid it reports, or None if nothing answers."""
     ms = int(timeout * 1000)
     try:
-        with MongoClient(
+        with MongoClient[dict[str, Any]](
             loopback_uri(port), serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, socketTimeoutMS=ms
         ) as client:
             client.admin.command("ping")

@@ -85,7 +85,8 @@ def test_a_port_in_use_is_one_line_before_the_database_starts(tmp_path: Path) ->
 def test_bad_configuration_is_one_line_naming_the_variable(
     tmp_path: Path, variable: str, value: str
 ) -> None:
-    result = run_serve(serve_env(tmp_path / "data", **{variable: value}), "--port", "0")
+    env = {**serve_env(tmp_path / "data"), variable: value}
+    result = run_serve(env, "--port", "0")
     assert variable in one_line_error(result)
     assert not (tmp_path / "data").exists()
 

@@ -31,7 +31,7 @@ def test_create_app_runs_the_indexer_on_the_app_loop_until_closed(
     try:
         ix = runtime.indexer
         assert isinstance(ix, Indexer)
-        assert runtime.service.index is runtime.search.reader  # type: ignore[union-attr]
+        assert runtime.service.index is runtime.search.reader
 
         async def write_and_wait() -> dict[str, int]:
             await until(lambda: ix.ready)

@@ -91,6 +91,7 @@ def test_not_ready_when_the_search_backend_does_not_answer(make_app) -> None:
 
 def test_when_mongodb_hangs_liveness_holds_and_readiness_and_metrics_say_so(make_app) -> None:
     with EmbeddedServer.ephemeral() as server:
+        assert server.pid is not None
         app, _ = make_app(f"{server.uri}&timeoutMS=1500")
         client = app.test_client()
         assert client.get("/health/ready").json["checks"]["mongodb"]["ok"] is True

@@ -179,7 +179,7 @@ def indexer_log() -> Iterator[list[logging.LogRecord]]:
     """The records of the ``customers.indexer`` loggers (whatever `serve` did to propagation)."""
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.DEBUG)
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler.emit = records.append  # type: ignore[method-assign,assignment]  # a list collects
     logger = logging.getLogger("customers.indexer")
     level = logger.level
     logger.addHandler(handler)
