@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, g, request
 from flask_cors import CORS
 from prometheus_client import CollectorRegistry
 
@@ -27,7 +27,7 @@ from app.api import (
 )
 from app.api.parsing import check_path_ids
 from app.config import Settings
-from app.service.admission import note_arrival
+from app.service.admission import forget_arrival, note_arrival
 from app.serving import RECEIVED_ENVIRON
 
 __all__ = ["BLUEPRINTS", "MAX_BODY_BYTES", "init_app"]
@@ -44,9 +44,18 @@ BLUEPRINTS: list[Blueprint] = [
 ]
 
 
+_ARRIVAL = "customers.arrival"  # flask.g key of the note_arrival token
+
+
 def _note_arrival() -> None:
     """Searches' time budgets count from when ``serve`` received the request (queue included)."""
-    note_arrival(request.environ.get(RECEIVED_ENVIRON))
+    setattr(g, _ARRIVAL, note_arrival(request.environ.get(RECEIVED_ENVIRON)))
+
+
+def _forget_arrival(exc: BaseException | None) -> None:
+    token = g.pop(_ARRIVAL, None)
+    if token is not None:
+        forget_arrival(token)
 
 
 def init_app(app: Flask, settings: Settings, registry: CollectorRegistry) -> None:
@@ -57,6 +66,7 @@ def init_app(app: Flask, settings: Settings, registry: CollectorRegistry) -> Non
     app.json.compact = True  # type: ignore[attr-defined]  # likewise
     error_handlers.init_app(app)
     app.before_request(_note_arrival)
+    app.teardown_request(_forget_arrival)
     metrics.init_app(app, registry)  # request counts and latencies by route (GET /metrics)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from urllib.parse import urlencode
 
+from app.service.admission import SearchGate
 from tests.api.conftest import BOTH_PATHS
 
 CUSTOMER_KEYS = {
@@ -204,3 +207,16 @@ def test_get_and_delete_ignore_json_content_type_without_body(client, admin, mak
         f"/admin/customers/{customer['id']}", headers=headers, data="{not json"
     )
     assert response.status_code == 200
+
+
+def test_a_request_arrival_does_not_outlive_the_request(client, admin) -> None:
+    """The budget's start is scoped to its request: later work in the same thread (here a
+    service call after a request of the Flask test client) counts from its own start."""
+    assert client.get("/admin/customers", headers=admin).status_code == 200
+    time.sleep(0.6)
+
+    async def quick() -> str:
+        await asyncio.sleep(0.05)
+        return "done"
+
+    assert asyncio.run(SearchGate(concurrency=1, budget=0.5).search(quick)) == "done"
