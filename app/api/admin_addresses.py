@@ -13,14 +13,13 @@ from flask import Blueprint
 
 from app.api import resources
 from app.api import schemas as s
-from app.api.admin_customers import customer_response
+from app.api.admin_customers import customer_response, ensure_customer
 from app.api.listing import list_page
 from app.api.openapi import documented
 from app.api.parsing import parse_body, parse_query
-from app.api.resources import ID_ONLY, found, owned_address
+from app.api.resources import owned_address
 from app.api.serialize import ADMIN_ADDRESS, dump, select
 from app.auth import require_admin
-from app.errors import NotFound, quote
 from app.webapp import get_service
 
 bp = Blueprint("admin_addresses", __name__, url_prefix="/admin/customers/<customer_id>/addresses")
@@ -28,11 +27,6 @@ bp.before_request(require_admin)
 
 
 Body = dict[str, Any]
-
-
-async def _require_customer(customer_id: str) -> None:
-    missing = NotFound(f"Customer with id: {quote(customer_id)} not found")
-    await found(get_service().retrieve_customer(customer_id, ID_ONLY), missing)
 
 
 @bp.get("")
@@ -93,7 +87,7 @@ async def update_address(customer_id: str, address_id: str) -> Body:
     """Update an address; answers with the parent customer."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.AdminAddressBody)
-    await _require_customer(customer_id)
+    await ensure_customer(customer_id)
     data = body.data()
     if data:
         await get_service().update_customer_addresses(

@@ -26,14 +26,20 @@ def _missing(customer_id: str) -> NotFound:
     return NotFound(f"Customer with id: {quote(customer_id)} not found")
 
 
+def _missing_on_update(customer_id: str) -> NotFound:  # Medusa words this one differently
+    return NotFound(f'Customer with id "{quote(customer_id)}" not found')
+
+
+async def ensure_customer(customer_id: str) -> None:
+    """404 unless the customer exists (a read of its id only)."""
+    await found(get_service().retrieve_customer(customer_id, ID_ONLY), _missing, customer_id)
+
+
 async def customer_response(customer_id: str, fields: str | None) -> Body:
     """``{customer}`` re-read with the relations ``fields`` asks for (404 when gone)."""
     selection = select(fields, ADMIN_CUSTOMER)
-    config = {"relations": selection.relation_names}
-    customer = await found(
-        get_service().retrieve_customer(customer_id, config), _missing(customer_id)
-    )
-    return {"customer": dump(customer, selection)}
+    reading = get_service().retrieve_customer(customer_id, {"relations": selection.relation_names})
+    return {"customer": dump(await found(reading, _missing, customer_id), selection)}
 
 
 @bp.get("")
@@ -86,8 +92,8 @@ async def update_customer(customer_id: str) -> Body:
     """Update a customer; ``metadata`` is merged (``""`` removes a key)."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.AdminCustomerBody)
-    missing = NotFound(f'Customer with id "{quote(customer_id)}" not found')
-    customer = await found(get_service().update_customers(customer_id, body.data()), missing)
+    updating = get_service().update_customers(customer_id, body.data())
+    customer = await found(updating, _missing_on_update, customer_id)
     return await answer("customer", customer, query.fields, ADMIN_CUSTOMER, customer_response)
 
 
@@ -95,9 +101,8 @@ async def update_customer(customer_id: str) -> Body:
 @documented(summary="Delete a customer", response=s.DeleteResponse, auth="admin")
 async def delete_customer(customer_id: str) -> Body:
     """Soft-delete a customer and its addresses; 404 for an unknown id."""
-    service = get_service()
-    await found(service.retrieve_customer(customer_id, ID_ONLY), _missing(customer_id))
-    await service.soft_delete_customers([customer_id])
+    await ensure_customer(customer_id)
+    await get_service().soft_delete_customers([customer_id])
     return {"id": customer_id, "object": "customer", "deleted": True}
 
 
@@ -113,6 +118,6 @@ async def link_groups(customer_id: str) -> Body:
     """``add`` / ``remove`` are group ids; an unknown group is 404."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.BatchLinkBody)
-    await found(get_service().retrieve_customer(customer_id, ID_ONLY), _missing(customer_id))
+    await ensure_customer(customer_id)
     await link_memberships(body, lambda group_id: (customer_id, group_id))
     return await customer_response(customer_id, query.fields)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint
@@ -26,12 +27,26 @@ def _missing(group_id: str) -> NotFound:
     return NotFound(f"Customer group with id: {quote(group_id)} not found")
 
 
+def _missing_on_update(group_id: str) -> NotFound:  # Medusa words this one differently
+    return NotFound(f'Customer group with id "{quote(group_id)}" not found')
+
+
+def _missing_on_link(group_id: str) -> NotFound:  # and this one
+    return relationship_not_found("customer_group_id", group_id)
+
+
+async def _ensure_group(group_id: str, missing: Callable[[str], NotFound] = _missing) -> None:
+    """404 (``missing``) unless the group exists (a read of its id only)."""
+    await found(get_service().retrieve_customer_group(group_id, ID_ONLY), missing, group_id)
+
+
 async def group_response(group_id: str, fields: str | None) -> Body:
     """``{customer_group}`` re-read with the relations ``fields`` asks for (404 when gone)."""
     selection = select(fields, GROUP)
-    config = {"relations": selection.relation_names}
-    group = await found(get_service().retrieve_customer_group(group_id, config), _missing(group_id))
-    return {"customer_group": dump(group, selection)}
+    reading = get_service().retrieve_customer_group(
+        group_id, {"relations": selection.relation_names}
+    )
+    return {"customer_group": dump(await found(reading, _missing, group_id), selection)}
 
 
 @bp.get("")
@@ -84,8 +99,8 @@ async def update_group(group_id: str) -> Body:
     """Rename a group or change its metadata (merged)."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.AdminGroupUpdateBody)
-    missing = NotFound(f'Customer group with id "{quote(group_id)}" not found')
-    group = await found(get_service().update_customer_groups(group_id, body.data()), missing)
+    updating = get_service().update_customer_groups(group_id, body.data())
+    group = await found(updating, _missing_on_update, group_id)
     return await answer("customer_group", group, query.fields, GROUP, group_response)
 
 
@@ -93,9 +108,8 @@ async def update_group(group_id: str) -> Body:
 @documented(summary="Delete a customer group", response=s.DeleteResponse, auth="admin")
 async def delete_group(group_id: str) -> Body:
     """Soft-delete a group (members stop listing it); 404 for an unknown id."""
-    service = get_service()
-    await found(service.retrieve_customer_group(group_id, ID_ONLY), _missing(group_id))
-    await service.soft_delete_customer_groups([group_id])
+    await _ensure_group(group_id)
+    await get_service().soft_delete_customer_groups([group_id])
     return {"id": group_id, "object": "customer_group", "deleted": True}
 
 
@@ -111,7 +125,6 @@ async def link_customers(group_id: str) -> Body:
     """``add`` / ``remove`` are customer ids; adding a member twice is a no-op."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.BatchLinkBody)
-    missing = relationship_not_found("customer_group_id", group_id)
-    await found(get_service().retrieve_customer_group(group_id, ID_ONLY), missing)
+    await _ensure_group(group_id, _missing_on_link)
     await link_memberships(body, lambda customer_id: (customer_id, group_id))
     return await group_response(group_id, query.fields)

@@ -28,12 +28,15 @@ Reread = Callable[[str, str | None], Awaitable[Body]]  # (id, fields) → the re
 ID_ONLY = {"select": ["id"]}  # the config of a read that only checks that something exists
 
 
-async def found(call: Awaitable[T], missing: CustomerModuleError) -> T:
-    """The result of ``call``; ``missing`` (the route's own message) instead of its 404."""
+async def found(
+    call: Awaitable[T], missing: Callable[[str], CustomerModuleError], entity_id: str
+) -> T:
+    """The result of ``call``; ``missing(entity_id)`` (the route's own 404 message) instead of
+    the service's ``not_found``."""
     try:
         return await call
     except NotFound:
-        raise missing from None
+        raise missing(entity_id) from None
 
 
 async def answer(
