@@ -62,7 +62,9 @@ class LoopThread:
 
     def run(self, coro: Awaitable[T], timeout: float | None = None) -> T:
         """Run ``coro`` on the loop and wait for its result (from any other thread)."""
-        return self.submit(_as_coroutine(coro)).result(timeout)
+        if not asyncio.iscoroutine(coro):  # e.g. a future: wrapped, as the loop takes coroutines
+            coro = _as_coroutine(coro)
+        return self.submit(coro).result(timeout)
 
     def stop(self) -> None:
         """Stop the loop and join the thread."""

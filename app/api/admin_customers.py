@@ -10,7 +10,7 @@ from app.api import schemas as s
 from app.api.listing import list_page
 from app.api.openapi import documented
 from app.api.parsing import parse_body, parse_query
-from app.api.resources import ID_ONLY, answer, found, link_memberships
+from app.api.resources import answer, found, link_memberships
 from app.api.serialize import ADMIN_CUSTOMER, dump, select
 from app.auth import created_by, require_admin
 from app.errors import NotFound, quote
@@ -32,7 +32,9 @@ def _missing_on_update(customer_id: str) -> NotFound:  # Medusa words this one d
 
 async def ensure_customer(customer_id: str) -> None:
     """404 unless the customer exists (a read of its id only)."""
-    await found(get_service().retrieve_customer(customer_id, ID_ONLY), _missing, customer_id)
+    await found(
+        get_service().retrieve_customer(customer_id, {"select": ["id"]}), _missing, customer_id
+    )
 
 
 async def customer_response(customer_id: str, fields: str | None) -> Body:

@@ -11,7 +11,7 @@ from app.api import schemas as s
 from app.api.listing import list_page
 from app.api.openapi import documented
 from app.api.parsing import parse_body, parse_query
-from app.api.resources import ID_ONLY, answer, found, link_memberships
+from app.api.resources import answer, found, link_memberships
 from app.api.serialize import GROUP, dump, select
 from app.auth import created_by, require_admin
 from app.errors import NotFound, quote, relationship_not_found
@@ -37,7 +37,9 @@ def _missing_on_link(group_id: str) -> NotFound:  # and this one
 
 async def _ensure_group(group_id: str, missing: Callable[[str], NotFound] = _missing) -> None:
     """404 (``missing``) unless the group exists (a read of its id only)."""
-    await found(get_service().retrieve_customer_group(group_id, ID_ONLY), missing, group_id)
+    await found(
+        get_service().retrieve_customer_group(group_id, {"select": ["id"]}), missing, group_id
+    )
 
 
 async def group_response(group_id: str, fields: str | None) -> Body:

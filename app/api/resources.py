@@ -19,13 +19,11 @@ from app.dto import CustomerAddressDTO, CustomerDTO, CustomerGroupDTO
 from app.errors import CustomerModuleError, NotFound, address_not_found
 from app.webapp import get_service
 
-__all__ = ["ID_ONLY", "answer", "delete_address", "found", "link_memberships", "owned_address"]
+__all__ = ["answer", "delete_address", "found", "link_memberships", "owned_address"]
 
 T = TypeVar("T")
 Body = dict[str, Any]
 Reread = Callable[[str, str | None], Awaitable[Body]]  # (id, fields) → the response body
-
-ID_ONLY = {"select": ["id"]}  # the config of a read that only checks that something exists
 
 
 async def found(
