@@ -1,9 +1,10 @@
-"""Attach the search index to a running service: the read side, with read-your-writes.
+"""The search index's read side, with read-your-writes, as the service is given it.
 
-``attach_search(service, backend, indexer=...)`` gives the service an :class:`IndexReader` whose
-``freshness`` hook waits, before every index-served read, until everything committed before the
-read is applied and searchable (:meth:`indexers.sync.Indexer.wait_until_applied`: the in-process
-indexer's position, or the position another process's indexer saved in the state document).
+:func:`search_reader` builds the :class:`IndexReader` that :mod:`app.bootstrap` passes to the
+service. Its ``freshness`` hook waits, before every index-served read, until everything
+committed before the read is applied and searchable
+(:meth:`indexers.sync.Indexer.wait_until_applied`: the in-process indexer's position, or the
+position another process's indexer saved in the state document).
 
 If the index cannot catch up in time (no indexer running, a reindex in progress, the backend
 down) the read is *not* served stale: the hook raises ``NotServable`` and the service answers
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from indexers.backends.base import SearchBackend
 from indexers.query import NotServable
@@ -23,7 +24,10 @@ from indexers.reader import IndexReader
 from indexers.state import IndexerState
 from indexers.sync import Indexer, probe_head, wait_for_position
 
-__all__ = ["Freshness", "attach_search"]
+if TYPE_CHECKING:
+    from pymongo.asynchronous.database import AsyncDatabase
+
+__all__ = ["Freshness", "search_reader"]
 
 log = logging.getLogger("customers.search")
 
@@ -62,18 +66,17 @@ class Freshness:
             raise NotServable("the index did not catch up in time")
 
 
-def attach_search(
-    service: Any,
+def search_reader(
+    database: AsyncDatabase[dict[str, Any]],
     backend: SearchBackend,
     *,
     indexer: Indexer | None = None,
     name: str = "customers",
 ) -> IndexReader:
-    """Serve the service's customer lists and ranked lookups from ``backend``."""
+    """The reader that serves customer lists and ranked lookups from ``backend``."""
     from app.service.queries import make_resolver
+    from app.service.store import Store
 
-    freshness = Freshness(service.database, name=name, indexer=indexer)
-    resolve = make_resolver(service.store, with_deleted=False)
-    reader = IndexReader(backend, freshness=freshness, resolve=resolve)
-    service.index = reader
-    return reader
+    freshness = Freshness(database, name=name, indexer=indexer)
+    resolve = make_resolver(Store(client=database.client, database=database), with_deleted=False)
+    return IndexReader(backend, freshness=freshness, resolve=resolve)

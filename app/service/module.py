@@ -134,10 +134,11 @@ class CustomerModuleService:
         owns_client: bool = False,
         gate: SearchGate | None = None,
         scan_limit: int | None = None,
+        index: CustomerIndex | None = None,
     ) -> None:
         self._store = store
         self._owns_client = owns_client
-        self.index: CustomerIndex | None = None
+        self.index = index
         self.gate = gate or SearchGate()
         self.scan_limit = scan_limit
 
@@ -153,6 +154,7 @@ class CustomerModuleService:
         search_concurrency: int = 4,
         search_budget: float = 2.0,
         scan_limit: int | None = None,
+        index: CustomerIndex | None = None,
     ) -> CustomerModuleService:
         """Connect to MongoDB, create the indexes (idempotent) and return a service.
 
@@ -162,7 +164,8 @@ class CustomerModuleService:
         attached index cannot answer is refused rather than scanned on MongoDB when the index
         holds more than ``scan_limit`` customers (default: none, or
         :data:`~app.service.admission.SECANTUSDB_SCAN_LIMIT` on SecantusDB, which blocks
-        every other operation while it scans).
+        every other operation while it scans). ``index`` serves customer lists and ranked
+        lookups (the search index's reader); without one MongoDB answers them.
         """
         owns = client is None
         if client is None:
@@ -180,7 +183,7 @@ class CustomerModuleService:
         if scan_limit is None and "secantusVersion" in await client.admin.command("buildInfo"):
             scan_limit = SECANTUSDB_SCAN_LIMIT
         store = Store(client=client, database=db)
-        return cls(store, owns_client=owns, gate=gate, scan_limit=scan_limit)
+        return cls(store, owns_client=owns, gate=gate, scan_limit=scan_limit, index=index)
 
     async def close(self) -> None:
         """Close the MongoDB client if this service opened it."""

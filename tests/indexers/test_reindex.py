@@ -7,10 +7,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from app.cli.index import index
+from app.cli.reindex import reindex, run_reindex
 from app.config import Settings
 from indexers.backends.base import Delete, Upsert
 from indexers.backends.embedded import EmbeddedBackend
-from indexers.cli import index, reindex, run_reindex
 from indexers.documents import to_search_doc
 from indexers.query import ListQuery
 from indexers.state import IndexerState

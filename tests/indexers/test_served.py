@@ -16,7 +16,7 @@ import pytest
 
 from indexers.backends.embedded import EmbeddedBackend
 from indexers.sync import Indexer
-from indexers.wiring import attach_search
+from indexers.wiring import search_reader
 from tests.indexers.sync_support import until
 
 
@@ -52,7 +52,7 @@ def served(service: Any, tmp_path: Path) -> Iterator[Served]:
     stop = asyncio.Event()
     task = service.loop.create_task(indexer.run(stop))
     service.run(until(lambda: indexer.ready, timeout=20))
-    attach_search(service.aio, backend, indexer=indexer)
+    service.aio.index = search_reader(service.aio.database, backend, indexer=indexer)
     try:
         yield Served(service, backend, indexer)
     finally:

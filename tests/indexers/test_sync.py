@@ -379,37 +379,6 @@ def test_positions_and_pruner(mongodb_uri: str, database_name: str) -> None:
     run(mongodb_uri, database_name, Path("."), body)
 
 
-def test_on_serve_runs_the_indexer_on_the_app_loop(
-    mongodb_uri: str, database_name: str, tmp_path: Path
-) -> None:
-    from app import create_app, runtime
-    from app.config import Settings
-    from indexers.cli import INDEXER, on_serve
-
-    settings = Settings(
-        mongodb_uri=mongodb_uri, mongodb_database=database_name, data_dir=tmp_path / "data"
-    )
-    app = create_app(settings)
-    stop = on_serve(app, settings)
-    try:
-        assert stop is not None
-        ix: Indexer = app.extensions[INDEXER]
-        service = app.extensions[runtime.SERVICE]
-
-        async def write_and_wait() -> dict[str, int]:
-            await until(lambda: ix.ready)
-            await service.database.customers.insert_one(raw_customer(1))
-            assert await ix.wait_until_applied(timeout=5)
-            return await ix.backend.versions(["cus_0000001"])
-
-        assert "cus_0000001" in runtime.run(write_and_wait(), app=app)
-    finally:
-        if stop is not None:
-            stop()
-        runtime.close_app(app)
-    assert not app.extensions[INDEXER].active
-
-
 def _replace_with_old_schema(root: Path, generation: str) -> None:
     """Turn ``generation`` into an index of another (older) schema, in place."""
     import tantivy

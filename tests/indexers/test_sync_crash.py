@@ -38,7 +38,7 @@ def start_indexer(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
             [
                 sys.executable,
                 "-c",
-                "from indexers.cli import index; index()",
+                "from app.cli.index import index; index()",
                 "--lease-ttl",
                 "3",
                 "--batch-size",

@@ -15,11 +15,12 @@ import logging
 import math
 
 from flask import Flask, g
+from flask.typing import ResponseReturnValue
 from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
 from app import metrics
-from app.auth import AuthError
+from app.credentials import AuthError
 from app.errors import CustomerModuleError, RateLimited, Unavailable
 
 __all__ = ["STATUS", "init_app"]
@@ -46,7 +47,7 @@ def _retry_after(seconds: float) -> list[tuple[str, str]]:
     return [("Retry-After", str(max(1, math.ceil(seconds))))]
 
 
-def _service_error(exc: CustomerModuleError):
+def _service_error(exc: CustomerModuleError) -> ResponseReturnValue:
     status = STATUS.get(exc.type, 500)
     if isinstance(exc, Unavailable):
         return exc.to_dict(), 503, _retry_after(exc.retry_after)
@@ -63,11 +64,11 @@ def _service_error(exc: CustomerModuleError):
     return body, status
 
 
-def _auth_error(exc: AuthError):
+def _auth_error(exc: AuthError) -> ResponseReturnValue:
     return {"message": "Unauthorized"}, 401
 
 
-def _http_error(exc: HTTPException):
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 500
     if status >= 500:
         log.error("HTTP %s", status, exc_info=exc, extra={"request_id": g.get("request_id")})
@@ -87,7 +88,7 @@ def _http_error(exc: HTTPException):
     return {"type": _HTTP_TYPES.get(status, "invalid_data"), "message": message}, status, headers
 
 
-def _database_error(exc: PyMongoError):
+def _database_error(exc: PyMongoError) -> ResponseReturnValue:
     """Unreachable or timed out → 503 (retry later); any other driver error → 500."""
     metrics.count_database_error(exc)
     if isinstance(exc, ConnectionFailure) or exc.timeout:
@@ -100,7 +101,7 @@ def _database_error(exc: PyMongoError):
     return _unexpected(exc)
 
 
-def _unexpected(exc: Exception):
+def _unexpected(exc: Exception) -> ResponseReturnValue:
     log.error(
         "unhandled %s", type(exc).__name__, exc_info=exc, extra={"request_id": g.get("request_id")}
     )
