@@ -70,10 +70,7 @@ def attach_search(
     name: str = "customers",
 ) -> IndexReader:
     """Serve the service's customer lists and ranked lookups from ``backend``."""
-    from app.service.queries import make_resolver
-
     freshness = Freshness(service.database, name=name, indexer=indexer)
-    resolve = make_resolver(service.store, with_deleted=False)
-    reader = IndexReader(backend, freshness=freshness, resolve=resolve)
+    reader = IndexReader(backend, freshness=freshness)
     service.index = reader
     return reader
