@@ -54,24 +54,27 @@ _TYPES: dict[Kind, Any] = {
 }
 
 
-def dto_name(entity: Entity) -> str:
+def _name(entity: Entity) -> str:
     """The DTO class of an entity: Medusa's model name + ``DTO`` (``CustomerGroupDTO``)."""
     return f"{entity.model}DTO"
 
 
 def _dto(entity: Entity, doc: str) -> Any:
-    """The DTO of ``entity``: every public field and relation, optional, in declared order."""
+    """The DTO of ``entity``: every public field and relation in declared order, all but the
+    id optional."""
     fields: dict[str, Any] = {}
     for member in entity.members:
         if isinstance(member, Relation):
-            target = dto_name(ENTITIES[member.target])
+            target = _name(ENTITIES[member.target])
             fields[member.name] = (
                 f"list[{target}] | None" if member.many else f"{target} | None",
                 None,
             )
+        elif member.name == "id":  # always loaded, whatever ``select`` says
+            fields["id"] = (str, ...)
         elif not member.internal:
             fields[member.name] = (_TYPES[member.kind] | None, None)
-    return create_model(dto_name(entity), __base__=DTO, __module__=__name__, __doc__=doc, **fields)
+    return create_model(_name(entity), __base__=DTO, __module__=__name__, __doc__=doc, **fields)
 
 
 CustomerAddressDTO = _dto(ADDRESS, "An address of a customer.")

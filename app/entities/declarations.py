@@ -60,7 +60,9 @@ def _id(
     )
 
 
-def _stamps(*, filter: Filter, index: bool = False, deleted_response: Who = ADMIN | STORE):
+def _stamps(
+    *, filter: Filter, index: bool = False, deleted_response: Who = ADMIN | STORE
+) -> tuple[Field, Field, Field]:
     """``created_at``, ``updated_at``, ``deleted_at``: set by the service on every write."""
     return (
         Field("created_at", Kind.DATE, nullable=False, default=NOW, filter=filter,

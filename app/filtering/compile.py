@@ -20,9 +20,9 @@ from typing import Any
 from app.entities import ENTITIES, Entity, Field, Kind, Op
 from app.errors import InvalidData, quote
 from app.filtering.nodes import And, Compare, Node, Or, Related, Text
+from app.input_checks import MAX_DEPTH, check_storable, too_long, too_many
 from app.limits import MAX_LIST_ITEMS, MAX_TEXT_CHARS
 from app.textsearch import check_q, check_word, split_words
-from app.validation import MAX_DEPTH, check_storable, too_long, too_many
 
 __all__ = ["as_datetime", "compile_filters"]
 

@@ -18,15 +18,15 @@ from app import errors
 from app.entities import ADDRESS
 from app.entities.values import utcnow
 from app.filtering import compile_filters
+from app.input_checks import too_many
 from app.limits import MAX_ADDRESSES
 from app.service.customers import cas_update, new_address_doc
 from app.service.documents import changes
-from app.service.inputs import CreateAddress, UpdateAddress, given
+from app.service.inputs import CreateAddress, UpdateAddress
 from app.service.mongo import all_of, live
 from app.service.mongo_filters import to_mongo
 from app.service.rules import DEFAULT_FLAGS, apply_default_flags, check_one_default_per_kind
 from app.service.store import RawDoc, Store
-from app.validation import too_many
 
 __all__ = ["create", "hard_delete", "resolve", "restore", "soft_delete", "update"]
 
@@ -146,7 +146,7 @@ async def update(store: Store, pairs: list[tuple[str, str]], data: UpdateAddress
             addresses = [dict(a) for a in doc.get("addresses", [])]
             for address in addresses:
                 if address["id"] in targets:
-                    address.update(changes(ADDRESS, address, given(data)))
+                    address.update(changes(ADDRESS, address, data))
                     address["updated_at"] = now
                     updated[address["id"]] = address
             if new_defaults:

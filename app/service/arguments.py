@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 from app.errors import InvalidData
-from app.validation import check_id, check_storable
+from app.input_checks import check_id, check_storable
 
 __all__ = ["id_list", "is_selector", "one_or_many"]
 

@@ -19,7 +19,7 @@ from app.entities import ADDRESS, CUSTOMER
 from app.entities.values import utcnow
 from app.service import identities
 from app.service.documents import changes, new_document
-from app.service.inputs import CreateCustomer, UpdateCustomer, given
+from app.service.inputs import CreateCustomer, UpdateCustomer
 from app.service.mongo import duplicate_key
 from app.service.rules import check_one_default_per_kind
 from app.service.store import CAS_RETRIES, RawDoc, Store, backoff, check_document_size
@@ -136,7 +136,7 @@ async def cas_update(
 
 def customer_changes(doc: Mapping[str, Any], data: UpdateCustomer, now: datetime) -> RawDoc:
     """The ``$set`` fields of an ``update_customers`` call on ``doc``."""
-    return {**changes(CUSTOMER, doc, given(data)), "updated_at": now}
+    return {**changes(CUSTOMER, doc, data), "updated_at": now}
 
 
 async def update(store: Store, ids: list[str], data: UpdateCustomer) -> list[RawDoc]:

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from app.dto import (
     DTO,
     CustomerAddressDTO,
@@ -79,15 +81,17 @@ def new_document(entity: Entity, values: Mapping[str, Any], now: datetime) -> Ra
     return doc
 
 
-def changes(entity: Entity, current: Mapping[str, Any], given: Mapping[str, Any]) -> RawDoc:
-    """The stored changes of an update that gives ``given`` to the stored ``current``.
+def changes(entity: Entity, current: Mapping[str, Any], data: BaseModel) -> RawDoc:
+    """The stored changes of an update (``data``: its validated input) of the stored
+    ``current``: only the fields the caller passed are changed.
 
     Metadata is merged into the stored one (``""`` removes a key), emails normalised and the
     phone's digits follow the phone. Setting a field that never holds null to null is
     ``invalid_data`` (Medusa's "Cannot set field … to null").
     """
     out: RawDoc = {}
-    for name, value in given.items():
+    for name in data.model_fields_set:
+        value = getattr(data, name)
         field = entity.field(name)
         if value is None and not field.nullable:
             raise cannot_be_null(entity.label, name)

@@ -17,7 +17,7 @@ from app import errors
 from app.entities import GROUP, MEMBERSHIP
 from app.entities.values import utcnow
 from app.service.documents import changes, new_document
-from app.service.inputs import CreateGroup, GroupPair, UpdateGroup, given
+from app.service.inputs import CreateGroup, GroupPair, UpdateGroup
 from app.service.mongo import duplicate_key
 from app.service.store import CAS_RETRIES, RawDoc, Store, backoff
 
@@ -63,7 +63,7 @@ async def _cas(
             raise errors.missing_ids("CustomerGroup", [group_id])
         version = doc.get("version", 0)
         update = {
-            **changes(GROUP, doc, given(data)),
+            **changes(GROUP, doc, data),
             "updated_at": utcnow(),
             "version": version + 1,
         }

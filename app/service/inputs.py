@@ -30,7 +30,6 @@ __all__ = [
     "UpdateAddress",
     "UpdateCustomer",
     "UpdateGroup",
-    "given",
 ]
 
 _BOUNDED: dict[Kind, Any] = {
@@ -46,7 +45,7 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def input_model(
+def _input_model(
     name: str,
     entity: Entity,
     *,
@@ -73,56 +72,51 @@ def input_model(
     return create_model(name, __base__=_Input, __module__=__name__, __doc__=doc, **fields)
 
 
-NestedAddress = input_model(
+NestedAddress = _input_model(
     "NestedAddress",
     ADDRESS,
     on_create=True,
     doc="An address created together with its customer (``customer_id`` is filled in).",
 )
-CreateAddress = input_model(
+CreateAddress = _input_model(
     "CreateAddress",
     ADDRESS,
     on_create=True,
     required=("customer_id",),
     doc="``create_customer_addresses`` input.",
 )
-UpdateAddress = input_model(
+UpdateAddress = _input_model(
     "UpdateAddress",
     ADDRESS,
     on_create=False,
     doc="``update_customer_addresses`` data: only the keys given are changed.",
 )
-CreateCustomer = input_model(
+CreateCustomer = _input_model(
     "CreateCustomer",
     CUSTOMER,
     on_create=True,
     extra={"addresses": (Annotated[list[NestedAddress], Field(max_length=MAX_ADDRESSES)], [])},
     doc="``create_customers`` input.",
 )
-UpdateCustomer = input_model(
+UpdateCustomer = _input_model(
     "UpdateCustomer",
     CUSTOMER,
     on_create=False,
     doc="``update_customers`` data: only the keys given are changed (``has_account`` included).",
 )
-CreateGroup = input_model(
+CreateGroup = _input_model(
     "CreateGroup",
     GROUP,
     on_create=True,
     doc="``create_customer_groups`` input; a null or missing name is rejected.",
 )
-UpdateGroup = input_model(
+UpdateGroup = _input_model(
     "UpdateGroup", GROUP, on_create=False, doc="``update_customer_groups`` data."
 )
-GroupPair = input_model(
+GroupPair = _input_model(
     "GroupPair",
     MEMBERSHIP,
     on_create=True,
     required=("customer_id", "customer_group_id"),
     doc="One (customer, group) pair for membership changes.",
 )
-
-
-def given(model: BaseModel) -> dict[str, Any]:
-    """Return only the fields the caller actually passed (so updates touch nothing else)."""
-    return {key: getattr(model, key) for key in model.model_fields_set}

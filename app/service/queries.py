@@ -19,13 +19,13 @@ from app import errors
 from app.dto import CustomerAddressDTO, CustomerDTO, CustomerGroupCustomerDTO, CustomerGroupDTO
 from app.entities import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, Entity, Op
 from app.filtering import And, Compare, Node, Or, Related, walk
+from app.input_checks import check_id, check_storable
 from app.service.admission import max_time_ms
 from app.service.documents import MEMBERSHIP_PROJECTION, to_dto
 from app.service.findconfig import FindConfig
 from app.service.mongo import all_of, live, mongo_sort
 from app.service.mongo_filters import to_mongo
 from app.service.store import RawDoc, Store
-from app.validation import check_id, check_storable
 
 __all__ = [
     "customers_to_dtos",
@@ -290,7 +290,7 @@ async def list_addresses(
 ) -> tuple[list[CustomerAddressDTO], int | None]:
     """A page of addresses across customers (and the total count when asked)."""
     query = to_mongo(where, ADDRESS)
-    base = [
+    base: list[dict[str, Any]] = [
         {"$match": _owner_prefilter(where, "addresses")},
         {"$unwind": "$addresses"},
         {"$replaceRoot": {"newRoot": "$addresses"}},
@@ -343,7 +343,7 @@ async def list_memberships(
         hidden = {"deleted_at": None, "customer_deleted_at": None}
         if deleted_groups:
             hidden["customer_group_id"] = {"$nin": deleted_groups}
-    base = [
+    base: list[dict[str, Any]] = [
         {"$match": _owner_prefilter(where, "groups")},
         {"$unwind": "$groups"},
         {"$project": MEMBERSHIP_PROJECTION},

@@ -6,7 +6,7 @@ here is what is about a route: the model's name and description, paging, and the
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
@@ -19,7 +19,7 @@ from app.api.schemas.derive import (
     list_filters,
     relation_filter_model,
 )
-from app.api.schemas.values import Query, QueryBool, QueryInt, SearchText
+from app.api.schemas.values import DerivedQuery, Query, QueryBool, QueryInt, SearchText
 from app.bounded import QueryText
 from app.entities import ADDRESS, CUSTOMER, GROUP, Who
 from app.limits import MAX_LIST_LIMIT
@@ -130,33 +130,39 @@ class _ListQuery(FieldsQuery):
     q: SearchText | None = None
 
 
-GroupRelationFilter = relation_filter_model(
-    "GroupRelationFilter", GROUP, doc="Filter customers by the groups they belong to."
-)
-CustomerRelationFilter = relation_filter_model(
-    "CustomerRelationFilter", CUSTOMER, doc="Filter groups by their customers."
-)
-CustomerFilters = filters_model(
-    "CustomerFilters",
-    CUSTOMER,
-    Who.ADMIN,
-    relations={"groups": GroupRelationFilter},
-    doc="Filters of the customer list (also the items of ``$and`` / ``$or``).",
-)
-GroupFilters = filters_model(
-    "GroupFilters",
-    GROUP,
-    Who.ADMIN,
-    relations={"customers": CustomerRelationFilter},
-    doc="Filters of the group list (also the items of ``$and`` / ``$or``).",
-)
+if TYPE_CHECKING:  # built at import time from the declarations; type checkers see the base
+    GroupRelationFilter = DerivedQuery
+    CustomerRelationFilter = DerivedQuery
+    CustomerFilters = DerivedQuery
+    GroupFilters = DerivedQuery
+else:
+    GroupRelationFilter = relation_filter_model(
+        "GroupRelationFilter", GROUP, doc="Filter customers by the groups they belong to."
+    )
+    CustomerRelationFilter = relation_filter_model(
+        "CustomerRelationFilter", CUSTOMER, doc="Filter groups by their customers."
+    )
+    CustomerFilters = filters_model(
+        "CustomerFilters",
+        CUSTOMER,
+        Who.ADMIN,
+        relations={"groups": GroupRelationFilter},
+        doc="Filters of the customer list (also the items of ``$and`` / ``$or``).",
+    )
+    GroupFilters = filters_model(
+        "GroupFilters",
+        GROUP,
+        Who.ADMIN,
+        relations={"customers": CustomerRelationFilter},
+        doc="Filters of the group list (also the items of ``$and`` / ``$or``).",
+    )
 
 
-class AdminCustomerListQuery(_ListQuery, CustomerFilters):  # type: ignore[misc,valid-type]
+class AdminCustomerListQuery(_ListQuery, CustomerFilters):
     """``GET /admin/customers``: paging, ``fields`` and every customer filter."""
 
 
-class AdminCustomerSearchQuery(FieldsQuery, CustomerFilters):  # type: ignore[misc,valid-type]
+class AdminCustomerSearchQuery(FieldsQuery, CustomerFilters):
     """``GET /admin/customers/search``: the words to look up, how many hits, and list filters."""
 
     q: SearchText
@@ -164,7 +170,7 @@ class AdminCustomerSearchQuery(FieldsQuery, CustomerFilters):  # type: ignore[mi
     with_deleted: QueryBool = False
 
 
-class AdminGroupListQuery(_ListQuery, GroupFilters):  # type: ignore[misc,valid-type]
+class AdminGroupListQuery(_ListQuery, GroupFilters):
     """``GET /admin/customer-groups``."""
 
 

@@ -6,11 +6,11 @@ carries depends on ``fields``); the envelopes and the operational answers are wr
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from app.api.schemas.derive import out_model
+from app.api.schemas.derive import Out, out_model
 from app.entities import ADDRESS, CUSTOMER, GROUP
 
 __all__ = [
@@ -34,25 +34,32 @@ __all__ = [
     "UnauthorizedResponse",
 ]
 
-AddressOut = out_model(
-    "AddressOut", ADDRESS, doc="An address (which fields appear depends on ``fields``)."
-)
-GroupSummaryOut = out_model(
-    "GroupSummaryOut", GROUP, doc="A group as listed on a customer (``fields=*groups``)."
-)
-CustomerOut = out_model(
-    "CustomerOut",
-    CUSTOMER,
-    relations={"addresses": AddressOut, "groups": GroupSummaryOut},
-    doc="A customer; ``addresses`` / ``groups`` appear with ``fields=*addresses`` / ``*groups``.",
-)
-GroupOut = out_model(
-    "GroupOut",
-    GROUP,
-    base=GroupSummaryOut,
-    relations={"customers": CustomerOut},
-    doc="A customer group; ``customers`` appears with ``fields=*customers``.",
-)
+if TYPE_CHECKING:  # built at import time from the declarations; type checkers see the base
+    AddressOut = Out
+    GroupSummaryOut = Out
+    CustomerOut = Out
+    GroupOut = Out
+else:
+    AddressOut = out_model(
+        "AddressOut", ADDRESS, doc="An address (which fields appear depends on ``fields``)."
+    )
+    GroupSummaryOut = out_model(
+        "GroupSummaryOut", GROUP, doc="A group as listed on a customer (``fields=*groups``)."
+    )
+    CustomerOut = out_model(
+        "CustomerOut",
+        CUSTOMER,
+        relations={"addresses": AddressOut, "groups": GroupSummaryOut},
+        doc="A customer; ``addresses`` / ``groups`` appear with ``fields=*addresses`` / "
+        "``*groups``.",
+    )
+    GroupOut = out_model(
+        "GroupOut",
+        GROUP,
+        base=GroupSummaryOut,
+        relations={"customers": CustomerOut},
+        doc="A customer group; ``customers`` appears with ``fields=*customers``.",
+    )
 
 
 class CustomerResponse(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -30,6 +30,7 @@ from app.limits import MAX_LIST_ITEMS, MAX_Q_CHARS, MAX_Q_WORDS
 
 __all__ = [
     "DateOperators",
+    "DerivedQuery",
     "Email",
     "ListFilter",
     "QueryBool",
@@ -55,7 +56,7 @@ SearchText = Annotated[
     ),
 ]
 
-# zod's email regex (v3.22+), so exactly the addresses Medusa accepts pass.
+# The email regex of zod (Medusa's validator), so exactly the addresses Medusa accepts pass.
 _EMAIL = re.compile(
     r"^(?!\.)(?!.*\.\.)([A-Z0-9_'+\-.]*)[A-Z0-9_+-]@([A-Z0-9][A-Z0-9\-]*\.)+[A-Z]{2,}$",
     re.IGNORECASE,
@@ -120,6 +121,15 @@ class Query(BaseModel):
     """Base of the query-string models: unknown keys refused, operators by their alias."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class DerivedQuery(Query):
+    """What type checkers see of a query model built from the declarations: its fields are
+    only known at run time."""
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any: ...
 
 
 class StringOperators(Query):

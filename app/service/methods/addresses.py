@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import overload
 
 from app.dto import CustomerAddressDTO
 from app.entities import ADDRESS
 from app.filtering import compile_filters
+from app.input_checks import validate
 from app.service import addresses, queries
 from app.service.arguments import id_list, is_selector, one_or_many
 from app.service.documents import to_dto
 from app.service.findconfig import parse_config
 from app.service.inputs import CreateAddress, UpdateAddress
 from app.service.methods.base import Config, Data, Filters, Ids, ManyIds, ServiceBase
-from app.validation import validate
 
 __all__ = ["AddressMethods"]
 
@@ -25,11 +25,9 @@ class AddressMethods(ServiceBase):
     @overload
     async def create_customer_addresses(self, data: Data) -> CustomerAddressDTO: ...
     @overload
+    async def create_customer_addresses(self, data: Sequence[Data]) -> list[CustomerAddressDTO]: ...
     async def create_customer_addresses(
-        self, data: list[Data] | tuple[Data, ...]
-    ) -> list[CustomerAddressDTO]: ...
-    async def create_customer_addresses(
-        self, data: Data | list[Data] | tuple[Data, ...]
+        self, data: Data | Sequence[Data]
     ) -> CustomerAddressDTO | list[CustomerAddressDTO]:
         """Create addresses; a new default clears the customer's previous one."""
         items, single = one_or_many(data)

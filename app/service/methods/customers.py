@@ -3,24 +3,33 @@ the ranked lookup, writes and registration."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar, overload
 
 from app.dto import CustomerAddressDTO, CustomerDTO, CustomerSearchHit, CustomerSearchResult
 from app.entities import CUSTOMER
 from app.errors import InvalidData, Unavailable, email_required
 from app.filtering import And, Node, Related, Text, compile_filters
+from app.input_checks import check_storable, validate
 from app.limits import MAX_ID_CHARS
 from app.service import customers, queries
 from app.service.arguments import id_list, is_selector, one_or_many
 from app.service.documents import to_dto
 from app.service.findconfig import FindConfig, parse_config
 from app.service.inputs import CreateCustomer, UpdateCustomer
-from app.service.methods.base import Config, Data, Filters, Ids, ManyIds, ServiceBase
+from app.service.methods.base import (
+    Config,
+    Data,
+    Filters,
+    Ids,
+    ManyIds,
+    RankedHit,
+    ServiceBase,
+)
 from app.service.store import RawDoc
 from app.textsearch import check_q
-from app.validation import check_storable, validate
 
 __all__ = ["CustomerMethods"]
 
@@ -134,7 +143,8 @@ class CustomerMethods(ServiceBase):
         """The ranked hits from the index, or the literal ``q`` matches (unranked) as a list
         answers them: from the index's exact ``q`` if it can, else from MongoDB."""
         limit = DEFAULT_SEARCH_TAKE if cfg.take is None else cfg.take
-        served = None
+        served: tuple[Sequence[RankedHit], int] | None = None
+        total: int | None
         if self.index is not None and q.strip():
             served = await self.index.search_customers(
                 q, await self._live(where), limit, with_deleted=cfg.with_deleted
@@ -149,7 +159,7 @@ class CustomerMethods(ServiceBase):
                 if h.id in by_id
             ]
         else:  # the literal q rule, unranked: as a customer list answers it
-            page_cfg = FindConfig(**{**cfg.__dict__, "take": limit, "skip": 0})
+            page_cfg = dataclasses.replace(cfg, take=limit, skip=0)
             listed, total = await self._find_customers(_with_q(where, q), page_cfg, True)
             hits = [CustomerSearchHit(customer=c) for c in listed]
         return hits, total
@@ -157,9 +167,9 @@ class CustomerMethods(ServiceBase):
     @overload
     async def create_customers(self, data: Data) -> CustomerDTO: ...
     @overload
-    async def create_customers(self, data: list[Data] | tuple[Data, ...]) -> list[CustomerDTO]: ...
+    async def create_customers(self, data: Sequence[Data]) -> list[CustomerDTO]: ...
     async def create_customers(
-        self, data: Data | list[Data] | tuple[Data, ...]
+        self, data: Data | Sequence[Data]
     ) -> CustomerDTO | list[CustomerDTO]:
         """Create one customer or a list (with nested ``addresses``); a batch is atomic."""
         items, single = one_or_many(data)
@@ -174,7 +184,7 @@ class CustomerMethods(ServiceBase):
         ``invalid_data`` "Key customer_id already exists in app metadata" (under races too).
         Deleting the customer frees the identity to register again.
         """
-        if not isinstance(auth_identity_id, str) or not 0 < len(auth_identity_id) <= MAX_ID_CHARS:
+        if not _is_identity_id(auth_identity_id):
             raise InvalidData(
                 f"auth_identity_id must be a string of 1 to {MAX_ID_CHARS} characters"
             )
@@ -225,6 +235,11 @@ class CustomerMethods(ServiceBase):
     async def restore_customers(self, ids: Ids, config: Config = None) -> None:
         """Restore soft-deleted customers and the addresses deleted with them."""
         await customers.restore(self._store, id_list(ids))
+
+
+def _is_identity_id(value: object) -> bool:
+    """Whether ``value`` can be an auth identity id (callers may be untyped)."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS
 
 
 def _with_addresses(doc: RawDoc) -> CustomerDTO:

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import overload
 
 from app.dto import CustomerGroupCustomerDTO, CustomerGroupDTO
 from app.entities import GROUP, MEMBERSHIP
 from app.filtering import compile_filters
+from app.input_checks import validate
 from app.service import groups, queries
 from app.service.arguments import id_list, is_selector, one_or_many
 from app.service.documents import to_dto
 from app.service.findconfig import parse_config
 from app.service.inputs import CreateGroup, GroupPair, UpdateGroup
 from app.service.methods.base import Config, Data, Filters, Ids, ManyIds, ServiceBase
-from app.validation import validate
 
 __all__ = ["GroupMethods"]
 
-Pairs = Data | list[Data] | tuple[Data, ...]
+Pairs = Data | Sequence[Data]
 """One (customer, group) pair or several: ``{customer_id, customer_group_id}``."""
 
 
@@ -28,11 +28,9 @@ class GroupMethods(ServiceBase):
     @overload
     async def create_customer_groups(self, data: Data) -> CustomerGroupDTO: ...
     @overload
+    async def create_customer_groups(self, data: Sequence[Data]) -> list[CustomerGroupDTO]: ...
     async def create_customer_groups(
-        self, data: list[Data] | tuple[Data, ...]
-    ) -> list[CustomerGroupDTO]: ...
-    async def create_customer_groups(
-        self, data: Data | list[Data] | tuple[Data, ...]
+        self, data: Data | Sequence[Data]
     ) -> CustomerGroupDTO | list[CustomerGroupDTO]:
         """Create one group or a list; names are unique among live groups."""
         items, single = one_or_many(data)
@@ -116,7 +114,7 @@ class GroupMethods(ServiceBase):
     async def add_customer_to_group(self, data: Data) -> CustomerGroupCustomerDTO: ...
     @overload
     async def add_customer_to_group(
-        self, data: list[Data] | tuple[Data, ...]
+        self, data: Sequence[Data]
     ) -> list[CustomerGroupCustomerDTO]: ...
     async def add_customer_to_group(
         self, data: Pairs
