@@ -8,7 +8,6 @@ missing keys are simply absent from ``model_dump()`` (not ``None``), as Medusa r
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import (
@@ -19,7 +18,7 @@ from pydantic import (
     model_serializer,
 )
 
-from app.entities import ADDRESS, CUSTOMER, ENTITIES, GROUP, MEMBERSHIP, Entity, Kind, Relation
+from app.entities import ADDRESS, CUSTOMER, ENTITIES, GROUP, MEMBERSHIP, Entity, Relation
 
 __all__ = [
     "DTO",
@@ -44,16 +43,6 @@ class DTO(BaseModel):
         return {key: value for key, value in data.items() if key in loaded}
 
 
-_TYPES: dict[Kind, Any] = {
-    Kind.ID: str,
-    Kind.TEXT: str,
-    Kind.EMAIL: str,
-    Kind.BOOL: bool,
-    Kind.DATE: datetime,
-    Kind.METADATA: dict[str, Any],
-}
-
-
 def _name(entity: Entity) -> str:
     """The DTO class of an entity: Medusa's model name + ``DTO`` (``CustomerGroupDTO``)."""
     return f"{entity.model}DTO"
@@ -73,7 +62,7 @@ def _dto(entity: Entity, doc: str) -> Any:
         elif member.name == "id":  # always loaded, whatever ``select`` says
             fields["id"] = (str, ...)
         elif not member.internal:
-            fields[member.name] = (_TYPES[member.kind] | None, None)
+            fields[member.name] = (member.kind.python_type | None, None)
     return create_model(_name(entity), __base__=DTO, __module__=__name__, __doc__=doc, **fields)
 
 

@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic import Field as ModelField
 from pymongo import ASCENDING, IndexModel
 
-from app.entities import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, NEW_ID, NOW, Entity, Field, Kind
+from app.entities import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, NEW_ID, NOW, Entity, Field
 from app.entities.values import utcnow
 
 __all__ = [
@@ -64,21 +64,12 @@ __all__ = [
 LIVE = {"deleted_at": {"$type": "null"}}
 """Partial-index filter for rows that are not soft-deleted (``deleted_at`` stored as null)."""
 
-_TYPES: dict[Kind, Any] = {
-    Kind.ID: str,
-    Kind.TEXT: str,
-    Kind.EMAIL: str,
-    Kind.BOOL: bool,
-    Kind.DATE: datetime,
-    Kind.METADATA: dict[str, Any],
-    Kind.INT: int,
-}
-
 
 def _stored(entity: Entity, field: Field) -> tuple[Any, Any]:
     """The stored type and default of a field: no input bounds, so values stored before a
     limit existed stay readable."""
-    annotation = _TYPES[field.kind] | None if field.nullable else _TYPES[field.kind]
+    kind = field.kind.python_type
+    annotation = kind | None if field.nullable else kind
     if field.default is NEW_ID:
         return annotation, ModelField(default_factory=entity.new_id)
     if field.default is NOW:

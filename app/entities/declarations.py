@@ -8,11 +8,11 @@ and a membership's ``customer_id`` is its parent customer's id (``stored=False``
 
 from __future__ import annotations
 
+from app.entities.entity import Entity
 from app.entities.traits import (
     ANYONE,
     NEW_ID,
     NOW,
-    Entity,
     Field,
     Filter,
     Index,

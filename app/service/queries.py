@@ -137,7 +137,7 @@ def _customer_projection(config: FindConfig) -> dict[str, int]:
 
 
 async def list_customers(
-    store: Store, where: Node, config: FindConfig, *, count: bool
+    store: Store, where: And, config: FindConfig, *, count: bool
 ) -> tuple[list[CustomerDTO], int | None]:
     """A page of customers (and the total count when asked) straight from MongoDB."""
     query = await mongo_query(store, where, CUSTOMER, config.with_deleted)
@@ -207,7 +207,7 @@ def _live_memberships(doc: RawDoc, config: FindConfig) -> list[RawDoc]:
 
 
 async def list_groups(
-    store: Store, where: Node, config: FindConfig, *, count: bool
+    store: Store, where: And, config: FindConfig, *, count: bool
 ) -> tuple[list[CustomerGroupDTO], int | None]:
     """A page of groups (and the total count when asked)."""
     query = await mongo_query(store, where, GROUP, config.with_deleted)

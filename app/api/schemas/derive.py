@@ -10,7 +10,6 @@ response model every public field. Only what is not about one field is written b
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
@@ -65,14 +64,6 @@ _BODY_TYPES: dict[Kind, Any] = {
     Kind.EMAIL: Email,
     Kind.BOOL: StrictBool,
     Kind.METADATA: bounded.Metadata,
-}
-_OUT_TYPES: dict[Kind, Any] = {
-    Kind.ID: str,
-    Kind.TEXT: str,
-    Kind.EMAIL: str,
-    Kind.BOOL: bool,
-    Kind.DATE: datetime,
-    Kind.METADATA: dict[str, Any],
 }
 ADDITIONAL_DATA = (dict[str, Any] | None, None)
 """Medusa's ``additional_data`` of a body: accepted and passed to workflow hooks (none here)."""
@@ -184,7 +175,7 @@ def out_model(
     ``relations`` (name → item model)."""
     fields: dict[str, Any] = {}
     for field in entity.public:
-        kind = _OUT_TYPES[field.kind]
+        kind = field.kind.python_type
         fields[field.name] = (kind, ...) if field.name == "id" else (kind | None, None)
     for relation, item in (relations or {}).items():
         many = entity.relation(relation).many

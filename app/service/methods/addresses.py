@@ -7,7 +7,6 @@ from typing import overload
 
 from app.dto import CustomerAddressDTO
 from app.entities import ADDRESS
-from app.filtering import compile_filters
 from app.input_checks import validate
 from app.service import addresses, queries
 from app.service.arguments import id_list, is_selector, one_or_many
@@ -46,24 +45,17 @@ class AddressMethods(ServiceBase):
         self, filters: Filters = None, config: Config = None
     ) -> list[CustomerAddressDTO]:
         """Addresses matching ``filters``."""
-        items, _ = await self._list_addresses(filters, config, count=False)
+        items, _ = await self._list(ADDRESS, queries.list_addresses, filters, config, count=False)
         return items
 
     async def list_and_count_customer_addresses(
         self, filters: Filters = None, config: Config = None
     ) -> tuple[list[CustomerAddressDTO], int]:
         """A page of addresses and the total number matching ``filters``."""
-        items, total = await self._list_addresses(filters, config, count=True)
-        return items, total or 0
-
-    async def _list_addresses(
-        self, filters: Filters, config: Config, *, count: bool
-    ) -> tuple[list[CustomerAddressDTO], int | None]:
-        cfg = parse_config(config, ADDRESS)
-        where = compile_filters(filters, ADDRESS)
-        return await self._read(
-            where, lambda: queries.list_addresses(self._store, where, cfg, count=count)
+        items, total = await self._list(
+            ADDRESS, queries.list_addresses, filters, config, count=True
         )
+        return items, total or 0
 
     @overload
     async def update_customer_addresses(self, selector: str, data: Data) -> CustomerAddressDTO: ...

@@ -12,8 +12,11 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from app.filtering import Node, has_text
+from app.dto import DTO
+from app.entities import Entity
+from app.filtering import And, Node, compile_filters, has_text
 from app.service.admission import SearchGate
+from app.service.findconfig import FindConfig, parse_config
 from app.service.store import Store
 
 __all__ = [
@@ -28,6 +31,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+D = TypeVar("D", bound=DTO)
 
 Filters = Mapping[str, Any] | None
 """Medusa-style filters (``{"email": …, "$or": [...], "q": …}``); ``None``: everything."""
@@ -40,6 +44,14 @@ ManyIds = list[str] | tuple[str, ...]
 """Several ids."""
 Ids = str | ManyIds
 """One id or several."""
+
+
+class Lister(Protocol[D]):
+    """A MongoDB list read (``app.service.queries.list_*``)."""
+
+    def __call__(
+        self, store: Store, where: And, config: FindConfig, *, count: bool
+    ) -> Awaitable[tuple[list[D], int | None]]: ...
 
 
 class RankedHit(Protocol):
@@ -110,6 +122,15 @@ class ServiceBase:
     def database(self) -> Any:
         """The PyMongo ``AsyncDatabase`` the service works on."""
         return self._store.database
+
+    async def _list(
+        self, entity: Entity, read: Lister[D], filters: Filters, config: Config, *, count: bool
+    ) -> tuple[list[D], int | None]:
+        """A list of ``entity`` (addresses, groups, memberships): compiled once, then read from
+        MongoDB by ``read`` (a search when it has ``q``, a bounded read otherwise)."""
+        cfg = parse_config(config, entity)
+        where = compile_filters(filters, entity)
+        return await self._read(where, lambda: read(self._store, where, cfg, count=count))
 
     async def _read(
         self, where: Node, work: Callable[[], Awaitable[T]], *, search: bool = False

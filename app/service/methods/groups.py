@@ -49,24 +49,15 @@ class GroupMethods(ServiceBase):
         self, filters: Filters = None, config: Config = None
     ) -> list[CustomerGroupDTO]:
         """Groups matching ``filters``."""
-        items, _ = await self._list_groups(filters, config, count=False)
+        items, _ = await self._list(GROUP, queries.list_groups, filters, config, count=False)
         return items
 
     async def list_and_count_customer_groups(
         self, filters: Filters = None, config: Config = None
     ) -> tuple[list[CustomerGroupDTO], int]:
         """A page of groups and the total number matching ``filters``."""
-        items, total = await self._list_groups(filters, config, count=True)
+        items, total = await self._list(GROUP, queries.list_groups, filters, config, count=True)
         return items, total or 0
-
-    async def _list_groups(
-        self, filters: Filters, config: Config, *, count: bool
-    ) -> tuple[list[CustomerGroupDTO], int | None]:
-        cfg = parse_config(config, GROUP)
-        where = compile_filters(filters, GROUP)
-        return await self._read(
-            where, lambda: queries.list_groups(self._store, where, cfg, count=count)
-        )
 
     async def _group_ids(
         self, selector: Ids | Mapping[str, object], *, with_deleted: bool = False
@@ -135,21 +126,16 @@ class GroupMethods(ServiceBase):
         self, filters: Filters = None, config: Config = None
     ) -> list[CustomerGroupCustomerDTO]:
         """Memberships matching ``filters`` (``customer_id``, ``customer_group_id`` …)."""
-        items, _ = await self._list_memberships(filters, config, count=False)
+        items, _ = await self._list(
+            MEMBERSHIP, queries.list_memberships, filters, config, count=False
+        )
         return items
 
     async def list_and_count_customer_group_customers(
         self, filters: Filters = None, config: Config = None
     ) -> tuple[list[CustomerGroupCustomerDTO], int]:
         """A page of memberships and the total number matching ``filters``."""
-        items, total = await self._list_memberships(filters, config, count=True)
-        return items, total or 0
-
-    async def _list_memberships(
-        self, filters: Filters, config: Config, *, count: bool
-    ) -> tuple[list[CustomerGroupCustomerDTO], int | None]:
-        cfg = parse_config(config, MEMBERSHIP)
-        where = compile_filters(filters, MEMBERSHIP)
-        return await self._read(
-            where, lambda: queries.list_memberships(self._store, where, cfg, count=count)
+        items, total = await self._list(
+            MEMBERSHIP, queries.list_memberships, filters, config, count=True
         )
+        return items, total or 0
