@@ -53,6 +53,7 @@ __all__ = [
     "SECANTUSDB_SCAN_LIMIT",
     "SearchGate",
     "Slots",
+    "forget_arrival",
     "max_time_ms",
     "note_arrival",
     "response_margin",
@@ -81,15 +82,25 @@ _arrival: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 )
 
 
-def note_arrival(received: str | float | None) -> None:
+def note_arrival(received: str | float | None) -> contextvars.Token[float | None]:
     """Count the budgets of this request's searches from ``received`` (``time.monotonic()``,
-    the event loop's clock); missing, malformed or later than now means now."""
+    the event loop's clock); missing, malformed or later than now means now.
+
+    Returns the token for :func:`forget_arrival`, which the caller must call when the request
+    ends: the value lives in the calling thread's context, which outlives the request.
+    """
     now = time.monotonic()
     try:
         at = float(received) if received is not None else now
     except ValueError:
         at = now
-    _arrival.set(min(at, now) if math.isfinite(at) else now)
+    return _arrival.set(min(at, now) if math.isfinite(at) else now)
+
+
+def forget_arrival(token: contextvars.Token[float | None]) -> None:
+    """End what :func:`note_arrival` started (later work in this thread counts from its own
+    start again)."""
+    _arrival.reset(token)
 
 
 def max_time_ms() -> int | None:
