@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from app.entities import CUSTOMER, Index, Kind, Op
+from app.entities import CUSTOMER, Op
 from app.filtering import And, Compare, Node, Or, Related, Text
 from indexers.backends.base import BackendError, SearchBackend
 from indexers.query import Hit, ListQuery, NotServable, RangeFilter, RankedQuery, TermFilter
@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 Freshness = Callable[[], Awaitable[None]]
 
 _DIRECTIONS = {"ASC": "ASC", "DESC": "DESC", "1": "ASC", "-1": "DESC"}
+_EXACT = frozenset(CUSTOMER.exact_fields)
+_RANGES = frozenset(CUSTOMER.range_fields)
+_FLAGS = frozenset(CUSTOMER.flag_fields)
+"""The fields the index filters exactly, by kind (declared with ``Index.FILTER``)."""
 _RANGE_BOUNDS = {Op.GT: "gt", Op.GTE: "gte", Op.LT: "lt", Op.LTE: "lte"}
 
 
@@ -138,15 +142,14 @@ class _Builder:
         self.group_ids = ids if self.group_ids is None else self.group_ids & ids
 
     def add_compare(self, node: Compare) -> None:
-        field = CUSTOMER.filterable.get(node.field)
-        if field is None or not field.index & Index.FILTER:
-            raise NotServable(f"filter {node.field!r}")
-        if field.kind is Kind.DATE:
+        if node.field in _EXACT:
+            self.terms.append(_term(node))
+        elif node.field in _RANGES:
             self.ranges.append(_range(node))
-        elif field.kind is Kind.BOOL:
+        elif node.field in _FLAGS:
             self.add_flag(node)
         else:
-            self.terms.append(_term(node))
+            raise NotServable(f"filter {node.field!r}")
 
     def add_flag(self, node: Compare) -> None:
         if node.field != "has_account" or not isinstance(node.value, bool):

@@ -109,6 +109,11 @@ class Entity:
         return {f.name: f for f in self.fields if f.filter is not None}
 
     @cached_property
+    def filter_relations(self) -> frozenset[str]:
+        """The relations filters may name (``groups`` on customers)."""
+        return frozenset(r.name for r in self.relations if r.filter)
+
+    @cached_property
     def sortable(self) -> tuple[str, ...]:
         """The fields a list may be ordered by (on MongoDB)."""
         return tuple(f.name for f in self.fields if f.sortable)

@@ -50,7 +50,7 @@ class Kind(Enum):
     @property
     def is_string(self) -> bool:
         """Whether values are text (ids and emails included)."""
-        return self in (Kind.ID, Kind.TEXT, Kind.EMAIL)
+        return _KINDS[self][2] == "string"
 
     @property
     def python_type(self) -> Any:
@@ -97,15 +97,18 @@ class Op(Enum):
     @property
     def takes_list(self) -> bool:
         """Whether the operand is a list of values."""
-        return self in (Op.IN, Op.NIN)
+        return self in _LISTS
 
     @property
     def is_pattern(self) -> bool:
         """Whether the operand is a SQL LIKE pattern (text fields only)."""
-        return self in (Op.LIKE, Op.ILIKE)
+        return self in _PATTERNS
 
 
-_ALL_OPS = frozenset(Op)
+_LISTS = frozenset({Op.IN, Op.NIN})
+_PATTERNS = frozenset({Op.LIKE, Op.ILIKE})
+_TEXT_OPS = frozenset(Op)
+_OTHER_OPS = _TEXT_OPS - _PATTERNS
 
 
 class Who(Flag):
@@ -225,7 +228,7 @@ class Field:
             return frozenset()
         if self.filter.ops is not None:
             return self.filter.ops
-        return _ALL_OPS if self.kind.is_string else _ALL_OPS - {Op.LIKE, Op.ILIKE}
+        return _TEXT_OPS if self.kind.is_string else _OTHER_OPS
 
     @property
     def sortable(self) -> bool:

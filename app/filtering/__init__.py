@@ -6,7 +6,7 @@ reader for the index (``indexers.reader``). See :mod:`app.filtering.nodes` for t
 """
 
 from app.filtering.compile import as_datetime, compile_filters
-from app.filtering.nodes import And, Compare, Node, Or, Related, Text, has_text, walk
+from app.filtering.nodes import And, Compare, Node, Or, Related, Text, contains, has_text, walk
 
 __all__ = [
     "And",
@@ -17,6 +17,7 @@ __all__ = [
     "Text",
     "as_datetime",
     "compile_filters",
+    "contains",
     "has_text",
     "walk",
 ]

@@ -145,7 +145,7 @@ def _compile(filters: Any, entity: Entity, *, related: bool, level: int) -> And:
     if level > MAX_DEPTH:
         raise _invalid(f"'$and' / '$or' may be nested at most {MAX_DEPTH} levels deep")
     fields = entity.filterable
-    relations = {r.name for r in entity.relations if r.filter}
+    relations = entity.filter_relations
     parts: list[Node] = []
     for key, value in filters.items():
         if key in ("$and", "$or"):

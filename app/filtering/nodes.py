@@ -22,7 +22,7 @@ from typing import Any
 
 from app.entities import Op
 
-__all__ = ["And", "Compare", "Node", "Or", "Related", "Text", "has_text", "walk"]
+__all__ = ["And", "Compare", "Node", "Or", "Related", "Text", "contains", "has_text", "walk"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +86,13 @@ def walk(node: Node) -> Iterator[Node]:
             yield from walk(part)
 
 
+def contains(node: Node | None, kind: type[Node]) -> bool:
+    """Whether the tree under ``node`` has a node of ``kind`` (not entering related filters)."""
+    if isinstance(node, kind):
+        return True
+    return isinstance(node, And | Or) and any(contains(part, kind) for part in node.parts)
+
+
 def has_text(node: Node | None) -> bool:
     """Whether the filter searches with ``q`` (at any level of ``$and`` / ``$or``)."""
-    return node is not None and any(isinstance(n, Text) for n in walk(node))
+    return contains(node, Text)

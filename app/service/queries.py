@@ -18,7 +18,7 @@ from typing import Any
 from app import errors
 from app.dto import CustomerAddressDTO, CustomerDTO, CustomerGroupCustomerDTO, CustomerGroupDTO
 from app.entities import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, Entity, Op
-from app.filtering import And, Compare, Node, Or, Related, walk
+from app.filtering import And, Compare, Node, Or, Related, contains
 from app.input_checks import check_id, check_storable
 from app.service.admission import max_time_ms
 from app.service.documents import MEMBERSHIP_PROJECTION, to_dto
@@ -50,7 +50,7 @@ async def resolve_relations(store: Store, where: Node, entity: Entity, with_dele
     """``where`` with its relation filters resolved to the related ids (live ones only unless
     ``with_deleted``): a customer's ``groups`` → group ids, a group's ``customers`` → the ids
     of the groups those customers belong to."""
-    if not any(isinstance(node, Related) for node in walk(where)):
+    if not contains(where, Related):
         return where
     if isinstance(where, And | Or):
         parts = tuple(
