@@ -109,6 +109,11 @@ class Entity:
         return {f.name: f for f in self.fields if f.filter is not None}
 
     @cached_property
+    def digits_of(self) -> dict[str, str]:
+        """Stored digits field → the field whose digits it holds (``phone_digits`` → phone)."""
+        return {f.digits: f.name for f in self.fields if f.digits}
+
+    @cached_property
     def filter_relations(self) -> frozenset[str]:
         """The relations filters may name (``groups`` on customers)."""
         return frozenset(r.name for r in self.relations if r.filter)

@@ -48,11 +48,6 @@ _NAMES: dict[type[DTO], tuple[str, ...]] = {
 }
 
 
-def _derived(entity: Entity) -> dict[str, str]:
-    """Stored field → the field it is derived from (the phone's digits)."""
-    return {f.digits: f.name for f in entity.fields if f.digits}
-
-
 def new_document(entity: Entity, values: Mapping[str, Any], now: datetime) -> RawDoc:
     """The stored form of a new ``entity`` from validated input ``values``.
 
@@ -60,7 +55,7 @@ def new_document(entity: Entity, values: Mapping[str, Any], now: datetime) -> Ra
     for the timestamps, ``False`` for flags. A field that never holds null and has no default
     must be given (:raise InvalidData: Medusa's "Cannot set field … to null").
     """
-    derived = _derived(entity)
+    derived = entity.digits_of
     doc: RawDoc = {}
     for member in entity.members:
         if isinstance(member, Relation):
