@@ -96,6 +96,7 @@ def _storage_model(
                 fields[member.name] = _stored(entity, member)
         elif member.embeds is not None:
             item = (embedded or {})[member.embeds]
+            # ``item`` is a model class held in a variable, which type checkers cannot follow
             fields[member.name] = (list[item], ModelField(default_factory=list))  # type: ignore[valid-type]
     return create_model(name, __base__=base, __module__=__name__, __doc__=doc, **fields)
 
@@ -173,7 +174,7 @@ CustomerGroup.Settings = _GroupSettings
 class IdentityLink(Document):
     """The customer an auth identity registered (at most one: the identity id is ``_id``)."""
 
-    id: str  # type: ignore[assignment]  # the auth identity id
+    id: str  # type: ignore[assignment]  # Beanie's id is an ObjectId; ours, the identity id
     customer_id: str
     created_at: datetime = ModelField(default_factory=utcnow)
 

@@ -1,10 +1,10 @@
 """Address writes: every change to a customer's addresses is one compare-and-set update.
 
-Our difference #2: marking an address default (on create or update) clears that flag on the
-customer's other addresses in the same atomic write, so the newest default wins and a customer
-never has two. Only one call asking for two defaults of one kind for one customer is refused.
-The ``MAX_ADDRESSES`` bound is checked inside the same compare-and-set write, so concurrent
-adds cannot pass it together.
+One of our differences from Medusa (see the README): marking an address default (on create or
+update) clears that flag on the customer's other addresses in the same atomic write, so the
+newest default wins and a customer never has two. Only one call asking for two defaults of one
+kind for one customer is refused. The ``MAX_ADDRESSES`` bound is checked inside the same
+compare-and-set write, so concurrent adds cannot pass it together.
 """
 
 from __future__ import annotations

@@ -149,12 +149,13 @@ async def update(store: Store, ids: list[str], data: UpdateCustomer) -> list[Raw
         return customer_changes(doc, data, now)
 
     async def apply(session: AsyncClientSession | None) -> list[RawDoc]:
-        updated = []
+        updated: list[RawDoc] = []
         for customer_id in ids:
             missing = errors.missing_ids("Customer", [customer_id])
             doc = await cas_update(store, customer_id, changes, session=session, missing=missing)
-            updated.append(doc)
-        return updated  # type: ignore[return-value]
+            if doc is not None:  # never None: a missing customer raises ``missing``
+                updated.append(doc)
+        return updated
 
     if len(ids) == 1:
         return await apply(None)

@@ -1,7 +1,8 @@
 """Customer groups and memberships.
 
 Group names are unique among live groups (a partial unique index). Memberships are embedded in
-the customers as a set: adding an existing membership is a no-op that returns it (difference #3).
+the customers as a set: adding an existing membership is a no-op that returns it (one of our
+differences from Medusa, see the README).
 Hard-deleting groups removes their memberships and the groups in one transaction.
 """
 
