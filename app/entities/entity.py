@@ -109,9 +109,18 @@ class Entity:
         return {f.name: f for f in self.fields if f.filter is not None}
 
     @cached_property
-    def digits_of(self) -> dict[str, str]:
-        """Stored digits field → the field whose digits it holds (``phone_digits`` → phone)."""
-        return {f.digits: f.name for f in self.fields if f.digits}
+    def storage(self) -> tuple[tuple[str, Field | None, str | None], ...]:
+        """The stored document's keys in order, each with its field (``None`` for a relation
+        embedded there) and, for stored digits, the field they are the digits of."""
+        sources = {f.digits: f.name for f in self.fields if f.digits}
+        out: list[tuple[str, Field | None, str | None]] = []
+        for member in self.members:
+            if isinstance(member, Relation):
+                if member.embeds is not None:
+                    out.append((member.name, None, None))
+            elif member.stored:
+                out.append((member.path, member, sources.get(member.name)))
+        return tuple(out)
 
     @cached_property
     def filter_relations(self) -> frozenset[str]:

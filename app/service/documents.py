@@ -23,7 +23,7 @@ from app.dto import (
     CustomerGroupCustomerDTO,
     CustomerGroupDTO,
 )
-from app.entities import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, Entity, Kind, Relation
+from app.entities import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, Entity, Kind
 from app.entities.values import phone_digits
 from app.errors import cannot_be_null
 from app.service.rules import merge_metadata
@@ -55,24 +55,23 @@ def new_document(entity: Entity, values: Mapping[str, Any], now: datetime) -> Ra
     for the timestamps, ``False`` for flags. A field that never holds null and has no default
     must be given (:raise InvalidData: Medusa's "Cannot set field … to null").
     """
-    derived = entity.digits_of
+    get = values.get
     doc: RawDoc = {}
-    for member in entity.members:
-        if isinstance(member, Relation):
-            if member.embeds is not None:
-                doc[member.name] = list(values.get(member.name) or ())
-            continue
-        if not member.stored:
-            continue
-        if member.name in derived:
-            doc[member.path] = phone_digits(values.get(derived[member.name]))
-            continue
-        value = values.get(member.name)
-        if value is None and member.default is not None:
-            value = entity.initial(member, now)
-        if value is None and not member.nullable:
-            raise cannot_be_null(entity.label, member.name)
-        doc[member.path] = member.normalize(value) if member.normalize else value
+    for path, field, source in entity.storage:  # called for every customer created: kept tight
+        if field is None:  # an embedded relation
+            doc[path] = list(get(path) or ())
+        elif source is not None:
+            doc[path] = phone_digits(get(source))
+        else:
+            value = get(field.name)
+            if value is None:
+                if field.default is not None:
+                    value = entity.initial(field, now)
+                elif not field.nullable:
+                    raise cannot_be_null(entity.label, field.name)
+            elif field.normalize is not None:
+                value = field.normalize(value)
+            doc[path] = value
     return doc
 
 
