@@ -74,9 +74,4 @@ def search_reader(
     name: str = "customers",
 ) -> IndexReader:
     """The reader that serves customer lists and ranked lookups from ``backend``."""
-    from app.service.queries import make_resolver
-    from app.service.store import Store
-
-    freshness = Freshness(database, name=name, indexer=indexer)
-    resolve = make_resolver(Store(client=database.client, database=database), with_deleted=False)
-    return IndexReader(backend, freshness=freshness, resolve=resolve)
+    return IndexReader(backend, freshness=Freshness(database, name=name, indexer=indexer))

@@ -30,8 +30,8 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from app.api.querystring import parse_pairs
 from app.errors import InvalidData
-from app.validation import MAX_ISSUES, check_id, check_storable, describe, js_type
-from app.validation import invalid_data_from as invalid_request
+from app.input_checks import MAX_ISSUES, check_id, check_storable, describe, js_type
+from app.input_checks import invalid_data_from as invalid_request
 
 __all__ = [
     "MAX_ISSUES",

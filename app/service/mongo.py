@@ -1,4 +1,4 @@
-"""Small helpers shared by the service modules: one-or-many, selectors, duplicate keys."""
+"""MongoDB spelling shared by the service modules: conditions, sorts, duplicate-key errors."""
 
 from __future__ import annotations
 
@@ -7,41 +7,7 @@ from typing import Any
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
-from app.errors import InvalidData
-from app.validation import check_id, check_storable
-
-__all__ = [
-    "all_of",
-    "duplicate_key",
-    "id_list",
-    "is_selector",
-    "live",
-    "mongo_sort",
-    "one_or_many",
-]
-
-
-def one_or_many(value: Any) -> tuple[list[Any], bool]:
-    """Return ``(items, single)``: Medusa's "one object in → one out, a list in → a list out"."""
-    if isinstance(value, list | tuple):
-        return list(value), False
-    return [value], True
-
-
-def is_selector(value: Any) -> bool:
-    """Whether an ``update_*`` / ``delete_*`` target is a filter object rather than ids."""
-    return isinstance(value, Mapping)
-
-
-def id_list(value: Any, what: str = "id") -> list[str]:
-    """Validate an id or a list of ids and return them as a list."""
-    items, _ = one_or_many(value)
-    if not all(isinstance(item, str) and item for item in items):
-        raise InvalidData(f"Invalid request: {what} must be a non-empty string or a list of them")
-    for item in items:
-        check_id(item, what)
-    check_storable(items, what)
-    return items
+__all__ = ["all_of", "duplicate_key", "live", "mongo_sort"]
 
 
 def live(with_deleted: bool) -> dict[str, Any]:

@@ -1,6 +1,8 @@
-"""Turn pydantic validation errors into Medusa's messages.
+"""Checks of input every layer shares, worded as Medusa words them.
 
-Medusa validates with zod and reports, e.g.::
+:func:`validate` checks a value against a pydantic model and turns its errors into Medusa's
+messages; :func:`check_storable` refuses what MongoDB could not store (or would read as an
+operator); :func:`check_id` bounds ids. Medusa validates with zod and reports, e.g.::
 
     Invalid request: Unrecognized fields: 'a, b'
     Invalid request: Expected type: 'string' for field 'first_name', got: 'number'
