@@ -12,7 +12,24 @@ from typing import Any
 
 from app.textsearch import digits_of
 
-__all__ = ["SearchDoc", "to_search_doc", "version_from_timestamp"]
+__all__ = [
+    "DATE_FIELDS",
+    "EXACT_FIELDS",
+    "SORT_DATE_FIELDS",
+    "SORT_TEXT_FIELDS",
+    "SearchDoc",
+    "to_search_doc",
+    "version_from_timestamp",
+]
+
+EXACT_FIELDS = ("email", "first_name", "last_name", "company_name", "phone", "created_by")
+"""String fields both engines keep whole, for exact (eq / in / nin) filters (the id as well)."""
+DATE_FIELDS = ("created_at", "updated_at", "deleted_at")
+"""Date fields both engines keep, for range filters."""
+SORT_TEXT_FIELDS = ("email", "first_name", "last_name", "company_name")
+"""Text fields a list can be ordered by from the index."""
+SORT_DATE_FIELDS = ("created_at", "updated_at")
+"""Date fields a list can be ordered by from the index."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ __all__ = [
     "MAX_FUZZY_CHARS",
     "Highlighter",
     "RankedPlan",
+    "Score",
     "edit_distance",
     "fuzzy_distance",
     "plan_ranked",
@@ -44,6 +45,33 @@ HIGHLIGHT_CHECKS = 50_000
 """Word comparisons (value word x query word) the highlights of one lookup may spend."""
 HIGHLIGHT_EDITS = 2_000
 """Edit distances (each at most ``MAX_FUZZY_CHARS + 2`` squared cells) they may compute."""
+
+
+class Score:
+    """The constant score of each tier, the same in both engines.
+
+    A hit scores the sum of the tiers it matches; in the per-word tier, each word counts its
+    best option. So an exact email or phone beats a full name, which beats any set of words.
+    """
+
+    EXACT = 1000.0
+    """The whole query is the email (lower-cased), or the phone's digits."""
+    PHONE_SUFFIX = 500.0
+    """The whole query (4+ digits) ends the phone's digits."""
+    FULL_NAME = 200.0
+    """The first and last words are the first and last name, in either order."""
+    FUZZY_FULL_NAME = 100.0
+    """The same, within the typo tolerance."""
+    WORD_PHONE_SUFFIX = 50.0
+    """Per word: a phone word of 4+ digits ends the phone's digits."""
+    WORD = 30.0
+    """Per word: it is a word of a name, the company or the email."""
+    PREFIX = 10.0
+    """Per word: the last word, still being typed, starts such a word."""
+    FUZZY = 3.0
+    """Per word: within the typo tolerance of a word of a name or the company."""
+    SUBSTRING = 1.0
+    """Per word: the exact ``q`` rule (a substring, or a word-start prefix)."""
 
 
 def fuzzy_distance(word: str) -> int:

@@ -21,17 +21,11 @@ from indexers.backends.base import (
     Upsert,
 )
 from indexers.backends.elastic.generations import Generations
-from indexers.backends.elastic.mapping import (
-    DOC_SOURCE,
-    LIVE,
-    SOFT_DELETED,
-    es_document,
-    search_doc,
-    tombstone,
-)
+from indexers.backends.elastic.mapping import DOC_SOURCE, es_document, search_doc, tombstone
 from indexers.backends.elastic.queries import PAGE, filter_query, page_request, sort_plan
 from indexers.backends.elastic.ranked import ranked_hits, ranked_query
 from indexers.backends.elastic.retry import MAX_ATTEMPTS, RETRY_STATUS, call
+from indexers.backends.plan import LIVE, SOFT_DELETED
 from indexers.documents import SearchDoc
 from indexers.query import Hit, ListQuery, NotServable, RankedQuery
 from indexers.ranking import plan_ranked

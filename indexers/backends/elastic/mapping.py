@@ -31,19 +31,19 @@ from indexers.analysis import (
     text_sort_key,
     text_sort_key_desc,
 )
-from indexers.documents import SearchDoc
+from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
+from indexers.documents import (
+    DATE_FIELDS,
+    EXACT_FIELDS,
+    SORT_DATE_FIELDS,
+    SORT_TEXT_FIELDS,
+    SearchDoc,
+)
 
 __all__ = [
-    "DATE_FIELDS",
     "DOC_SOURCE",
-    "EXACT_FIELDS",
-    "LIVE",
     "MAPPINGS",
     "SETTINGS",
-    "SOFT_DELETED",
-    "SORT_DATE_FIELDS",
-    "SORT_TEXT_FIELDS",
-    "TOMBSTONE",
     "es_document",
     "search_doc",
     "tombstone",
@@ -51,11 +51,6 @@ __all__ = [
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-LIVE, SOFT_DELETED, TOMBSTONE = 0, 1, 2
-EXACT_FIELDS = ("email", "first_name", "last_name", "company_name", "phone", "created_by")
-DATE_FIELDS = ("created_at", "updated_at", "deleted_at")
-SORT_TEXT_FIELDS = ("email", "first_name", "last_name", "company_name")
-SORT_DATE_FIELDS = ("created_at", "updated_at")
 WORD_FIELDS = {"first_name": "w_first", "last_name": "w_last", "company_name": "w_company"}
 PHONE_SUFFIX_DIGITS = 20  # phone_sfx holds the suffixes of the last digits only (E.164: 15)
 

@@ -10,16 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from indexers.analysis import epoch_ms, plan_words
-from indexers.backends.elastic.mapping import (
-    DATE_FIELDS,
-    EXACT_FIELDS,
-    LIVE,
-    SOFT_DELETED,
-    SORT_DATE_FIELDS,
-    SORT_TEXT_FIELDS,
-)
-from indexers.query import ListQuery, NotServable
+from indexers.analysis import plan_words
+from indexers.backends.plan import date_bounds, exact_conditions, order_of, visible_states
+from indexers.documents import SORT_DATE_FIELDS
+from indexers.query import ListQuery
 
 __all__ = ["PAGE", "filter_query", "page_request", "q_clauses", "sort_plan"]
 
@@ -63,35 +57,24 @@ def q_clauses(q: str | None) -> list[dict[str, Any]]:
 
 def filter_query(query: ListQuery) -> dict[str, Any] | None:
     """Return the bool query of a list query's filters (None: it matches nothing)."""
-    states = [LIVE, SOFT_DELETED] if query.with_deleted else [LIVE]
-    must: list[dict[str, Any]] = [{"terms": {"state": states}}]
+    exact = exact_conditions(query)
+    if exact is None:
+        return None
+    must: list[dict[str, Any]] = [{"terms": {"state": visible_states(query.with_deleted)}}]
     must_not: list[dict[str, Any]] = []
-    for term in query.terms:
-        field = term.field
-        if field not in EXACT_FIELDS and field != "id":
-            raise NotServable(f"no exact filter on {field!r}")
-        if term.in_ is not None:
-            if not term.in_:
-                return None
-            must.append(
-                {
-                    "bool": {
-                        "should": [_value(field, v) for v in term.in_],
-                        "minimum_should_match": 1,
-                    }
-                }
-            )
-        must_not.extend(_value(field, v) for v in term.nin)
-    for rng in query.ranges:
-        if rng.field not in DATE_FIELDS:
-            raise NotServable(f"no range filter on {rng.field!r}")
-        bounds = {
-            op: epoch_ms(getattr(rng, op))
-            for op in ("gt", "gte", "lt", "lte")
-            if getattr(rng, op) is not None
-        }
-        if bounds:
-            must.append({"range": {rng.field: bounds}})
+    for condition in exact:
+        field = condition.field
+        if condition.any_of is not None:
+            should = [_value(field, v) for v in condition.any_of]
+            must.append({"bool": {"should": should, "minimum_should_match": 1}})
+        must_not.extend(_value(field, v) for v in condition.none_of)
+    for bounds in date_bounds(query):
+        limits: dict[str, int] = {}
+        if bounds.lower is not None:
+            limits["gte" if bounds.include_lower else "gt"] = bounds.lower
+        if bounds.upper is not None:
+            limits["lte" if bounds.include_upper else "lt"] = bounds.upper
+        must.append({"range": {bounds.field: limits}})
     if query.has_account is not None:
         must.append({"term": {"has_account": query.has_account}})
     if query.group_ids is not None:
@@ -103,28 +86,20 @@ def filter_query(query: ListQuery) -> dict[str, Any] | None:
 
 
 def sort_plan(order: Sequence[tuple[str, str]]) -> tuple[str, str, str]:
-    """Return (keyword field, "asc"|"desc", key kind) for Medusa's order + id tie-breaker."""
-    keys = [(f, d.upper()) for f, d in order] or [("id", "ASC")]
-    field, direction = keys[0]
-    tie = keys[1][1] if len(keys) > 1 else "ASC"
-    if len(keys) > 2 or (len(keys) == 2 and keys[1][0] != "id"):
-        raise NotServable(f"order {order!r}")
-    if direction not in ("ASC", "DESC") or tie not in ("ASC", "DESC"):
-        raise NotServable(f"order {order!r}")
+    """Return (keyword field, "asc"|"desc", key kind) for Medusa's order + id tie-breaker.
+
+    A field's two keys (``k_<field>_a``: value ascending, id ascending; ``_d``: value
+    descending, id ascending) give its four orders, each read forwards or backwards.
+    """
+    plan = order_of(order)
+    field = plan.field
     if field == "id":
-        if len(keys) > 1:
-            raise NotServable(f"order {order!r}")
-        return "id", direction.lower(), "id"
-    if field in SORT_DATE_FIELDS:
-        kind = "date"
-    elif field in SORT_TEXT_FIELDS:
-        kind = "text"
+        return "id", "asc" if plan.ascending else "desc", "id"
+    kind = "date" if field in SORT_DATE_FIELDS else "text"
+    if plan.ascending:
+        name, asc = (f"k_{field}_a", True) if plan.tie_ascending else (f"k_{field}_d", False)
     else:
-        raise NotServable(f"order by {field!r}")
-    if direction == "ASC":
-        name, asc = (f"k_{field}_a", True) if tie == "ASC" else (f"k_{field}_d", False)
-    else:
-        name, asc = (f"k_{field}_d", True) if tie == "ASC" else (f"k_{field}_a", False)
+        name, asc = (f"k_{field}_d", True) if plan.tie_ascending else (f"k_{field}_a", False)
     return name, "asc" if asc else "desc", f"{kind}_{name[-1]}"
 
 

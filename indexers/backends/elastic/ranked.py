@@ -10,7 +10,7 @@ from typing import Any
 from indexers.analysis import TEXT_FIELDS
 from indexers.backends.elastic.queries import q_clauses
 from indexers.query import Hit
-from indexers.ranking import MAX_EXPANSIONS, Highlighter, RankedPlan, fuzzy_distance
+from indexers.ranking import MAX_EXPANSIONS, Highlighter, RankedPlan, Score, fuzzy_distance
 
 __all__ = ["ranked_hits", "ranked_query"]
 
@@ -41,11 +41,11 @@ def ranked_query(plan: RankedPlan) -> dict[str, Any]:
     fields = ("w_first", "w_last", "w_company", "w_email")
     tiers: list[dict[str, Any]] = []
     if plan.email:
-        tiers.append(_const({"term": {"ex_email": plan.email}}, 1000.0))
+        tiers.append(_const({"term": {"ex_email": plan.email}}, Score.EXACT))
     if plan.phone_digits:
-        tiers.append(_const({"term": {"ex_phone": plan.phone_digits}}, 1000.0))
+        tiers.append(_const({"term": {"ex_phone": plan.phone_digits}}, Score.EXACT))
         if len(plan.phone_digits) >= 4:
-            tiers.append(_const({"term": {"phone_sfx": plan.phone_digits}}, 500.0))
+            tiers.append(_const({"term": {"phone_sfx": plan.phone_digits}}, Score.PHONE_SUFFIX))
 
     def name_word(field: str, word: str, exact: bool) -> dict[str, Any]:
         distance = fuzzy_distance(word)
@@ -55,7 +55,7 @@ def ranked_query(plan: RankedPlan) -> dict[str, Any]:
 
     if len(plan.words) >= 2:
         pairs = [(plan.words[0], plan.words[-1]), (plan.words[-1], plan.words[0])]
-        for exact, score in ((True, 200.0), (False, 100.0)):
+        for exact, score in ((True, Score.FULL_NAME), (False, Score.FUZZY_FULL_NAME)):
             tiers.append(
                 _const(
                     _any(
@@ -77,7 +77,7 @@ def ranked_query(plan: RankedPlan) -> dict[str, Any]:
     per_word = []
     for index, word in enumerate(plan.words):
         is_last = index == len(plan.words) - 1
-        options = [_const(_any([{"term": {f: word}} for f in fields]), 30.0)]
+        options = [_const(_any([{"term": {f: word}} for f in fields]), Score.WORD)]
         if is_last and plan.prefix_last:
             prefix = {"value": word, "rewrite": f"top_terms_{MAX_EXPANSIONS}"}
             sayt = {"query": word, "max_expansions": MAX_EXPANSIONS}
@@ -87,18 +87,20 @@ def ranked_query(plan: RankedPlan) -> dict[str, Any]:
                         [{"prefix": {f: prefix}} for f in fields]
                         + [{"match_phrase_prefix": {"full_name_sayt": sayt}}]
                     ),
-                    10.0,
+                    Score.PREFIX,
                 )
             )
         distance = fuzzy_distance(word)
         if distance:  # names and company only: email words match exactly or as a prefix
             fuzzy = [_fuzzy(f, word, distance) for f in ("w_first", "w_last", "w_company")]
-            options.append(_const(_any(fuzzy), 3.0))
+            options.append(_const(_any(fuzzy), Score.FUZZY))
         substring = q_clauses(plan.raw_words[index])
         if substring:
-            options.append(_const(substring[0], 1.0))
+            options.append(_const(substring[0], Score.SUBSTRING))
         if plan.word_digits[index]:
-            options.append(_const({"term": {"phone_sfx": plan.word_digits[index]}}, 50.0))
+            options.append(
+                _const({"term": {"phone_sfx": plan.word_digits[index]}}, Score.WORD_PHONE_SUFFIX)
+            )
         per_word.append({"dis_max": {"queries": options}})
     if per_word:
         tiers.append({"bool": {"must": per_word}})

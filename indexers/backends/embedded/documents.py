@@ -23,17 +23,9 @@ from indexers.analysis import (
     text_keys,
     trigrams,
 )
-from indexers.backends.embedded.schema import (
-    EXACT_FIELDS,
-    GAP,
-    LIVE,
-    SCHEMA,
-    SEP,
-    SOFT_DELETED,
-    SORT_TEXT_FIELDS,
-    TOMBSTONE,
-)
-from indexers.documents import SearchDoc
+from indexers.backends.embedded.schema import GAP, SCHEMA, SEP
+from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
+from indexers.documents import EXACT_FIELDS, SORT_TEXT_FIELDS, SearchDoc
 
 __all__ = ["stored_docs", "to_tantivy", "tombstone"]
 

@@ -30,13 +30,8 @@ from indexers.backends.base import (
 from indexers.backends.embedded import paging, ranked
 from indexers.backends.embedded.documents import stored_docs, to_tantivy, tombstone
 from indexers.backends.embedded.queries import MUST, Q
-from indexers.backends.embedded.schema import (
-    LIVE,
-    SCHEMA,
-    SOFT_DELETED,
-    TOMBSTONE,
-    open_index,
-)
+from indexers.backends.embedded.schema import SCHEMA, open_index
+from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
 from indexers.documents import SearchDoc
 from indexers.query import Hit, ListQuery, RankedQuery
 

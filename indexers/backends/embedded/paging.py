@@ -18,8 +18,10 @@ from typing import Any
 import tantivy
 
 from indexers.backends.embedded.queries import I64, MUST, U64, Q, filter_clauses
-from indexers.backends.embedded.schema import ID_KEYS, SCHEMA, SORT_DATE_FIELDS, SORT_TEXT_FIELDS
-from indexers.query import ListQuery, NotServable
+from indexers.backends.embedded.schema import ID_KEYS, SCHEMA
+from indexers.backends.plan import order_of
+from indexers.documents import SORT_DATE_FIELDS
+from indexers.query import ListQuery
 
 __all__ = ["Pager", "list_ids", "sort_plan"]
 
@@ -32,29 +34,15 @@ def sort_plan(order: Sequence[tuple[str, str]]) -> tuple[list[Level], Residual]:
 
     The id is always the last tie-breaker (ascending unless the order names it).
     """
-    keys = [(f, str(d).upper()) for f, d in order] or [("id", "ASC")]
-    if any(d not in ("ASC", "DESC") for _, d in keys):
-        raise NotServable(f"order {order!r}")
-    field, direction = keys[0]
-    asc = direction == "ASC"
+    plan = order_of(order)
+    field, asc, tie_asc = plan.field, plan.ascending, plan.tie_ascending
+    ids = [(name, tie_asc, U64) for name in ID_KEYS]
     if field == "id":
-        if len(keys) > 1:
-            raise NotServable(f"order {order!r}")
-        return [(name, asc, U64) for name in ID_KEYS], [("id", not asc)]
-    if len(keys) > 2 or (len(keys) == 2 and keys[1][0] != "id"):
-        raise NotServable(f"order {order!r}")
-    tie_asc = len(keys) == 1 or keys[1][1] == "ASC"
+        return ids, [("id", not tie_asc)]
     if field in SORT_DATE_FIELDS:
-        ids = [(name, tie_asc, U64) for name in ID_KEYS]
         return [(field, asc, I64), *ids], [("id", not tie_asc)]
-    if field in SORT_TEXT_FIELDS:
-        levels = [
-            (f"o_{field}_1", asc, U64),
-            (f"o_{field}_2", asc, U64),
-            *((name, tie_asc, U64) for name in ID_KEYS),
-        ]
-        return levels, [(field, not asc), ("id", not tie_asc)]
-    raise NotServable(f"order by {field!r}")
+    levels = [(f"o_{field}_1", asc, U64), (f"o_{field}_2", asc, U64), *ids]
+    return levels, [(field, not asc), ("id", not tie_asc)]
 
 
 def _residual_sort(docs: list[tuple[dict[str, Any], Any]], residual: Residual) -> list[Any]:

@@ -7,15 +7,10 @@ from typing import Any
 
 import tantivy
 
-from indexers.analysis import epoch_ms, plan_words
-from indexers.backends.embedded.schema import (
-    DATE_FIELDS,
-    EXACT_FIELDS,
-    LIVE,
-    SCHEMA,
-    SOFT_DELETED,
-)
-from indexers.query import ListQuery, NotServable
+from indexers.analysis import plan_words
+from indexers.backends.embedded.schema import SCHEMA
+from indexers.backends.plan import date_bounds, exact_conditions, visible_states
+from indexers.query import ListQuery
 
 __all__ = [
     "I64",
@@ -83,55 +78,34 @@ def _value_query(field: str, value: str | None) -> tantivy.Query:
 
 def filter_clauses(query: ListQuery) -> list[tuple[tantivy.Occur, tantivy.Query]] | None:
     """Return the boolean clauses of a list query's filters (None: it matches nothing)."""
-    states = [LIVE, SOFT_DELETED] if query.with_deleted else [LIVE]
+    exact = exact_conditions(query)
+    if exact is None:
+        return None
     suffix = "" if query.has_account is None else f"a{int(query.has_account)}"
-    flags = [f"s{state}{suffix}" for state in states]
+    flags = [f"s{state}{suffix}" for state in visible_states(query.with_deleted)]
     # one term when possible: intersecting two huge posting lists costs milliseconds at 1M
     if len(flags) == 1:
         clauses = [(MUST, term_query("flags", flags[0]))]
     else:
         clauses = [(MUST, Q.term_set_query(SCHEMA, "flags", flags))]
-    for term in query.terms:
-        field = term.field
-        if field not in EXACT_FIELDS and field != "id":
-            raise NotServable(f"no exact filter on {field!r}")
-        if term.in_ is not None:
-            if not term.in_:
-                return None
-            values = sorted(term.in_, key=str)
-            clauses.append((MUST, any_of([_value_query(field, v) for v in values])))
-        for value in sorted(term.nin, key=str):
+    for condition in exact:
+        field = condition.field
+        if condition.any_of is not None:
+            clauses.append((MUST, any_of([_value_query(field, v) for v in condition.any_of])))
+        for value in condition.none_of:
             clauses.append((MUST_NOT, _value_query(field, value)))
-    for rng in query.ranges:
-        if rng.field not in DATE_FIELDS:
-            raise NotServable(f"no range filter on {rng.field!r}")
-        lower = upper = None
-        inc_lower = inc_upper = True
-        if rng.gt is not None:
-            lower, inc_lower = epoch_ms(rng.gt), False
-        if rng.gte is not None:
-            value = epoch_ms(rng.gte)
-            if lower is None or value > lower:
-                lower, inc_lower = value, True
-        if rng.lt is not None:
-            upper, inc_upper = epoch_ms(rng.lt), False
-        if rng.lte is not None:
-            value = epoch_ms(rng.lte)
-            if upper is None or value < upper:
-                upper, inc_upper = value, True
-        if lower is None and upper is None:
-            continue
+    for bounds in date_bounds(query):
         clauses.append(
             (
                 MUST,
                 Q.range_query(
                     SCHEMA,
-                    rng.field,
+                    bounds.field,
                     I64,
-                    lower,
-                    upper,
-                    include_lower=inc_lower,
-                    include_upper=inc_upper,
+                    bounds.lower,
+                    bounds.upper,
+                    include_lower=bounds.include_lower,
+                    include_upper=bounds.include_upper,
                 ),
             )
         )

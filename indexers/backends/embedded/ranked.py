@@ -18,7 +18,7 @@ from indexers.backends.embedded.queries import (
 )
 from indexers.backends.embedded.schema import SCHEMA
 from indexers.query import Hit, RankedQuery
-from indexers.ranking import Highlighter, RankedPlan, fuzzy_distance, plan_ranked
+from indexers.ranking import Highlighter, RankedPlan, Score, fuzzy_distance, plan_ranked
 
 __all__ = ["ranked_query", "search"]
 
@@ -38,16 +38,16 @@ def ranked_query(plan: RankedPlan) -> tantivy.Query:
     const = Q.const_score_query
     tiers: list[tuple[tantivy.Occur, tantivy.Query]] = []
     if plan.email:
-        tiers.append((SHOULD, const(term_query("email", plan.email), 1000.0)))
+        tiers.append((SHOULD, const(term_query("email", plan.email), Score.EXACT)))
     if plan.phone_digits:
         exact_phone = phrase_query("gd", covering_trigrams(f"^{plan.phone_digits}$"))
-        tiers.append((SHOULD, const(exact_phone, 1000.0)))
+        tiers.append((SHOULD, const(exact_phone, Score.EXACT)))
         if len(plan.phone_digits) >= 4:
             suffix = phrase_query("gd", covering_trigrams(f"{plan.phone_digits}$"))
-            tiers.append((SHOULD, const(suffix, 500.0)))
+            tiers.append((SHOULD, const(suffix, Score.PHONE_SUFFIX)))
     if len(plan.words) >= 2:
         pairs = [(plan.words[0], plan.words[-1]), (plan.words[-1], plan.words[0])]
-        for exact, score in ((True, 200.0), (False, 100.0)):
+        for exact, score in ((True, Score.FULL_NAME), (False, Score.FUZZY_FULL_NAME)):
             tiers.append(
                 (
                     SHOULD,
@@ -71,7 +71,7 @@ def ranked_query(plan: RankedPlan) -> tantivy.Query:
     per_word: list[tuple[tantivy.Occur, tantivy.Query]] = []
     for index, word in enumerate(plan.words):
         is_last = index == len(plan.words) - 1
-        options = [const(any_of([term_query(f, word) for f in WORD_FIELDS]), 30.0)]
+        options = [const(any_of([term_query(f, word) for f in WORD_FIELDS]), Score.WORD)]
         if is_last and plan.prefix_last:
             options.append(
                 const(
@@ -81,7 +81,7 @@ def ranked_query(plan: RankedPlan) -> tantivy.Query:
                             for f in WORD_FIELDS
                         ]
                     ),
-                    10.0,
+                    Score.PREFIX,
                 )
             )
         distance = fuzzy_distance(word)
@@ -91,13 +91,13 @@ def ranked_query(plan: RankedPlan) -> tantivy.Query:
                 Q.fuzzy_term_query(SCHEMA, f, word, distance=distance, prefix=prefix)
                 for f in FUZZY_FIELDS
             ]
-            options.append(const(any_of(fuzzy), 3.0))
+            options.append(const(any_of(fuzzy), Score.FUZZY))
         substring = q_query(plan.raw_words[index])
         if substring:
-            options.append(const(substring[0], 1.0))
+            options.append(const(substring[0], Score.SUBSTRING))
         if plan.word_digits[index]:
             suffix = phrase_query("gd", covering_trigrams(f"{plan.word_digits[index]}$"))
-            options.append(const(suffix, 50.0))
+            options.append(const(suffix, Score.WORD_PHONE_SUFFIX))
         per_word.append((MUST, Q.disjunction_max_query(options)))
     if per_word:
         tiers.append((SHOULD, Q.boolean_query(per_word)))

@@ -16,28 +16,10 @@ import tantivy
 
 from indexers.analysis import RUN_GAP
 from indexers.backends.base import IncompatibleIndex
+from indexers.documents import DATE_FIELDS, EXACT_FIELDS, SORT_TEXT_FIELDS
 
-__all__ = [
-    "DATE_FIELDS",
-    "EXACT_FIELDS",
-    "GAP",
-    "ID_KEYS",
-    "LIVE",
-    "NUL",
-    "SCHEMA",
-    "SEP",
-    "SOFT_DELETED",
-    "SORT_DATE_FIELDS",
-    "SORT_TEXT_FIELDS",
-    "TOMBSTONE",
-    "open_index",
-]
+__all__ = ["GAP", "ID_KEYS", "NUL", "SCHEMA", "SEP", "open_index"]
 
-LIVE, SOFT_DELETED, TOMBSTONE = 0, 1, 2
-EXACT_FIELDS = ("email", "first_name", "last_name", "company_name", "phone", "created_by")
-DATE_FIELDS = ("created_at", "updated_at", "deleted_at")
-SORT_TEXT_FIELDS = ("email", "first_name", "last_name", "company_name")
-SORT_DATE_FIELDS = ("created_at", "updated_at")
 NUL = "nul"  # tokenizer: tokens separated by NUL, positions counted per token
 SEP = "\x00"
 ID_KEYS = ("idk", "idk2", "idk3", "idk4")
