@@ -16,6 +16,12 @@ one by one here, on waitress's own pieces (``create_server`` and its socket map)
    answer 503, see :func:`app.runtime.cancel_requests`), get :data:`CANCEL_GRACE` seconds for
    those answers to be written, and every connection is closed.
 
+Waitress hands parsed requests to its worker threads first come, first served. Under a flood of
+searches (even refused ones) that queue is never empty, so :class:`ProbesFirst` puts the cheap
+probes (:data:`PROBES`: liveness, readiness, metrics) at its front, and stamps every request with
+the time it was received (:data:`RECEIVED_ENVIRON`), so that a search's time budget also counts
+the time it waited for a thread.
+
 A second signal exits at once (``os._exit``): nothing more is waited for.
 """
 
@@ -36,14 +42,30 @@ import waitress
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
+from waitress.task import ThreadedTaskDispatcher
 
-__all__ = ["CANCEL_GRACE", "BindError", "HttpServer", "StopRequest", "handle_signals"]
+__all__ = [
+    "CANCEL_GRACE",
+    "PROBES",
+    "RECEIVED_ENVIRON",
+    "BindError",
+    "HttpServer",
+    "ProbesFirst",
+    "StopRequest",
+    "handle_signals",
+]
 
 log = logging.getLogger("customers.serve")
 
 POLL_SECONDS = 0.1  # how often the I/O loop looks at the stop request
 CANCEL_GRACE = 2.0  # seconds cancelled requests get to write their 503
 EXIT_AT_ONCE = 1  # exit status after a second signal
+
+PROBES = frozenset({"/health", "/health/ready", "/metrics"})  # served before queued requests
+# time.monotonic() when the request was received, as a header waitress passes on to the WSGI
+# environ; set for every request (a client's own header of that name is overwritten).
+_RECEIVED_HEADER = "X_CUSTOMERS_RECEIVED"
+RECEIVED_ENVIRON = f"HTTP_{_RECEIVED_HEADER}"
 
 _BIND_ERRORS = {
     errno.EADDRINUSE: "the address is already in use (is another server running? try --port)",
@@ -104,6 +126,23 @@ class _Gate:
         return self.app(environ, start_response)
 
 
+class ProbesFirst(ThreadedTaskDispatcher):
+    """Waitress's task queue, with the probes first and every request stamped on arrival."""
+
+    def add_task(self, task: Any) -> None:
+        request = getattr(task, "request", None)
+        if request is None:
+            super().add_task(task)
+            return
+        request.headers[_RECEIVED_HEADER] = repr(time.monotonic())
+        if request.path not in PROBES:
+            super().add_task(task)
+            return
+        with self.lock:  # as super().add_task, at the other end of the queue
+            self.queue.appendleft(task)
+            self.queue_cv.notify()
+
+
 class HttpServer:
     """Waitress bound to ``host:port`` (at once), serving an app until asked to stop.
 
@@ -113,15 +152,23 @@ class HttpServer:
     def __init__(self, host: str, port: int, *, threads: int) -> None:
         self._gate = _Gate()
         self._map: dict[int, Any] = {}
+        dispatcher = ProbesFirst()
         try:
             self._server = waitress.create_server(
-                self._gate, map=self._map, host=host, port=port, threads=threads, ident="customers"
+                self._gate,
+                map=self._map,
+                _dispatcher=dispatcher,
+                host=host,
+                port=port,
+                threads=threads,
+                ident="customers",
             )
         except OSError as exc:
             reason = _BIND_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
             raise BindError(f"cannot listen on {host}:{port}: {reason}") from None
         except ValueError as exc:
             raise BindError(f"cannot listen on {host}:{port}: {exc}") from None
+        dispatcher.set_thread_count(threads)  # waitress does this only for its own dispatcher
 
     def __enter__(self) -> HttpServer:
         return self

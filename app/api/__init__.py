@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import importlib
 
-from flask import Flask
+from flask import Flask, g, request
 from flask_cors import CORS
 
 from app import metrics
 from app.api import errors
 from app.api.validation import check_path_ids
+from app.service.admission import forget_arrival, note_arrival
+from app.serving import RECEIVED_ENVIRON
 
 __all__ = ["BLUEPRINTS", "MAX_BODY_BYTES", "init_app"]
 
@@ -32,6 +34,20 @@ BLUEPRINTS = [
 ]
 
 
+_ARRIVAL = "customers.arrival"  # flask.g key of the note_arrival token
+
+
+def _note_arrival() -> None:
+    """Searches' time budgets count from when ``serve`` received the request (queue included)."""
+    setattr(g, _ARRIVAL, note_arrival(request.environ.get(RECEIVED_ENVIRON)))
+
+
+def _forget_arrival(exc: BaseException | None) -> None:
+    token = g.pop(_ARRIVAL, None)
+    if token is not None:
+        forget_arrival(token)
+
+
 def init_app(app: Flask, *, extra_blueprints: list[str] | tuple[str, ...] = ()) -> None:
     """Register the blueprints, the JSON error handlers and CORS on ``app``."""
     from app.runtime import SETTINGS
@@ -41,6 +57,8 @@ def init_app(app: Flask, *, extra_blueprints: list[str] | tuple[str, ...] = ()) 
     app.json.sort_keys = False  # keep Medusa's field order
     app.json.compact = True
     errors.init_app(app)
+    app.before_request(_note_arrival)
+    app.teardown_request(_forget_arrival)
     metrics.init_app(app)  # request counts and latencies by route template (GET /metrics)
     for name in [*extra_blueprints, *BLUEPRINTS]:
         bp = importlib.import_module(name).bp

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from urllib.parse import urlencode
+
+from app.service.admission import SearchGate
 
 CUSTOMER_KEYS = {
     "id", "email", "company_name", "first_name", "last_name", "phone", "metadata",
@@ -215,3 +219,16 @@ def test_ranked_search_route(client, admin):
     assert client.get("/admin/customers/search", headers=admin).status_code == 400
     assert client.get("/admin/customers/search?q=a&limit=1001", headers=admin).status_code == 400
     assert client.get("/admin/customers/search?q=a").status_code == 401
+
+
+def test_a_request_arrival_does_not_outlive_the_request(client, admin) -> None:
+    """The budget's start is scoped to its request: later work in the same thread (here a
+    service call after a request of the Flask test client) counts from its own start."""
+    assert client.get("/admin/customers", headers=admin).status_code == 200
+    time.sleep(0.6)
+
+    async def quick() -> str:
+        await asyncio.sleep(0.05)
+        return "done"
+
+    assert asyncio.run(SearchGate(concurrency=1, budget=0.5).search(quick)) == "done"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from pymongo.errors import ExecutionTimeout
 
 from app.errors import Unavailable
-from app.service.admission import SearchGate, max_time_ms
+from app.service.admission import SearchGate, max_time_ms, note_arrival, response_margin
 
 
 def run(body: Callable[[], Awaitable[Any]]) -> Any:
@@ -172,3 +173,55 @@ def test_a_scan_keeps_its_slot_until_it_ends_even_when_its_caller_gave_up() -> N
         assert await gate.search(lambda: gate.scan(another)) == "never"
 
     run(body)
+
+
+def test_the_budget_counts_from_the_arrival_of_the_request() -> None:
+    async def body() -> None:
+        gate = SearchGate(concurrency=1, budget=1.0)
+
+        async def quick() -> str:
+            await asyncio.sleep(0.2)
+            return "done"
+
+        note_arrival(time.monotonic())  # just arrived: 0.2 s of 1 s
+        assert await gate.search(quick) == "done"
+        note_arrival(time.monotonic() - 0.9)  # queued 0.9 s for a thread: 0.1 s left
+        with pytest.raises(Unavailable, match="budget"):
+            await gate.search(quick)
+
+    # the task of each search copies this context, as a request's coroutine does
+    asyncio.run(body())
+
+
+@pytest.mark.parametrize("claimed", ["1e300", "inf", "nan", "not a time", None])
+def test_an_arrival_in_the_future_or_unreadable_counts_as_now(claimed: str | None) -> None:
+    async def body() -> str:
+        gate = SearchGate(concurrency=1, budget=0.5)
+        note_arrival(claimed)
+
+        async def slow() -> str:
+            await asyncio.sleep(0.6)
+            return "done"
+
+        return await gate.search(slow)
+
+    with pytest.raises(Unavailable, match="budget"):  # never more than the budget itself
+        asyncio.run(body())
+
+
+def test_the_gate_answers_before_the_budget_ends_leaving_time_to_write_the_answer() -> None:
+    async def body() -> float:
+        gate = SearchGate(concurrency=1, budget=1.0)
+        note_arrival(None)
+        started = time.monotonic()
+
+        async def forever() -> None:
+            await asyncio.sleep(5)
+
+        with pytest.raises(Unavailable, match="budget"):
+            await gate.search(forever)
+        return time.monotonic() - started
+
+    waited = asyncio.run(body())
+    assert response_margin(1.0) == 0.1 and response_margin(10) == 0.25
+    assert waited < 1.0  # answered inside the budget, not at its very end
