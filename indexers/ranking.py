@@ -2,6 +2,9 @@
 
 Tiers (highest first): exact email or phone, full name (first + last in either order), prefix of
 the last word (as you type), fuzzy words (1 edit from 4 characters, 2 from 8), plain substring.
+The fields come from the declaration's ranked roles (:class:`app.entities.Role`); what a role
+means (an email's parts are its words, names take typos, the phone is compared by its digits)
+is written here, once for both engines.
 
 Bounded cost, whatever the query (within ``app.limits``) and whatever is stored: a word longer
 than :data:`MAX_FUZZY_CHARS` is matched exactly, by prefix or as a substring, never fuzzily (an
@@ -18,14 +21,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.entities import Role
 from app.textsearch import SEARCHED_CHARS, digits_of, is_phone_word, searched, split_words
 from indexers.analysis import fold, words_of
+from indexers.documents import LAYOUT, TEXT_FIELDS
 
 __all__ = [
+    "EMAIL_FIELD",
+    "FIRST_NAME_WORDS",
+    "FUZZY_WORD_FIELDS",
     "HIGHLIGHT_CHECKS",
     "HIGHLIGHT_EDITS",
+    "LAST_NAME_WORDS",
     "MAX_EXPANSIONS",
     "MAX_FUZZY_CHARS",
+    "PHONE_FIELD",
+    "WORD_FIELDS",
     "Highlighter",
     "RankedPlan",
     "Score",
@@ -35,7 +46,25 @@ __all__ = [
 ]
 
 _WORD = re.compile(r"[^\W_]+")
-HIGHLIGHT_FIELDS = ("email", "first_name", "last_name", "company_name", "phone")
+HIGHLIGHT_FIELDS = TEXT_FIELDS
+
+EMAIL_FIELD = LAYOUT.roles[Role.EMAIL]
+"""The field an email-like query must equal (lower-cased) in the top tier."""
+PHONE_FIELD = LAYOUT.roles[Role.PHONE]
+"""The field whose digits a phone-like query must equal, or end (4+ digits)."""
+_WORDS_OF_ROLE = {
+    Role.FIRST_NAME: "w_first",
+    Role.LAST_NAME: "w_last",
+    Role.COMPANY: "w_company",
+    Role.EMAIL: "w_email",
+}
+WORD_FIELDS = {_WORDS_OF_ROLE[r]: LAYOUT.roles[r] for r in _WORDS_OF_ROLE if r in LAYOUT.roles}
+"""Index field → the declared field whose words it holds (an email's: its parts), each word
+also accent-folded; a query word matching one exactly scores :attr:`Score.WORD`."""
+FUZZY_WORD_FIELDS = tuple(f for f in WORD_FIELDS if f != _WORDS_OF_ROLE[Role.EMAIL])
+"""The word fields matched with typos (an email's words: exactly or by prefix only)."""
+FIRST_NAME_WORDS, LAST_NAME_WORDS = _WORDS_OF_ROLE[Role.FIRST_NAME], _WORDS_OF_ROLE[Role.LAST_NAME]
+"""The word fields a full name (first and last word, in either order) is looked up in."""
 
 MAX_FUZZY_CHARS = 24
 """Longest word matched with typos (longer: exact, prefix or substring only)."""
@@ -192,10 +221,10 @@ class Highlighter:
         plan = self.plan
         spans: list[tuple[int, int]] = []
         lowered = value.lower()
-        if field == "email" and plan.email and lowered == plan.email:
+        if field == EMAIL_FIELD and plan.email and lowered == plan.email:
             spans.append((0, len(value)))
         lowered = fold(lowered)  # same length: spans stay spans of the value
-        digits = digits_of(value) if field == "phone" else ""
+        digits = digits_of(value) if field == PHONE_FIELD else ""
         if digits and plan.phone_digits and plan.phone_digits in digits:
             spans.append((0, len(value)))
         for match in _WORD.finditer(lowered):

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from indexers.analysis import epoch_ms
-from indexers.documents import DATE_FIELDS, EXACT_FIELDS, SORT_DATE_FIELDS, SORT_TEXT_FIELDS
+from indexers.documents import EXACT_FIELDS, RANGE_FIELDS, SORT_DATE_FIELDS, SORT_TEXT_FIELDS
+from indexers.keys import epoch_ms
 from indexers.query import ListQuery, NotServable
 
 __all__ = [
@@ -87,7 +87,7 @@ def date_bounds(query: ListQuery) -> list[DateBounds]:
     """
     out: list[DateBounds] = []
     for rng in query.ranges:
-        if rng.field not in DATE_FIELDS:
+        if rng.field not in RANGE_FIELDS:
             raise NotServable(f"no range filter on {rng.field!r}")
         lower = upper = None
         inc_lower = inc_upper = True

@@ -27,7 +27,7 @@ from indexers.backends.embedded.documents import to_tantivy
 from indexers.backends.embedded.ranked import ranked_query as embedded_ranked_query
 from indexers.backends.embedded.schema import SEP
 from indexers.backends.plan import LIVE, SOFT_DELETED
-from indexers.documents import EXACT_FIELDS, SearchDoc, to_search_doc
+from indexers.documents import EXACT_FIELDS, KEPT_FIELDS, SearchDoc, to_search_doc
 from indexers.query import ListQuery, NotServable, RangeFilter, TermFilter
 from indexers.ranking import Score, plan_ranked
 from tests.indexers import es_model
@@ -78,8 +78,8 @@ def test_a_document_reads_back_as_it_was_indexed() -> None:
 def test_states_nulls_and_exact_values() -> None:
     empty, full, deleted = (elastic.es_document(d) for d in _docs())
     assert (empty["state"], full["state"], deleted["state"]) == (LIVE, LIVE, SOFT_DELETED)
-    assert empty["nulls"] == list(EXACT_FIELDS)
-    assert not any(name in empty for name in EXACT_FIELDS)
+    assert empty["nulls"] == list(KEPT_FIELDS)
+    assert not any(name in empty for name in KEPT_FIELDS)
     assert full["nulls"] == []
     assert full["email"] == "Ann.Lee@Example.com"  # exact filters compare the stored value
     assert full["groups"] == ["cusgroup_a", "cusgroup_b"]
@@ -96,7 +96,7 @@ def _tantivy_tokens(doc: SearchDoc) -> dict[str, Any]:
 def test_documents_hold_the_tokens_of_the_embedded_engine() -> None:
     for doc in _docs():
         source, tokens = elastic.es_document(doc), _tantivy_tokens(doc)
-        for name in (*EXACT_FIELDS, "id"):
+        for name in (*KEPT_FIELDS, "id"):
             assert source.get(name) == tokens.get(name)
         assert sorted(source["nulls"]) == sorted(
             tokens.get("nulls", "").split(SEP) if source["nulls"] else []

@@ -3,34 +3,51 @@ is set.
 
 Bounded reads: each search request times out after ``search_timeout`` seconds; highlights are
 computed in a worker thread, not on the event loop.
+
+An index created with another fingerprint (its mapping's ``_meta``) raises
+:class:`~indexers.backends.base.IncompatibleIndex` on reads and writes, as the embedded engine
+does, so the sync indexer rebuilds it and readers fall back to MongoDB meanwhile. The index
+behind an alias is looked at again every :data:`SCHEMA_CHECK_INTERVAL` seconds (a reindex in
+another process may move the alias); a pinned generation once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Sequence
 from typing import Any
 
-from indexers.analysis import TEXT_FIELDS
 from indexers.backends.base import (
     ApplyResult,
     BackendUnavailable,
     Delete,
+    IncompatibleIndex,
     SearchBackend,
     Upsert,
 )
 from indexers.backends.elastic.generations import Generations
-from indexers.backends.elastic.mapping import DOC_SOURCE, es_document, search_doc, tombstone
+from indexers.backends.elastic.mapping import (
+    DOC_SOURCE,
+    FINGERPRINT,
+    LEGACY_FINGERPRINT,
+    es_document,
+    search_doc,
+    tombstone,
+)
 from indexers.backends.elastic.queries import PAGE, filter_query, page_request, sort_plan
 from indexers.backends.elastic.ranked import ranked_hits, ranked_query
 from indexers.backends.elastic.retry import MAX_ATTEMPTS, RETRY_STATUS, call
 from indexers.backends.plan import LIVE, SOFT_DELETED
-from indexers.documents import SearchDoc
+from indexers.documents import TEXT_FIELDS, SearchDoc
 from indexers.query import Hit, ListQuery, NotServable, RankedQuery
 from indexers.ranking import plan_ranked
 
-__all__ = ["ElasticBackend"]
+__all__ = ["SCHEMA_CHECK_INTERVAL", "ElasticBackend"]
+
+SCHEMA_CHECK_INTERVAL = 5.0
+"""Seconds the index behind an alias stays trusted after its fingerprint was checked."""
 
 
 class ElasticBackend(SearchBackend):
@@ -69,6 +86,7 @@ class ElasticBackend(SearchBackend):
         # (read-your-writes); reindex writers (writer_for) skip it and refresh once at the end.
         self._refresh = refresh_on_apply and _pinned is None
         self._first_lock = asyncio.Lock()
+        self._checked: dict[str, float] = {}  # target → when it was last found compatible
 
     def __repr__(self) -> str:
         target = f" generation={self._pinned}" if self._pinned else ""
@@ -86,9 +104,31 @@ class ElasticBackend(SearchBackend):
                     await self.activate(await self.create_generation())
         return self.write_alias
 
+    async def _check(self, target: str) -> None:
+        """Raise :class:`IncompatibleIndex` when an index behind ``target`` was created with
+        another fingerprint (no index yet: nothing to check)."""
+        from elasticsearch import NotFoundError
+
+        checked = self._checked.get(target)
+        now = time.monotonic()
+        if checked is not None and (self._pinned or now - checked < SCHEMA_CHECK_INTERVAL):
+            return
+        try:
+            recorded = await self._generations.fingerprints(target)
+        except NotFoundError:
+            return
+        for name, fingerprint in recorded.items():
+            if (fingerprint or LEGACY_FINGERPRINT) != FINGERPRINT:
+                raise IncompatibleIndex(
+                    f"elasticsearch index {name} was built with schema "
+                    f"{fingerprint or LEGACY_FINGERPRINT}, this is {FINGERPRINT}: reindex"
+                )
+        self._checked[target] = now
+
     async def _search(self, **kwargs: Any) -> dict[str, Any]:
         from elasticsearch import NotFoundError
 
+        await self._check(self._read_target())
         try:
             client = self.client.options(request_timeout=self.search_timeout)
             response = await call(
@@ -104,6 +144,7 @@ class ElasticBackend(SearchBackend):
         if not ops:
             return result
         target = await self._write_target()
+        await self._check(target)
         pending = list(ops)
         for attempt in range(MAX_ATTEMPTS):
             operations: list[dict[str, Any]] = []
@@ -152,6 +193,7 @@ class ElasticBackend(SearchBackend):
     async def refresh(self) -> None:
         from elasticsearch import NotFoundError
 
+        await self._check(self._read_target())
         try:
             await call(
                 lambda: self.client.indices.refresh(index=self._read_target()), what="refresh"
@@ -215,6 +257,7 @@ class ElasticBackend(SearchBackend):
         from elasticsearch import NotFoundError
 
         query = {"terms": {"state": [LIVE, SOFT_DELETED]}}
+        await self._check(self._read_target())
         try:
             response = await call(
                 lambda: self.client.count(index=self._read_target(), query=query), what="count"

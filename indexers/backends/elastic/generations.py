@@ -79,6 +79,20 @@ class Generations:
             return []
         return sorted(response.body)
 
+    async def fingerprints(self, target: str) -> dict[str, str | None]:
+        """Return the fingerprint each index behind ``target`` (an alias or an index) was
+        created with (None: created before indexes recorded one).
+
+        :raise NotFoundError: no such index or alias.
+        """
+        response = await call(
+            lambda: self.client.indices.get_mapping(index=target), what="get mapping"
+        )
+        return {
+            name: ((body.get("mappings") or {}).get("_meta") or {}).get("schema")
+            for name, body in response.body.items()
+        }
+
     async def active(self) -> str | None:
         names = await self.aliased(self.read_alias)
         return names[0] if names else None

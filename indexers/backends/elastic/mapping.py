@@ -14,34 +14,47 @@ spans two fields), and keyword arrays of word-start prefixes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.textsearch import digits_of, searched, searched_digits
+from app.textsearch import searched, searched_digits
 from indexers.analysis import (
-    TEXT_FIELDS,
     boundary_prefixes,
-    date_sort_key,
-    date_sort_key_desc,
     digit_prefixes,
     email_words,
-    epoch_ms,
     index_words,
     phone_suffixes,
-    text_sort_key,
-    text_sort_key_desc,
 )
 from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
 from indexers.documents import (
     DATE_FIELDS,
-    EXACT_FIELDS,
+    KEPT_FIELDS,
+    LAYOUT,
     SORT_DATE_FIELDS,
     SORT_TEXT_FIELDS,
+    TEXT_FIELDS,
     SearchDoc,
+    fingerprint,
+    from_index,
+)
+from indexers.keys import (
+    date_sort_key,
+    date_sort_key_desc,
+    epoch_ms,
+    text_sort_key,
+    text_sort_key_desc,
+)
+from indexers.ranking import (
+    EMAIL_FIELD,
+    FIRST_NAME_WORDS,
+    LAST_NAME_WORDS,
+    PHONE_FIELD,
+    WORD_FIELDS,
 )
 
 __all__ = [
     "DOC_SOURCE",
+    "FINGERPRINT",
+    "LEGACY_FINGERPRINT",
     "MAPPINGS",
     "SETTINGS",
     "es_document",
@@ -49,10 +62,13 @@ __all__ = [
     "tombstone",
 ]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-WORD_FIELDS = {"first_name": "w_first", "last_name": "w_last", "company_name": "w_company"}
 PHONE_SUFFIX_DIGITS = 20  # phone_sfx holds the suffixes of the last digits only (E.164: 15)
+((_DIGITS_OF, _),) = LAYOUT.digits  # one field is compared digit to digit: the phone
+_FIRST, _LAST = WORD_FIELDS[FIRST_NAME_WORDS], WORD_FIELDS[LAST_NAME_WORDS]
+
+SCHEMA_VERSION = 1
+"""Raise it when what a document holds changes in a way neither the mapping nor the declaration
+shows (a new token rule in :mod:`indexers.analysis`, say): indexes built before are rebuilt."""
 
 SETTINGS: dict[str, Any] = {
     "number_of_shards": 1,
@@ -78,9 +94,9 @@ MAPPINGS: dict[str, Any] = {
         "id": _keyword,
         "state": {"type": "byte"},
         "version": {"type": "long"},
-        **{name: _keyword for name in EXACT_FIELDS},
+        **{name: _keyword for name in KEPT_FIELDS},
         "nulls": _keyword,
-        "has_account": {"type": "boolean"},
+        **{name: {"type": "boolean"} for name in LAYOUT.flags},
         "groups": _keyword,
         **{name: {"type": "date", "format": "epoch_millis"} for name in DATE_FIELDS},
         **{
@@ -98,7 +114,7 @@ MAPPINGS: dict[str, Any] = {
         "ex_email": {"type": "keyword", "normalizer": "lc"},
         "ex_phone": _keyword,
         "phone_sfx": _keyword,
-        **{name: _keyword for name in (*WORD_FIELDS.values(), "w_email")},
+        **{name: _keyword for name in WORD_FIELDS},
         "full_name": {
             "type": "text",
             "analyzer": "standard",
@@ -111,20 +127,29 @@ MAPPINGS: dict[str, Any] = {
 }
 
 
+FINGERPRINT = fingerprint(
+    {"engine": "elasticsearch", "version": SCHEMA_VERSION, "settings": SETTINGS, **MAPPINGS}
+)
+"""What an index built now holds (see :func:`indexers.documents.fingerprint`); recorded in the
+mapping's ``_meta``."""
+MAPPINGS["_meta"] = {"schema": FINGERPRINT}
+LEGACY_FINGERPRINT = "3ab94d3a81f69ef3"
+"""What the indexes created before indexes recorded a fingerprint hold: the same mapping and
+documents as the first fingerprinted ones, whose fingerprint this is. Never change it."""
+
+
 def es_document(doc: SearchDoc) -> dict[str, Any]:
     """Return the Elasticsearch source of a search document."""
+    kept = {name: getattr(doc, name) for name in KEPT_FIELDS}
     out: dict[str, Any] = {
         "id": doc.id,
-        "state": SOFT_DELETED if doc.deleted_at is not None else LIVE,
+        "state": SOFT_DELETED if doc.deleted else LIVE,
         "version": doc.version,
-        "has_account": doc.has_account,
+        **{name: getattr(doc, name) for name in LAYOUT.flags},
         "groups": list(doc.group_ids),
-        "nulls": [name for name in EXACT_FIELDS if getattr(doc, name) is None],
+        "nulls": [name for name, value in kept.items() if value is None],
     }
-    for name in EXACT_FIELDS:
-        value = getattr(doc, name)
-        if value is not None:
-            out[name] = value
+    out.update((name, value) for name, value in kept.items() if value is not None)
     for name in DATE_FIELDS:
         value = getattr(doc, name)
         if value is not None:
@@ -143,52 +168,48 @@ def es_document(doc: SearchDoc) -> dict[str, Any]:
     for text in texts:
         prefixes |= boundary_prefixes(text)
     out["s"] = sorted(prefixes)
-    if doc.phone:
-        digits = searched_digits(doc.phone)
-        out["gd"] = [digits] if digits else []
-        out["sd"] = sorted(digit_prefixes(searched(doc.phone)))
-        if digits:
-            out["ex_phone"] = digits
-            out["phone_sfx"] = phone_suffixes(digits[-PHONE_SUFFIX_DIGITS:])
-    if doc.email:
-        out["ex_email"] = doc.email
-        out["w_email"] = email_words(searched(doc.email))
-    for name, field in WORD_FIELDS.items():
-        value = getattr(doc, name)
-        out[field] = index_words(searched(value) if value else None)
-    out["full_name"] = out["full_name_sayt"] = " ".join(
-        searched(v) for v in (doc.first_name, doc.last_name) if v
-    )
+    _phone_tokens(out, getattr(doc, _DIGITS_OF), getattr(doc, PHONE_FIELD))
+    _word_tokens(out, doc)
     return out
 
 
-DOC_SOURCE = ("id", *EXACT_FIELDS, "has_account", "groups", *DATE_FIELDS, "version")
+def _phone_tokens(out: dict[str, Any], compared: str | None, phone: str | None) -> None:
+    """The phone's digits: for ``q`` (``gd``, ``sd``) and the ranked lookup (exact, suffixes)."""
+    if compared:
+        digits = searched_digits(compared)
+        out["gd"] = [digits] if digits else []
+        out["sd"] = sorted(digit_prefixes(searched(compared)))
+    if phone:
+        digits = searched_digits(phone)
+        if digits:
+            out["ex_phone"] = digits
+            out["phone_sfx"] = phone_suffixes(digits[-PHONE_SUFFIX_DIGITS:])
+
+
+def _word_tokens(out: dict[str, Any], doc: SearchDoc) -> None:
+    """The ranked lookup's words: the email's parts (when set), every other role's words."""
+    email = getattr(doc, EMAIL_FIELD)
+    if email:
+        out["ex_email"] = email
+    for field, source in WORD_FIELDS.items():
+        value = getattr(doc, source)
+        if source == EMAIL_FIELD:
+            if value:
+                out[field] = email_words(searched(value))
+        else:
+            out[field] = index_words(searched(value) if value else None)
+    out["full_name"] = out["full_name_sayt"] = " ".join(
+        searched(v) for v in (getattr(doc, _FIRST), getattr(doc, _LAST)) if v
+    )
+
+
+DOC_SOURCE = ("id", *KEPT_FIELDS, *LAYOUT.flags, "groups", *DATE_FIELDS, "version")
 """The ``_source`` fields :func:`search_doc` reads back."""
 
 
-def _date(ms: int | None) -> datetime | None:
-    return None if ms is None else _EPOCH + timedelta(milliseconds=int(ms))
-
-
 def search_doc(source: dict[str, Any]) -> SearchDoc:
-    """Rebuild a SearchDoc from an ``es_document`` source (``phone_digits`` re-derived)."""
-    phone = source.get("phone")
-    return SearchDoc(
-        id=source["id"],
-        email=source.get("email"),
-        first_name=source.get("first_name"),
-        last_name=source.get("last_name"),
-        company_name=source.get("company_name"),
-        phone=phone,
-        phone_digits=digits_of(phone) or None,
-        has_account=bool(source.get("has_account")),
-        group_ids=tuple(source.get("groups") or ()),
-        created_by=source.get("created_by"),
-        created_at=_date(source.get("created_at")),  # type: ignore[arg-type]
-        updated_at=_date(source.get("updated_at")),  # type: ignore[arg-type]
-        deleted_at=_date(source.get("deleted_at")),
-        version=int(source["version"]),
-    )
+    """Rebuild a SearchDoc from an ``es_document`` source (digits derived again)."""
+    return from_index(source)
 
 
 def tombstone(id: str, version: int) -> dict[str, Any]:

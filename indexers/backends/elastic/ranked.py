@@ -7,10 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexers.analysis import TEXT_FIELDS
 from indexers.backends.elastic.queries import q_clauses
+from indexers.documents import TEXT_FIELDS
 from indexers.query import Hit
-from indexers.ranking import MAX_EXPANSIONS, Highlighter, RankedPlan, Score, fuzzy_distance
+from indexers.ranking import (
+    FIRST_NAME_WORDS,
+    FUZZY_WORD_FIELDS,
+    LAST_NAME_WORDS,
+    MAX_EXPANSIONS,
+    WORD_FIELDS,
+    Highlighter,
+    RankedPlan,
+    Score,
+    fuzzy_distance,
+)
 
 __all__ = ["ranked_hits", "ranked_query"]
 
@@ -38,7 +48,6 @@ def _fuzzy(field: str, word: str, distance: int) -> dict[str, Any]:
 
 def ranked_query(plan: RankedPlan) -> dict[str, Any]:
     """Build the tiered ranked query (same tiers and scores as the embedded engine)."""
-    fields = ("w_first", "w_last", "w_company", "w_email")
     tiers: list[dict[str, Any]] = []
     if plan.email:
         tiers.append(_const({"term": {"ex_email": plan.email}}, Score.EXACT))
@@ -63,8 +72,8 @@ def ranked_query(plan: RankedPlan) -> dict[str, Any]:
                             {
                                 "bool": {
                                     "filter": [
-                                        name_word("w_first", a, exact),
-                                        name_word("w_last", b, exact),
+                                        name_word(FIRST_NAME_WORDS, a, exact),
+                                        name_word(LAST_NAME_WORDS, b, exact),
                                     ]
                                 }
                             }
@@ -77,14 +86,14 @@ def ranked_query(plan: RankedPlan) -> dict[str, Any]:
     per_word = []
     for index, word in enumerate(plan.words):
         is_last = index == len(plan.words) - 1
-        options = [_const(_any([{"term": {f: word}} for f in fields]), Score.WORD)]
+        options = [_const(_any([{"term": {f: word}} for f in WORD_FIELDS]), Score.WORD)]
         if is_last and plan.prefix_last:
             prefix = {"value": word, "rewrite": f"top_terms_{MAX_EXPANSIONS}"}
             sayt = {"query": word, "max_expansions": MAX_EXPANSIONS}
             options.append(
                 _const(
                     _any(
-                        [{"prefix": {f: prefix}} for f in fields]
+                        [{"prefix": {f: prefix}} for f in WORD_FIELDS]
                         + [{"match_phrase_prefix": {"full_name_sayt": sayt}}]
                     ),
                     Score.PREFIX,
@@ -92,7 +101,7 @@ def ranked_query(plan: RankedPlan) -> dict[str, Any]:
             )
         distance = fuzzy_distance(word)
         if distance:  # names and company only: email words match exactly or as a prefix
-            fuzzy = [_fuzzy(f, word, distance) for f in ("w_first", "w_last", "w_company")]
+            fuzzy = [_fuzzy(f, word, distance) for f in FUZZY_WORD_FIELDS]
             options.append(_const(_any(fuzzy), Score.FUZZY))
         substring = q_clauses(plan.raw_words[index])
         if substring:

@@ -1,35 +1,42 @@
 """Customer search documents as tantivy documents, and back.
 
-Exact ``q``: see :mod:`indexers.analysis` (trigram phrases + word-start prefixes).
+Which fields a document holds comes from :data:`indexers.documents.LAYOUT`. Exact ``q``: see
+:mod:`indexers.analysis` (trigram phrases + word-start prefixes).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import tantivy
 
-from app.textsearch import digits_of, searched, searched_digits
+from app.textsearch import searched, searched_digits
 from indexers.analysis import (
     RUN_GAP,
     boundary_prefixes_of,
     digit_prefixes,
     email_words,
-    epoch_ms,
-    id_keys,
     index_words,
     joined_trigrams,
-    text_keys,
     trigrams,
 )
 from indexers.backends.embedded.schema import GAP, SCHEMA, SEP
 from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
-from indexers.documents import EXACT_FIELDS, SORT_TEXT_FIELDS, SearchDoc
+from indexers.documents import (
+    DATE_FIELDS,
+    KEPT_FIELDS,
+    LAYOUT,
+    SORT_TEXT_FIELDS,
+    TEXT_FIELDS,
+    SearchDoc,
+    from_index,
+)
+from indexers.keys import epoch_ms, id_keys, text_keys
+from indexers.ranking import EMAIL_FIELD, WORD_FIELDS
 
 __all__ = ["stored_docs", "to_tantivy", "tombstone"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _trigram_runs(values: list[str]) -> str:
@@ -41,13 +48,32 @@ def _flags(deleted: bool, has_account: bool) -> str:
     return f"s{state}{SEP}s{state}a{int(has_account)}"
 
 
+def _getter(names: tuple[str, ...]) -> Callable[[SearchDoc], tuple[Any, ...]]:
+    """Read ``names`` of a document as one tuple, in one C call when there are several."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    return lambda doc: tuple(getattr(doc, name) for name in names)
+
+
+_kept = _getter(KEPT_FIELDS)
+_texts = _getter(TEXT_FIELDS)
+_sort_texts = _getter(SORT_TEXT_FIELDS)
+_dates = _getter(DATE_FIELDS)
+_flag_values = _getter(LAYOUT.flags)
+((_PHONE, _),) = LAYOUT.digits  # one field is compared digit to digit: the phone
+_words = tuple(
+    (field, attrgetter(source), email_words if source == EMAIL_FIELD else index_words)
+    for field, source in WORD_FIELDS.items()
+)
+
+
 def to_tantivy(doc: SearchDoc) -> tantivy.Document:
     """Return the tantivy document of a search document.
 
     The reindex runs this once per customer, so it is written for speed: one dict, C-level
     token joins, a single ``from_dict`` FFI call.
     """
-    deleted = doc.deleted_at is not None
+    deleted = doc.deleted
     k1, k2, k3, k4 = id_keys(doc.id)
     fields: dict[str, Any] = {
         "id": doc.id,
@@ -57,24 +83,15 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
         "idk4": k4,
         "state": SOFT_DELETED if deleted else LIVE,
         "version": doc.version,
-        "has_account": int(doc.has_account),
         "flags": _flags(deleted, doc.has_account),
-        "created_at": epoch_ms(doc.created_at),
-        "updated_at": epoch_ms(doc.updated_at),
     }
-    if deleted:
-        fields["deleted_at"] = epoch_ms(doc.deleted_at)  # type: ignore[arg-type]
-    email, first, last, company, phone = (
-        doc.email,
-        doc.first_name,
-        doc.last_name,
-        doc.company_name,
-        doc.phone,
-    )
+    for name, flag in zip(LAYOUT.flags, _flag_values(doc), strict=True):
+        fields[name] = int(flag)
+    for name, value in zip(DATE_FIELDS, _dates(doc), strict=True):
+        if value is not None:
+            fields[name] = epoch_ms(value)
     nulls = []
-    for name, value in zip(
-        EXACT_FIELDS, (email, first, last, company, phone, doc.created_by), strict=True
-    ):
+    for name, value in zip(KEPT_FIELDS, _kept(doc), strict=True):
         if value is None:
             nulls.append(name)
         else:
@@ -83,10 +100,10 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
         fields["nulls"] = SEP.join(nulls)
     if doc.group_ids:
         fields["groups"] = SEP.join(doc.group_ids)
-    for name, value in zip(SORT_TEXT_FIELDS, (email, first, last, company), strict=True):
+    for name, value in zip(SORT_TEXT_FIELDS, _sort_texts(doc), strict=True):
         fields[f"o_{name}_1"], fields[f"o_{name}_2"] = text_keys(value)
 
-    texts = [searched(v).lower() for v in (email, first, last, company, phone) if v]
+    texts = [searched(v).lower() for v in _texts(doc) if v]
     prefixes = boundary_prefixes_of(texts)
     # NUL inside a value (so maybe inside a prefix): such tokens are added one by one below
     special = SEP in "".join(texts)
@@ -95,6 +112,7 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
     if prefixes:
         kept = [p for p in prefixes if SEP not in p] if special else prefixes
         fields["s"] = SEP.join(kept)
+    phone = getattr(doc, _PHONE)
     if phone:
         digits = searched_digits(phone)
         if digits:
@@ -103,14 +121,10 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
         sd = digit_prefixes(searched(phone))
         if sd:
             fields["sd"] = SEP.join(sd)
-    if first:
-        fields["w_first"] = SEP.join(index_words(searched(first))) or None
-    if last:
-        fields["w_last"] = SEP.join(index_words(searched(last))) or None
-    if company:
-        fields["w_company"] = SEP.join(index_words(searched(company))) or None
-    if email:
-        fields["w_email"] = SEP.join(email_words(searched(email))) or None
+    for field, get, words in _words:
+        value = get(doc)
+        if value:
+            fields[field] = SEP.join(words(searched(value))) or None
     out = tantivy.Document.from_dict({k: v for k, v in fields.items() if v is not None}, SCHEMA)
     if special:
         _add_explicit_tokens(out, texts, prefixes)
@@ -141,41 +155,18 @@ def tombstone(id: str, version: int) -> tantivy.Document:
     return tantivy.Document.from_dict({"id": id, "state": TOMBSTONE, "version": version}, SCHEMA)
 
 
-def _first(stored: dict[str, list[Any]], name: str) -> Any:
-    values = stored.get(name)
-    return values[0] if values else None
-
-
-def _datetime(ms: int | None) -> datetime | None:
-    return None if ms is None else _EPOCH + timedelta(milliseconds=ms)
-
-
 def stored_docs(searcher: tantivy.Searcher, addrs: list[Any]) -> dict[str, SearchDoc]:
     """Rebuild the SearchDocs at ``addrs`` from stored fields and fast fields."""
     columns = {
         name: searcher.fast_field_values(name, addrs)
-        for name in ("version", "has_account", "created_at", "updated_at", "deleted_at")
+        for name in ("version", *LAYOUT.flags, *DATE_FIELDS)
     }
     out: dict[str, SearchDoc] = {}
     for i, addr in enumerate(addrs):
-        stored = searcher.doc(addr).to_dict()
-        groups = _first(stored, "groups")
-        phone = _first(stored, "phone")
-        doc = SearchDoc(
-            id=_first(stored, "id"),
-            email=_first(stored, "email"),
-            first_name=_first(stored, "first_name"),
-            last_name=_first(stored, "last_name"),
-            company_name=_first(stored, "company_name"),
-            phone=phone,
-            phone_digits=digits_of(phone) or None,  # not stored: derived, as the index does
-            has_account=bool(columns["has_account"][i]),
-            group_ids=tuple(groups.split(SEP)) if groups else (),
-            created_by=_first(stored, "created_by"),
-            created_at=_datetime(columns["created_at"][i]),  # type: ignore[arg-type]
-            updated_at=_datetime(columns["updated_at"][i]),  # type: ignore[arg-type]
-            deleted_at=_datetime(columns["deleted_at"][i]),
-            version=int(columns["version"][i]),
-        )
+        values = {name: stored[0] for name, stored in searcher.doc(addr).to_dict().items()}
+        values.update((name, column[i]) for name, column in columns.items())
+        groups = values.get("groups")
+        values["groups"] = groups.split(SEP) if groups else ()
+        doc = from_index(values)
         out[doc.id] = doc
     return out

@@ -2,7 +2,7 @@
 
 tantivy sorts numbers fast and strings slowly (a 1,000-hit string sort costs ~160 ms at 1M), so
 every order is a cascade of u64/i64 fast fields that never contradict the exact order
-(:func:`indexers.analysis.id_keys`, ``text_keys``, dates in ms); :class:`Pager` serves a page by
+(:func:`indexers.keys.id_keys`, ``text_keys``, dates in ms); :class:`Pager` serves a page by
 the first key and only re-orders groups of equal keys that the page cuts, from the next key down
 to the stored values. Count and first page come from one search.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tantivy
 
-from indexers.analysis import TEXT_FIELDS, covering_trigrams
+from indexers.analysis import covering_trigrams
 from indexers.backends.embedded.queries import (
     MUST,
     SHOULD,
@@ -17,13 +17,22 @@ from indexers.backends.embedded.queries import (
     term_query,
 )
 from indexers.backends.embedded.schema import SCHEMA
+from indexers.documents import TEXT_FIELDS
 from indexers.query import Hit, RankedQuery
-from indexers.ranking import Highlighter, RankedPlan, Score, fuzzy_distance, plan_ranked
+from indexers.ranking import (
+    EMAIL_FIELD,
+    FIRST_NAME_WORDS,
+    FUZZY_WORD_FIELDS,
+    LAST_NAME_WORDS,
+    WORD_FIELDS,
+    Highlighter,
+    RankedPlan,
+    Score,
+    fuzzy_distance,
+    plan_ranked,
+)
 
 __all__ = ["ranked_query", "search"]
-
-WORD_FIELDS = ("w_first", "w_last", "w_company", "w_email")
-FUZZY_FIELDS = ("w_first", "w_last", "w_company")  # email words: exact or prefix only
 
 
 def _word_query(field: str, word: str, *, exact: bool) -> tantivy.Query:
@@ -38,7 +47,7 @@ def ranked_query(plan: RankedPlan) -> tantivy.Query:
     const = Q.const_score_query
     tiers: list[tuple[tantivy.Occur, tantivy.Query]] = []
     if plan.email:
-        tiers.append((SHOULD, const(term_query("email", plan.email), Score.EXACT)))
+        tiers.append((SHOULD, const(term_query(EMAIL_FIELD, plan.email), Score.EXACT)))
     if plan.phone_digits:
         exact_phone = phrase_query("gd", covering_trigrams(f"^{plan.phone_digits}$"))
         tiers.append((SHOULD, const(exact_phone, Score.EXACT)))
@@ -56,8 +65,8 @@ def ranked_query(plan: RankedPlan) -> tantivy.Query:
                             [
                                 all_of(
                                     [
-                                        _word_query("w_first", a, exact=exact),
-                                        _word_query("w_last", b, exact=exact),
+                                        _word_query(FIRST_NAME_WORDS, a, exact=exact),
+                                        _word_query(LAST_NAME_WORDS, b, exact=exact),
                                     ]
                                 )
                                 for a, b in pairs
@@ -89,7 +98,7 @@ def ranked_query(plan: RankedPlan) -> tantivy.Query:
             prefix = is_last and plan.prefix_last
             fuzzy = [
                 Q.fuzzy_term_query(SCHEMA, f, word, distance=distance, prefix=prefix)
-                for f in FUZZY_FIELDS
+                for f in FUZZY_WORD_FIELDS
             ]
             options.append(const(any_of(fuzzy), Score.FUZZY))
         substring = q_query(plan.raw_words[index])
