@@ -16,7 +16,16 @@ from typing import Any
 
 from indexers.backends.elastic import MAPPINGS
 
-__all__ = ["matches", "trigram_fields", "trigrams"]
+__all__ = ["matches", "nodes", "trigram_fields", "trigrams"]
+
+
+def nodes(query: Any) -> list[dict[str, Any]]:
+    """Every object of a request body, the body first (depth first, in order)."""
+    if isinstance(query, dict):
+        return [query, *(n for v in query.values() for n in nodes(v))]
+    if isinstance(query, list):
+        return [n for v in query for n in nodes(v)]
+    return []
 
 
 def trigram_fields() -> frozenset[str]:

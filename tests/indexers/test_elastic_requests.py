@@ -307,16 +307,8 @@ def test_list_requests_find_what_the_embedded_engine_finds(
 # -- the ranked lookup -------------------------------------------------------------------------------
 
 
-def _walk(node: Any) -> list[dict[str, Any]]:
-    if isinstance(node, dict):
-        return [node, *(n for v in node.values() for n in _walk(v))]
-    if isinstance(node, list):
-        return [n for v in node for n in _walk(v)]
-    return []
-
-
 def _es_scores(query: dict[str, Any]) -> list[float]:
-    return [n["constant_score"]["boost"] for n in _walk(query) if "constant_score" in n]
+    return [n["constant_score"]["boost"] for n in es_model.nodes(query) if "constant_score" in n]
 
 
 def _embedded_scores(query: Any) -> list[float]:
@@ -393,7 +385,8 @@ def test_every_word_must_match_and_only_the_last_one_as_a_prefix() -> None:
         Score.FUZZY,
         Score.SUBSTRING,
     ]
-    fuzzy_fields = [next(iter(n["fuzzy"])) for n in _walk(first[1]) if "fuzzy" in n]
+    fuzzy_fields = [next(iter(n["fuzzy"])) for n in es_model.nodes(first[1]) if "fuzzy" in n]
     assert fuzzy_fields == ["w_first", "w_last", "w_company"]  # an email word never by typo
     (typed,) = [t for t in _tiers("anna smith ") if "bool" in t and "must" in t["bool"]]
-    assert not [n for n in _walk(typed) if "prefix" in n]  # a trailing space: the word is done
+    # a trailing space: the last word is complete, no prefix clause
+    assert not [n for n in es_model.nodes(typed) if "prefix" in n]
