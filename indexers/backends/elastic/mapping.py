@@ -18,7 +18,7 @@ from typing import Any
 
 from app.textsearch import searched, searched_digits
 from indexers.analysis import (
-    boundary_prefixes,
+    boundary_prefixes_of,
     digit_prefixes,
     email_words,
     index_words,
@@ -27,6 +27,7 @@ from indexers.analysis import (
 from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
 from indexers.documents import (
     DATE_FIELDS,
+    DELETED,
     KEPT_FIELDS,
     LAYOUT,
     SORT_DATE_FIELDS,
@@ -35,6 +36,10 @@ from indexers.documents import (
     SearchDoc,
     fingerprint,
     from_index,
+    picker,
+    read_dates,
+    read_flags,
+    read_kept,
 )
 from indexers.keys import (
     date_sort_key,
@@ -64,7 +69,6 @@ __all__ = [
 
 PHONE_SUFFIX_DIGITS = 20  # phone_sfx holds the suffixes of the last digits only (E.164: 15)
 ((_DIGITS_OF, _),) = LAYOUT.digits  # one field is compared digit to digit: the phone
-_FIRST, _LAST = WORD_FIELDS[FIRST_NAME_WORDS], WORD_FIELDS[LAST_NAME_WORDS]
 
 SCHEMA_VERSION = 1
 """Raise it when what a document holds changes in a way neither the mapping nor the declaration
@@ -138,69 +142,84 @@ LEGACY_FINGERPRINT = "3ab94d3a81f69ef3"
 documents as the first fingerprinted ones, whose fingerprint this is. Never change it."""
 
 
+# One read of a document's attributes, then tuple lookups (the reindex runs this per customer).
+_TEXTS = len(TEXT_FIELDS)  # the searched fields come first among the kept ones
+_sort_texts = picker(SORT_TEXT_FIELDS, KEPT_FIELDS)
+_sort_dates = picker(SORT_DATE_FIELDS, DATE_FIELDS)
+_TEXT_KEYS = tuple((f"k_{name}_a", f"k_{name}_d") for name in SORT_TEXT_FIELDS)
+_DATE_KEYS = tuple((f"k_{name}_a", f"k_{name}_d") for name in SORT_DATE_FIELDS)
+_DELETED_AT = DATE_FIELDS.index(DELETED)
+_FLAG_FIELDS = LAYOUT.flags
+_DIGITS_AT, _PHONE_AT, _EMAIL_AT = (
+    KEPT_FIELDS.index(n) for n in (_DIGITS_OF, PHONE_FIELD, EMAIL_FIELD)
+)
+_FIRST_AT, _LAST_AT = (
+    KEPT_FIELDS.index(WORD_FIELDS[f]) for f in (FIRST_NAME_WORDS, LAST_NAME_WORDS)
+)
+_WORDS = tuple(
+    (field, KEPT_FIELDS.index(source), source == EMAIL_FIELD)
+    for field, source in WORD_FIELDS.items()
+)
+
+
 def es_document(doc: SearchDoc) -> dict[str, Any]:
     """Return the Elasticsearch source of a search document."""
-    kept = {name: getattr(doc, name) for name in KEPT_FIELDS}
+    kept, dates, doc_id = read_kept(doc), read_dates(doc), doc.id
     out: dict[str, Any] = {
-        "id": doc.id,
-        "state": SOFT_DELETED if doc.deleted else LIVE,
+        "id": doc_id,
+        "state": LIVE if dates[_DELETED_AT] is None else SOFT_DELETED,
         "version": doc.version,
-        **{name: getattr(doc, name) for name in LAYOUT.flags},
         "groups": list(doc.group_ids),
-        "nulls": [name for name, value in kept.items() if value is None],
+        "nulls": [name for name, value in zip(KEPT_FIELDS, kept, strict=True) if value is None],
     }
-    out.update((name, value) for name, value in kept.items() if value is not None)
-    for name in DATE_FIELDS:
-        value = getattr(doc, name)
+    for name, flag in zip(_FLAG_FIELDS, read_flags(doc), strict=True):
+        out[name] = flag
+    for name, value in zip(KEPT_FIELDS, kept, strict=True):
+        if value is not None:
+            out[name] = value
+    for name, value in zip(DATE_FIELDS, dates, strict=True):
         if value is not None:
             out[name] = epoch_ms(value)
-    for name in SORT_TEXT_FIELDS:
-        value = getattr(doc, name)
-        out[f"k_{name}_a"] = text_sort_key(value, doc.id)
-        out[f"k_{name}_d"] = text_sort_key_desc(value, doc.id)
-    for name in SORT_DATE_FIELDS:
-        value = getattr(doc, name)
-        out[f"k_{name}_a"] = date_sort_key(value, doc.id)
-        out[f"k_{name}_d"] = date_sort_key_desc(value, doc.id)
-    texts = [searched(v).lower() for v in (getattr(doc, n) for n in TEXT_FIELDS) if v]
+    for (up, down), value in zip(_TEXT_KEYS, _sort_texts(kept), strict=True):
+        out[up], out[down] = text_sort_key(value, doc_id), text_sort_key_desc(value, doc_id)
+    for (up, down), value in zip(_DATE_KEYS, _sort_dates(dates), strict=True):
+        out[up], out[down] = date_sort_key(value, doc_id), date_sort_key_desc(value, doc_id)
+    texts = [searched(v).lower() for v in kept[:_TEXTS] if v]
     out["g"] = texts
-    prefixes: set[str] = set()
-    for text in texts:
-        prefixes |= boundary_prefixes(text)
-    out["s"] = sorted(prefixes)
-    _phone_tokens(out, getattr(doc, _DIGITS_OF), getattr(doc, PHONE_FIELD))
-    _word_tokens(out, doc)
+    out["s"] = sorted(boundary_prefixes_of(texts))
+    _phone_tokens(out, kept[_DIGITS_AT], kept[_PHONE_AT])
+    _word_tokens(out, kept)
     return out
 
 
 def _phone_tokens(out: dict[str, Any], compared: str | None, phone: str | None) -> None:
     """The phone's digits: for ``q`` (``gd``, ``sd``) and the ranked lookup (exact, suffixes)."""
+    digits = searched_digits(compared) if compared else ""
     if compared:
-        digits = searched_digits(compared)
         out["gd"] = [digits] if digits else []
         out["sd"] = sorted(digit_prefixes(searched(compared)))
     if phone:
-        digits = searched_digits(phone)
+        if phone is not compared:  # one field today: its digits are computed once
+            digits = searched_digits(phone)
         if digits:
             out["ex_phone"] = digits
             out["phone_sfx"] = phone_suffixes(digits[-PHONE_SUFFIX_DIGITS:])
 
 
-def _word_tokens(out: dict[str, Any], doc: SearchDoc) -> None:
+def _word_tokens(out: dict[str, Any], kept: tuple[Any, ...]) -> None:
     """The ranked lookup's words: the email's parts (when set), every other role's words."""
-    email = getattr(doc, EMAIL_FIELD)
+    email = kept[_EMAIL_AT]
     if email:
         out["ex_email"] = email
-    for field, source in WORD_FIELDS.items():
-        value = getattr(doc, source)
-        if source == EMAIL_FIELD:
+    for field, at, is_email in _WORDS:
+        value = kept[at]
+        if is_email:
             if value:
                 out[field] = email_words(searched(value))
         else:
             out[field] = index_words(searched(value) if value else None)
-    out["full_name"] = out["full_name_sayt"] = " ".join(
-        searched(v) for v in (getattr(doc, _FIRST), getattr(doc, _LAST)) if v
-    )
+    first, last = kept[_FIRST_AT], kept[_LAST_AT]
+    out["full_name"] = out["full_name_sayt"] = " ".join(searched(v) for v in (first, last) if v)
 
 
 DOC_SOURCE = ("id", *KEPT_FIELDS, *LAYOUT.flags, "groups", *DATE_FIELDS, "version")

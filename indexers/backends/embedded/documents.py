@@ -6,8 +6,6 @@ Which fields a document holds comes from :data:`indexers.documents.LAYOUT`. Exac
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from operator import attrgetter
 from typing import Any
 
 import tantivy
@@ -26,12 +24,17 @@ from indexers.backends.embedded.schema import GAP, SCHEMA, SEP
 from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
 from indexers.documents import (
     DATE_FIELDS,
+    DELETED,
     KEPT_FIELDS,
     LAYOUT,
     SORT_TEXT_FIELDS,
     TEXT_FIELDS,
     SearchDoc,
     from_index,
+    picker,
+    read_dates,
+    read_flags,
+    read_kept,
 )
 from indexers.keys import epoch_ms, id_keys, text_keys
 from indexers.ranking import EMAIL_FIELD, WORD_FIELDS
@@ -48,21 +51,16 @@ def _flags(deleted: bool, has_account: bool) -> str:
     return f"s{state}{SEP}s{state}a{int(has_account)}"
 
 
-def _getter(names: tuple[str, ...]) -> Callable[[SearchDoc], tuple[Any, ...]]:
-    """Read ``names`` of a document as one tuple, in one C call when there are several."""
-    if len(names) > 1:
-        return attrgetter(*names)
-    return lambda doc: tuple(getattr(doc, name) for name in names)
-
-
-_kept = _getter(KEPT_FIELDS)
-_texts = _getter(TEXT_FIELDS)
-_sort_texts = _getter(SORT_TEXT_FIELDS)
-_dates = _getter(DATE_FIELDS)
-_flag_values = _getter(LAYOUT.flags)
+# One read of a document's attributes, then tuple lookups (the reindex runs this per customer).
+_TEXTS = len(TEXT_FIELDS)  # the searched fields come first among the kept ones
+_sort_texts = picker(SORT_TEXT_FIELDS, KEPT_FIELDS)
 ((_PHONE, _),) = LAYOUT.digits  # one field is compared digit to digit: the phone
-_words = tuple(
-    (field, attrgetter(source), email_words if source == EMAIL_FIELD else index_words)
+_PHONE_AT = KEPT_FIELDS.index(_PHONE)
+_DELETED_AT = DATE_FIELDS.index(DELETED)
+_FLAG_FIELDS = LAYOUT.flags
+_ORDER_KEYS = tuple((f"o_{name}_1", f"o_{name}_2") for name in SORT_TEXT_FIELDS)
+_WORDS = tuple(
+    (field, KEPT_FIELDS.index(source), email_words if source == EMAIL_FIELD else index_words)
     for field, source in WORD_FIELDS.items()
 )
 
@@ -70,10 +68,11 @@ _words = tuple(
 def to_tantivy(doc: SearchDoc) -> tantivy.Document:
     """Return the tantivy document of a search document.
 
-    The reindex runs this once per customer, so it is written for speed: one dict, C-level
-    token joins, a single ``from_dict`` FFI call.
+    The reindex runs this once per customer, so it is written for speed: one dict that never
+    holds None, C-level token joins, a single ``from_dict`` FFI call.
     """
-    deleted = doc.deleted
+    kept, dates = read_kept(doc), read_dates(doc)
+    deleted = dates[_DELETED_AT] is not None
     k1, k2, k3, k4 = id_keys(doc.id)
     fields: dict[str, Any] = {
         "id": doc.id,
@@ -85,13 +84,13 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
         "version": doc.version,
         "flags": _flags(deleted, doc.has_account),
     }
-    for name, flag in zip(LAYOUT.flags, _flag_values(doc), strict=True):
+    for name, flag in zip(_FLAG_FIELDS, read_flags(doc), strict=True):
         fields[name] = int(flag)
-    for name, value in zip(DATE_FIELDS, _dates(doc), strict=True):
+    for name, value in zip(DATE_FIELDS, dates, strict=True):
         if value is not None:
             fields[name] = epoch_ms(value)
     nulls = []
-    for name, value in zip(KEPT_FIELDS, _kept(doc), strict=True):
+    for name, value in zip(KEPT_FIELDS, kept, strict=True):
         if value is None:
             nulls.append(name)
         else:
@@ -100,19 +99,19 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
         fields["nulls"] = SEP.join(nulls)
     if doc.group_ids:
         fields["groups"] = SEP.join(doc.group_ids)
-    for name, value in zip(SORT_TEXT_FIELDS, _sort_texts(doc), strict=True):
-        fields[f"o_{name}_1"], fields[f"o_{name}_2"] = text_keys(value)
+    for (first, second), value in zip(_ORDER_KEYS, _sort_texts(kept), strict=True):
+        fields[first], fields[second] = text_keys(value)
 
-    texts = [searched(v).lower() for v in _texts(doc) if v]
+    texts = [searched(v).lower() for v in kept[:_TEXTS] if v]
     prefixes = boundary_prefixes_of(texts)
     # NUL inside a value (so maybe inside a prefix): such tokens are added one by one below
     special = SEP in "".join(texts)
     if texts and not special:
         fields["g3"] = _trigram_runs(texts)
     if prefixes:
-        kept = [p for p in prefixes if SEP not in p] if special else prefixes
-        fields["s"] = SEP.join(kept)
-    phone = getattr(doc, _PHONE)
+        kept_prefixes = [p for p in prefixes if SEP not in p] if special else prefixes
+        fields["s"] = SEP.join(kept_prefixes)
+    phone = kept[_PHONE_AT]
     if phone:
         digits = searched_digits(phone)
         if digits:
@@ -121,11 +120,11 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
         sd = digit_prefixes(searched(phone))
         if sd:
             fields["sd"] = SEP.join(sd)
-    for field, get, words in _words:
-        value = get(doc)
-        if value:
-            fields[field] = SEP.join(words(searched(value))) or None
-    out = tantivy.Document.from_dict({k: v for k, v in fields.items() if v is not None}, SCHEMA)
+    for field, at, words in _WORDS:
+        value = kept[at]
+        if value and (joined := SEP.join(words(searched(value)))):
+            fields[field] = joined
+    out = tantivy.Document.from_dict(fields, SCHEMA)
     if special:
         _add_explicit_tokens(out, texts, prefixes)
     return out
