@@ -154,7 +154,7 @@ def index(
 
 async def _burst(indexer: Any) -> str:
     """Catch up and stop; beside another process's indexer, wait for it instead (bounded)."""
-    from indexers.reindex import active_holder
+    from indexers.lease import active_holder
 
     holder = active_holder(await indexer.state.load())
     if holder is None:
@@ -288,7 +288,8 @@ async def run_reindex(
     timeout: float | None = None,  # noqa: ASYNC109
 ) -> dict[str, Any]:
     """The one reindex entry point of the CLI and scripts/reindex.py; returns a summary."""
-    from indexers.reindex import active_holder, request_reindex_and_wait
+    from indexers.lease import active_holder
+    from indexers.reindex import request_reindex_and_wait
     from indexers.state import IndexerState
 
     if progress is not None:  # the total up front: the bar shows count, rate and ETA at once
