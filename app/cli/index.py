@@ -120,7 +120,7 @@ async def _run_until_signalled(indexer: Indexer) -> None:
 
 async def _burst(indexer: Indexer) -> str:
     """Catch up and stop; beside another process's indexer, wait for it instead (bounded)."""
-    from indexers.reindex import active_holder
+    from indexers.lease import active_holder
 
     holder = active_holder(await indexer.state.load())
     if holder is None:

@@ -41,7 +41,8 @@ async def run_reindex(
 ) -> dict[str, Any]:
     """The one reindex entry point of the CLI and scripts/reindex.py; returns a summary."""
     from app.bootstrap import new_indexer
-    from indexers.reindex import active_holder, request_reindex_and_wait
+    from indexers.lease import active_holder
+    from indexers.reindex import request_reindex_and_wait
     from indexers.state import IndexerState
 
     if progress is not None:  # the total up front: the bar shows count, rate and ETA at once

@@ -83,6 +83,9 @@ def people(served: Served) -> list[Any]:
         [{"customer_id": made[i].id, "customer_group_id": vip.id} for i in (0, 3)]
     )
     s.soft_delete_customers([made[4].id])
+    # Wait for the condition, not for the read's own 1 s freshness window: on a busy machine
+    # that window can pass, and a list answered by MongoDB would not show the index at work.
+    assert s.run(served.indexer.wait_until_applied(timeout=30))
     return made
 
 

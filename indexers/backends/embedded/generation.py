@@ -74,6 +74,10 @@ class Generation:
                     f"{self.path.name}: another writer holds the index lock "
                     "(an indexer in another process?)"
                 ) from exc
+            # A writer killed mid-commit leaves files its meta.json never listed (a delete
+            # bitset named by segment and opstamp); replaying the same batch would write the
+            # same name and fail with FileAlreadyExists forever. Remove them first.
+            self._writer.garbage_collect_files()
         return self._writer
 
     def searcher(self) -> tantivy.Searcher:
