@@ -32,8 +32,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from indexers.apply import IndexWriter
 from indexers.backends.base import BackendUnavailable, Delete, SearchBackend, Upsert
-from indexers.documents import SearchDoc, to_search_doc, version_from_timestamp
-from indexers.stream import DOC_FIELDS
+from indexers.documents import DOC_FIELDS, SearchDoc, to_search_doc, version_from_timestamp
 
 __all__ = ["COPY_VERSION_MARGIN_S", "copy_collection", "copy_version", "current_ops", "repair"]
 

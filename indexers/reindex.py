@@ -48,10 +48,10 @@ from pymongo.asynchronous.collection import AsyncCollection
 from indexers.apply import IndexWriter
 from indexers.backends.base import SearchBackend
 from indexers.backfill import copy_collection
+from indexers.documents import DOC_FIELDS
 from indexers.lease import active_holder
 from indexers.mongo import ServerTraits
 from indexers.state import FIRST_BUILD, IndexerState, LeaseLost
-from indexers.stream import DOC_FIELDS
 
 __all__ = [
     "LiveIndex",

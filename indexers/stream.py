@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import OperationFailure
 
+from indexers.documents import DOC_FIELDS
 from indexers.driver import missing_internals, next_change
 from indexers.mongo import ServerTraits
 from indexers.oplog import HistoryLost, is_history_lost, scoped_token
@@ -36,12 +37,6 @@ __all__ = ["DOC_FIELDS", "PIPELINE", "ChangeFeed", "Read", "StreamEnded"]
 
 log = logging.getLogger("customers.indexer")
 
-DOC_FIELDS = (
-    "_id", "email", "first_name", "last_name", "company_name", "phone", "phone_digits",
-    "has_account", "created_by", "created_at", "updated_at", "deleted_at",
-    "groups.customer_group_id", "groups.deleted_at",
-)  # fmt: skip
-"""The ``customers`` fields :func:`indexers.documents.to_search_doc` reads (addresses never)."""
 
 PIPELINE = [
     {

@@ -31,12 +31,11 @@ from pymongo.errors import OperationFailure
 from app.config import Settings
 from app.textsearch import digits_of
 from indexers.backends.base import SearchBackend
-from indexers.documents import SearchDoc, to_search_doc
+from indexers.documents import DOC_FIELDS, SearchDoc, to_search_doc
 from indexers.freshness import probe_head, wait_for_position
 from indexers.lease import active_holder
 from indexers.oplog import is_history_lost
 from indexers.state import IndexerState, Position
-from indexers.stream import DOC_FIELDS
 from indexers.sync import Indexer
 
 __all__ = ["VerifyResult", "index_status", "verify"]

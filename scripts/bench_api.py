@@ -181,7 +181,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await seed(service, args.customers, args.groups, rng, args.member_share)
         sample = await service.list_customers({}, {"take": 2000, "skip": rng.randrange(0, 1000)})
-        ids = [c.id for c in sample if c.id is not None]
+        ids = [c.id for c in sample]
         groups = [g.id for g in await service.list_customer_groups({"name": {"$like": "bench-%"}})]
 
         url = urlsplit(args.base_url)

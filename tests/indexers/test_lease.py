@@ -7,6 +7,7 @@ import logging
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,7 @@ def test_renewals_pass_on_requests_and_notice_a_lost_lease(
         state = IndexerState(db)
         lease = Lease(state, "me", ttl=0.3)
         assert await lease.acquire(asyncio.Event(), wait=False)
-        docs: list[dict[str, Any]] = []
+        docs: list[Mapping[str, Any]] = []
         keeper = asyncio.ensure_future(lease.keep(docs.append))
         await state.collection.update_one({"_id": state.name}, {"$set": {"repair_ids": ["x"]}})
         await until(lambda: any(d.get("repair_ids") == ["x"] for d in docs))

@@ -147,7 +147,7 @@ def test_no_index_yet_falls_back(tmp_path: Path) -> None:
         backend = EmbeddedBackend(tmp_path / "empty")
         try:
             reader = IndexReader(backend)
-            assert await reader.list_customer_ids({}) is None
+            assert await reader.list_customer_ids(None) is None
             assert await reader.search_customers("ann") is None
         finally:
             await backend.close()

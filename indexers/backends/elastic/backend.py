@@ -17,6 +17,7 @@ import asyncio
 import random
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from indexers.backends.base import (
@@ -164,8 +165,10 @@ class ElasticBackend(SearchBackend):
                 )
                 operations.append(source)
             response = await call(
-                lambda ops_=operations: self.client.bulk(
-                    operations=ops_, refresh=True if self._refresh else None
+                partial(
+                    self.client.bulk,
+                    operations=operations,
+                    refresh=True if self._refresh else None,
                 ),
                 what="bulk",
             )

@@ -73,16 +73,20 @@ class EmbeddedBackend(SearchBackend):
         except OSError as exc:
             raise BackendUnavailable(f"tantivy: {exc}") from exc
 
-    def _target(self, *, create: bool) -> Generation | None:
+    def _target(self) -> Generation | None:
+        """The generation this backend reads and writes, if there is one yet."""
+        name = self._pinned or self._shared.read_active()
+        return None if name is None else self._shared.open(name)
+
+    def _write_target(self) -> Generation:
+        """The generation writes go to: the first write creates (and activates) one."""
         name = self._pinned or self._shared.read_active()
         if name is None:
-            if not create:
-                return None
             name = self._shared.create_and_activate_first()
         return self._shared.open(name)
 
     def _reader(self) -> Generation:
-        generation = self._target(create=False)
+        generation = self._target()
         if generation is None:
             raise NotServable("no active search index yet")
         return generation
@@ -91,18 +95,18 @@ class EmbeddedBackend(SearchBackend):
     async def apply(self, ops: Sequence[Upsert | Delete]) -> ApplyResult:
         if not ops:
             return ApplyResult()
-        return await self._run(lambda: self._target(create=True).apply(ops))
+        return await self._run(lambda: self._write_target().apply(ops))
 
     async def bulk_load(self, docs: Sequence[SearchDoc]) -> ApplyResult:
         if not docs:
             return ApplyResult()
-        result = await self._run(lambda: self._target(create=True).bulk_load(docs))
+        result = await self._run(lambda: self._write_target().bulk_load(docs))
         if result is None:  # opened from disk, or already active: the versioned path
             return await self.apply([Upsert(doc) for doc in docs])
         return result
 
     async def refresh(self) -> None:
-        generation = self._target(create=False)
+        generation = self._target()
         if generation is not None:
             await self._run(generation.refresh)
 
@@ -110,13 +114,13 @@ class EmbeddedBackend(SearchBackend):
         if self._pinned is None:
             await self._run(self._shared.release_writers)
             return
-        generation = self._target(create=False)
+        generation = self._target()
         if generation is not None:
             await self._run(generation.release_writer)
 
     # -- inspection --
     async def versions(self, ids: Sequence[str] | None = None) -> dict[str, int]:
-        generation = self._target(create=False)
+        generation = self._target()
         if generation is None:
             return {}
         if ids is None:
@@ -124,13 +128,13 @@ class EmbeddedBackend(SearchBackend):
         return await self._run(lambda: generation.stored_versions(list(ids), tombstones=False))
 
     async def documents(self, ids: Sequence[str]) -> dict[str, SearchDoc]:
-        generation = self._target(create=False)
+        generation = self._target()
         if generation is None or not ids:
             return {}
         return await self._run(generation.documents, list(ids))
 
     async def count(self) -> int:
-        generation = self._target(create=False)
+        generation = self._target()
         return 0 if generation is None else await self._run(generation.count)
 
     # -- reads --

@@ -30,6 +30,7 @@ from indexers.backends.base import (
 from indexers.backends.embedded import paging, ranked
 from indexers.backends.embedded.documents import stored_docs, to_tantivy, tombstone
 from indexers.backends.embedded.queries import MUST, Q
+from indexers.backends.embedded.results import fast_ints, hit_count, stored_id
 from indexers.backends.embedded.schema import SCHEMA, open_index
 from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
 from indexers.documents import SearchDoc
@@ -151,10 +152,10 @@ class Generation:
             return []
         hits = searcher.search(query, limit, count=False).hits
         addrs = [addr for _, addr in hits]
-        versions = searcher.fast_field_values("version", addrs)
-        states = searcher.fast_field_values("state", addrs)
+        versions = fast_ints(searcher, "version", addrs)
+        states = fast_ints(searcher, "state", addrs)
         return [
-            (searcher.doc(addr).get_first("id"), version, state)
+            (stored_id(searcher, addr), version, state)
             for addr, version, state in zip(addrs, versions, states, strict=True)
         ]
 
@@ -166,7 +167,7 @@ class Generation:
         for start in range(0, len(ids), 10_000):
             chunk = list(ids[start : start + 10_000])
             query = Q.term_set_query(SCHEMA, "id", chunk)
-            found = searcher.search(query, 1, count=True).count
+            found = hit_count(searcher.search(query, 1, count=True))
             for id, version, state in self._ids_and_versions(searcher, query, found):
                 if (tombstones or state != TOMBSTONE) and version > out.get(id, -1):
                     out[id] = version
@@ -279,7 +280,7 @@ class Generation:
         for start in range(0, len(ids), 10_000):
             chunk = list(ids[start : start + 10_000])
             query = Q.boolean_query([(MUST, Q.term_set_query(SCHEMA, "id", chunk)), (MUST, live)])
-            found = searcher.search(query, 1, count=True).count
+            found = hit_count(searcher.search(query, 1, count=True))
             if found:
                 hits = searcher.search(query, found, count=False).hits
                 out.update(stored_docs(searcher, [addr for _, addr in hits]))
@@ -288,7 +289,7 @@ class Generation:
     def count(self) -> int:
         searcher = self.searcher()
         query = Q.term_set_query(SCHEMA, "state", [LIVE, SOFT_DELETED])
-        return searcher.search(query, 1, count=True).count
+        return hit_count(searcher.search(query, 1, count=True))
 
     def list_ids(self, query: ListQuery) -> tuple[list[str], int]:
         return paging.list_ids(self.searcher(), query)

@@ -13,11 +13,13 @@ requested hit, so an offset is clamped to the count first).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import tantivy
 
 from indexers.backends.embedded.queries import I64, MUST, U64, Q, filter_clauses
+from indexers.backends.embedded.results import hit_count, stored_id
 from indexers.backends.embedded.schema import ID_KEYS, SCHEMA
 from indexers.backends.plan import order_of
 from indexers.documents import SORT_DATE_FIELDS
@@ -45,15 +47,15 @@ def sort_plan(order: Sequence[tuple[str, str]]) -> tuple[list[Level], Residual]:
     return levels, [(field, not asc), ("id", not tie_asc)]
 
 
+def _residual_key(name: str, doc: tuple[dict[str, Any], Any]) -> tuple[bool, Any]:
+    """Sort key on the stored field ``name``: documents without it first, then by value."""
+    values = doc[0].get(name)
+    return (values or [None])[0] is not None, (values or [""])[0]
+
+
 def _residual_sort(docs: list[tuple[dict[str, Any], Any]], residual: Residual) -> list[Any]:
     for name, desc in reversed(residual):
-        docs.sort(
-            key=lambda d, n=name: (
-                (d[0].get(n) or [None])[0] is not None,
-                (d[0].get(n) or [""])[0],
-            ),
-            reverse=desc,
-        )
+        docs.sort(key=partial(_residual_key, name), reverse=desc)
     return [addr for _, addr in docs]
 
 
@@ -66,7 +68,7 @@ class Pager:
         self.residual = residual
 
     def count(self, query: tantivy.Query) -> int:
-        return self.searcher.search(query, 1, count=True).count
+        return hit_count(self.searcher.search(query, 1, count=True))
 
     def page(
         self, query: tantivy.Query, depth: int, skip: int, take: int, *, total: bool = False
@@ -93,7 +95,7 @@ class Pager:
             order=order,
         )
         if total:
-            self.total = result.count
+            self.total = hit_count(result)
         hits = result.hits
         before = hits[0][0] if lead and hits else None
         window = hits[lead : lead + take]
@@ -140,7 +142,7 @@ def list_ids(searcher: tantivy.Searcher, query: ListQuery) -> tuple[list[str], i
     pager = Pager(searcher, levels, residual)
     if query.skip == 0 and query.take:  # the count and the first page in one search
         addrs = pager.page(tq, 0, 0, query.take, total=True)
-        return [searcher.doc(addr).get_first("id") for addr in addrs], pager.total
+        return [stored_id(searcher, addr) for addr in addrs], pager.total
     # tantivy's top-k collector allocates for offset + limit hits up front: ask for no more
     # than match, so an offset of 2**31 costs what the count costs
     total = pager.count(tq)
@@ -149,4 +151,4 @@ def list_ids(searcher: tantivy.Searcher, query: ListQuery) -> tuple[list[str], i
     if take <= 0:
         return [], total
     addrs = pager.page(tq, 0, query.skip, take)
-    return [searcher.doc(addr).get_first("id") for addr in addrs], total
+    return [stored_id(searcher, addr) for addr in addrs], total

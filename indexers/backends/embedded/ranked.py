@@ -16,6 +16,7 @@ from indexers.backends.embedded.queries import (
     q_query,
     term_query,
 )
+from indexers.backends.embedded.results import hit_count
 from indexers.backends.embedded.schema import SCHEMA
 from indexers.documents import TEXT_FIELDS
 from indexers.query import Hit, RankedQuery
@@ -137,4 +138,4 @@ def search(searcher: tantivy.Searcher, query: RankedQuery) -> tuple[list[Hit], i
             )
         )
     hits.sort(key=lambda h: (-h.score, h.id))
-    return hits[: query.limit], result.count
+    return hits[: query.limit], hit_count(result)
