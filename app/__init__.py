@@ -2,36 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from flask import Flask
-
     from app.config import Settings
-    from app.service import CustomerModuleService
+    from app.webapp import CustomersFlask
 
 
 def create_app(
     settings: Settings | None = None,
     *,
-    service: CustomerModuleService | None = None,
-    extra_blueprints: tuple[str, ...] = (),
-) -> Flask:
-    """Create the API app. Tests pass their own Settings (or an already connected service)."""
-    from app import api, auth, runtime
-    from app import logging as request_logging
+    search: bool = True,
+    on_database_moved: Callable[[int, int], None] | None = None,
+) -> CustomersFlask:
+    """Create the API app that ``customers serve`` runs, started (close it with
+    :func:`app.webapp.close_app`).
+
+    The runtime behind it is :func:`app.bootstrap.build_runtime`'s: the search index serves the
+    customer lists, and the sync indexer runs in this process unless ``CUSTOMERS_INDEXER=off``.
+    ``search=False`` leaves the index out (MongoDB answers every list). Tests pass their own
+    Settings.
+
+    :raise RuntimeError: ``CUSTOMERS_ENV=production`` without a ``JWT_SECRET`` of its own
+        (checked before anything starts).
+    """
+    from app import api, auth, bootstrap, logs, ratelimit
     from app.config import Settings
+    from app.credentials import jwt_secret_for
+    from app.webapp import CustomersFlask
 
     settings = settings or Settings.from_env()
-    app = runtime.CustomersFlask(__name__)
-    app.extensions[runtime.SETTINGS] = settings
-    auth.init_app(app, settings)  # JWT secret: refused in production when unset or the default
-    runtime.init_app(app, settings, service=service)  # one loop thread; service connected on it
+    jwt_secret = jwt_secret_for(settings)
+    runtime = bootstrap.build_runtime(settings, search=search, on_database_moved=on_database_moved)
     try:
-        auth.ensure_indexes(app)
-        request_logging.init_app(app)
-        api.init_app(app, extra_blueprints=extra_blueprints)
+        app = CustomersFlask(__name__, runtime)
+        auth.init_app(app, jwt_secret)
+        ratelimit.init_app(app, settings)
+        logs.init_app(app)
+        api.init_app(app, settings, runtime.registry)
+        runtime.start()
     except BaseException:
-        runtime.close_app(app)
+        runtime.close()
         raise
     return app

@@ -6,9 +6,9 @@ the OpenAPI document declares (``maxLength``, ``maxItems``, ...), for every call
 CLI, imports. Response models and the storage models never use them, so values stored before a
 limit existed stay readable.
 
-A broken limit is reported by ``app.validation.describe`` as, e.g.,
+A broken limit is reported by ``app.input_checks.describe`` as, e.g.,
 "Field 'first_name' must be at most 1000 characters". Numbers (finite, 64-bit) are checked for
-every value by ``app.validation.check_storable``, not here: they matter wherever a value can go.
+every value by ``app.input_checks.check_storable``, not here: they matter wherever a value can go.
 """
 
 from __future__ import annotations

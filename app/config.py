@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 from app.errors import quote
 
@@ -56,6 +57,12 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number (seconds), got {_shown(raw)}") from None
 
 
+@overload
+def _integer(env: Mapping[str, str], name: str, default: int, *, what: str = ...) -> int: ...
+@overload
+def _integer(
+    env: Mapping[str, str], name: str, default: None, *, what: str = ...
+) -> int | None: ...
 def _integer(
     env: Mapping[str, str], name: str, default: int | None, *, what: str = "a whole number"
 ) -> int | None:

@@ -1,16 +1,14 @@
 """Connecting to MongoDB: ``MONGODB_URI`` when set, else the embedded server of the data dir.
 
-Two entry points, because PyMongo's ``AsyncMongoClient`` is bound to the event loop it was
-first used on:
-
-- :func:`open_client` for code that runs on the loop that will use the client;
-- :func:`mongodb_uri_for` (sync) for callers that create their own client on their own loop
-  (the Flask app's loop thread, the indexer, the CLI).
+PyMongo's ``AsyncMongoClient`` is bound to the event loop it was first used on, so a client is
+made on the loop that will use it: :func:`open_client` (one-shot commands), or
+:func:`new_client` on the runtime's loop (:mod:`app.bootstrap`, which then holds the embedded
+server's handle itself).
 
 Every client is made by :func:`new_client`: ``tz_aware=True`` (stored datetimes come back as
 aware UTC datetimes), and timeouts that make an operation fail fast while MongoDB is
 unreachable instead of waiting PyMongo's default 30 s (the API answers 503, see
-``app/api/errors.py``):
+``app/api/error_handlers.py``):
 
 - ``serverSelectionTimeoutMS`` = 1,000: an operation waits at most 1 s for a reachable server.
   While it waits, the driver re-checks the server every 0.5 s, so a restarted server is found
@@ -34,9 +32,7 @@ A timeout set in ``MONGODB_URI`` wins over these defaults.
 from __future__ import annotations
 
 import asyncio
-import threading
 from datetime import UTC
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -49,10 +45,8 @@ __all__ = [
     "FAIL_FAST",
     "client_options",
     "close_client",
-    "mongodb_uri_for",
     "new_client",
     "open_client",
-    "shared_server",
 ]
 
 FAIL_FAST: dict[str, int] = {
@@ -60,11 +54,6 @@ FAIL_FAST: dict[str, int] = {
     "connectTimeoutMS": 5_000,  # ms a new connection (or a late heartbeat) waits
     "heartbeatFrequencyMS": 2_000,  # ms between two checks that the server still answers
 }
-
-# One handle per data dir for mongodb_uri_for(): its callers never stop the server themselves;
-# the handle leaves (and stops the server if it is the last user) at interpreter exit.
-_shared: dict[Path, EmbeddedServer] = {}
-_shared_lock = threading.Lock()
 
 
 def client_options(uri: str) -> dict[str, Any]:
@@ -102,37 +91,3 @@ async def close_client(
     await client.close()
     if server is not None:
         await asyncio.to_thread(server.stop)
-
-
-def mongodb_uri_for(settings: Settings) -> str:
-    """Return the MongoDB URI to connect to, starting or joining the embedded server if needed."""
-    if settings.mongodb_uri:
-        return settings.mongodb_uri
-    key = Path(settings.data_dir).expanduser().absolute()
-    with _shared_lock:
-        server = _shared.get(key)
-        if server is None or server.port is None:
-            server = _shared[key] = EmbeddedServer(key)
-        return server.start().uri
-
-
-def shared_server(settings: Settings) -> EmbeddedServer | None:
-    """The handle :func:`mongodb_uri_for` started for ``settings``' data dir, if any."""
-    if settings.mongodb_uri:
-        return None
-    with _shared_lock:
-        return _shared.get(Path(settings.data_dir).expanduser().absolute())
-
-
-def release_shared_server(settings: Settings) -> None:
-    """Leave the server :func:`mongodb_uri_for` joined (stopping it if we are its last user).
-
-    Otherwise that happens at interpreter exit; ``customers serve`` does it explicitly, after
-    its clients are closed, as the last step of a clean shutdown.
-    """
-    if settings.mongodb_uri:
-        return
-    with _shared_lock:
-        server = _shared.pop(Path(settings.data_dir).expanduser().absolute(), None)
-    if server is not None:
-        server.stop()

@@ -1,17 +1,27 @@
-"""What the service returns: pydantic DTOs with Medusa's field names.
+"""What the service returns: pydantic DTOs with Medusa's names, generated from the declarations.
 
-A DTO holds only the fields that were loaded: with ``select`` or without a relation, the
+Each entity's DTO has its public fields and its relations, in declared order (see
+:mod:`app.entities`); ``app/dto.pyi`` spells them out for type checkers. A DTO holds only the
+fields that were loaded: with ``select`` or without a relation, the
 missing keys are simply absent from ``model_dump()`` (not ``None``), as Medusa returns them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    create_model,
+    model_serializer,
+)
+
+from app.entities import ADDRESS, CUSTOMER, ENTITIES, GROUP, MEMBERSHIP, Entity, Relation
 
 __all__ = [
+    "DTO",
     "CustomerAddressDTO",
     "CustomerDTO",
     "CustomerGroupCustomerDTO",
@@ -21,7 +31,7 @@ __all__ = [
 ]
 
 
-class _DTO(BaseModel):
+class DTO(BaseModel):
     """Base DTO: dumps only the fields that were set when it was built."""
 
     model_config = ConfigDict(extra="forbid")
@@ -33,80 +43,41 @@ class _DTO(BaseModel):
         return {key: value for key, value in data.items() if key in loaded}
 
 
-class CustomerAddressDTO(_DTO):
-    """An address of a customer."""
-
-    id: str | None = None
-    address_name: str | None = None
-    is_default_shipping: bool | None = None
-    is_default_billing: bool | None = None
-    customer_id: str | None = None
-    company: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    address_1: str | None = None
-    address_2: str | None = None
-    city: str | None = None
-    country_code: str | None = None
-    province: str | None = None
-    postal_code: str | None = None
-    phone: str | None = None
-    metadata: dict[str, Any] | None = None
-    customer: CustomerDTO | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    deleted_at: datetime | None = None
+def _name(entity: Entity) -> str:
+    """The DTO class of an entity: Medusa's model name + ``DTO`` (``CustomerGroupDTO``)."""
+    return f"{entity.model}DTO"
 
 
-class CustomerGroupDTO(_DTO):
-    """A customer group; ``customers`` only when that relation was asked for."""
-
-    id: str | None = None
-    name: str | None = None
-    metadata: dict[str, Any] | None = None
-    created_by: str | None = None
-    customers: list[CustomerDTO] | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    deleted_at: datetime | None = None
-
-
-class CustomerDTO(_DTO):
-    """A customer; ``addresses`` and ``groups`` only when those relations were asked for."""
-
-    id: str | None = None
-    email: str | None = None
-    company_name: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    phone: str | None = None
-    has_account: bool | None = None
-    metadata: dict[str, Any] | None = None
-    created_by: str | None = None
-    addresses: list[CustomerAddressDTO] | None = None
-    groups: list[CustomerGroupDTO] | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    deleted_at: datetime | None = None
+def _dto(entity: Entity, doc: str) -> Any:
+    """The DTO of ``entity``: every public field and relation in declared order, all but the
+    id optional."""
+    fields: dict[str, Any] = {}
+    for member in entity.members:
+        if isinstance(member, Relation):
+            target = _name(ENTITIES[member.target])
+            fields[member.name] = (
+                f"list[{target}] | None" if member.many else f"{target} | None",
+                None,
+            )
+        elif member.name == "id":  # always loaded, whatever ``select`` says
+            fields["id"] = (str, ...)
+        elif not member.internal:
+            fields[member.name] = (member.kind.python_type | None, None)
+    return create_model(_name(entity), __base__=DTO, __module__=__name__, __doc__=doc, **fields)
 
 
-class CustomerGroupCustomerDTO(_DTO):
-    """One membership of a customer in a group (Medusa's pivot entity)."""
-
-    id: str | None = None
-    customer_id: str | None = None
-    customer_group_id: str | None = None
-    customer: CustomerDTO | None = None
-    customer_group: CustomerGroupDTO | None = None
-    metadata: dict[str, Any] | None = None
-    created_by: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    deleted_at: datetime | None = None
-
-
-CustomerGroupDTO.model_rebuild()
-CustomerAddressDTO.model_rebuild()
+CustomerAddressDTO = _dto(ADDRESS, "An address of a customer.")
+CustomerGroupDTO = _dto(
+    GROUP, "A customer group; ``customers`` only when that relation was asked for."
+)
+CustomerDTO = _dto(
+    CUSTOMER, "A customer; ``addresses`` and ``groups`` only when those relations were asked for."
+)
+CustomerGroupCustomerDTO = _dto(
+    MEMBERSHIP, "One membership of a customer in a group (Medusa's pivot entity)."
+)
+for _model in (CustomerAddressDTO, CustomerGroupDTO, CustomerDTO, CustomerGroupCustomerDTO):
+    _model.model_rebuild()
 
 
 class CustomerSearchHit(BaseModel):

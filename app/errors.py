@@ -35,6 +35,7 @@ __all__ = [
     "Unavailable",
     "account_exists",
     "address_not_found",
+    "cannot_be_null",
     "default_address_conflict",
     "duplicate_customer_email",
     "duplicate_group_name",
@@ -172,6 +173,11 @@ def identity_already_linked() -> InvalidData:
 def duplicate_group_name(name: str) -> InvalidData:
     """The unique group name rule among live groups was broken."""
     return InvalidData(f"Customer group with name: {quote(name)}, already exists.")
+
+
+def cannot_be_null(label: str, field: str) -> InvalidData:
+    """Input set a field that never holds null (a group's name, a default flag) to null."""
+    return InvalidData(f"Cannot set field '{quote(field)}' of {label} to null")
 
 
 def default_address_conflict(customer_id: str) -> InvalidData:

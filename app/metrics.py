@@ -2,8 +2,8 @@
 
 Every process has its own registry (``customers serve``, a separate ``customers index``), so
 each exposes what it does itself; nothing is aggregated across processes here (Prometheus
-does that). The API's registry is ``app.extensions["customers.metrics"]``; other packages add
-their collectors to it (the in-process sync indexer: :mod:`indexers.metrics`).
+does that). :mod:`app.bootstrap` makes the registry of a runtime and adds the in-process sync
+indexer's collector (:mod:`indexers.metrics`); the API adds its own metrics (:class:`ApiMetrics`).
 
 - ``customers_http_requests_total{method, route, status}`` and
   ``customers_http_request_duration_seconds{method, route}``: ``route`` is the URL rule
@@ -36,12 +36,10 @@ from prometheus_client import (
     generate_latest,
     start_http_server,
 )
-from prometheus_client.registry import Collector
 
 __all__ = [
     "METRICS",
     "ApiMetrics",
-    "add_collector",
     "count_database_error",
     "exposition",
     "init_app",
@@ -111,18 +109,14 @@ def _finish(response: Response) -> Response:
     return response
 
 
-def init_app(app: Flask, metrics: ApiMetrics | None = None) -> ApiMetrics:
-    """Give ``app`` its metrics and time every request (first hook in, so auth is included)."""
-    metrics = metrics or ApiMetrics()
+def init_app(app: Flask, registry: CollectorRegistry) -> ApiMetrics:
+    """Give ``app`` its metrics on ``registry`` and time every request (first hook in, so
+    authentication is included)."""
+    metrics = ApiMetrics(registry)
     app.extensions[METRICS] = metrics
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request(_finish)
     return metrics
-
-
-def add_collector(app: Flask, collector: Collector) -> None:
-    """Expose ``collector``'s metrics with the app's (e.g. the in-process sync indexer)."""
-    app.extensions[METRICS].registry.register(collector)
 
 
 def count_database_error(error: BaseException) -> None:
@@ -166,4 +160,5 @@ def start_metrics_server(
 
 def registry_of(app: Flask) -> CollectorRegistry:
     """The registry of ``app``'s metrics."""
-    return app.extensions[METRICS].registry
+    metrics: ApiMetrics = app.extensions[METRICS]
+    return metrics.registry

@@ -1,24 +1,20 @@
 """Storage shape: Beanie documents for ``customers``, ``customer_groups`` and ``identity_links``.
 
-One document per customer holds everything that belongs to that customer only::
+The customer and group documents, and the address and membership models embedded in a
+customer, are generated from the entity declarations (:mod:`app.entities`): each stored field
+with its Python type and default, in declared order. Only the collections' settings (names,
+indexes) are written here. One document per customer holds everything that belongs to it::
 
     customers: {
       _id: "cus_01J…",                 # prefixed monotonic ULID (id order == creation order)
-      email: "ann@example.com" | null, # trimmed + lower-cased on every write
-      first_name, last_name, company_name, phone: str | null,
+      …the customer's fields…,         # emails trimmed + lower-cased on every write
       phone_digits: "15551234567" | null,  # derived from phone, for digit-to-digit search
-      has_account: bool, created_by: str | null, metadata: {…} | null,
+      addresses: [ {id: "cuaddr_…", customer_id, …the address's fields…}, … ],
+      groups: [ {id: "cusgc_…", customer_group_id: "cusgroup_…", …}, … ],  # memberships
       created_at, updated_at, deleted_at: datetime | null,
       version: int,                    # +1 on every write: optimistic concurrency token
-      addresses: [ {id: "cuaddr_…", customer_id, address_name, is_default_shipping,
-                    is_default_billing, company, first_name, last_name, address_1, address_2,
-                    city, country_code, province, postal_code, phone, metadata,
-                    created_at, updated_at, deleted_at}, … ],
-      groups: [ {id: "cusgc_…", customer_group_id: "cusgroup_…", created_by, metadata,
-                 created_at, updated_at, deleted_at}, … ],
     }
-    customer_groups: {_id: "cusgroup_…", name, metadata, created_by,
-                      created_at, updated_at, deleted_at, version}
+    customer_groups: {_id: "cusgroup_…", name, metadata, created_by, …timestamps, version}
     identity_links: {_id: "authid_…", customer_id: "cus_…", created_at}
 
 Why embedded: every change to a customer's addresses or memberships is then one atomic
@@ -44,14 +40,16 @@ out of both indexes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from beanie import Document
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import Field as ModelField
 from pymongo import ASCENDING, IndexModel
 
-from app.ids import new_id
+from app.entities import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, NEW_ID, NOW, Entity, Field
+from app.entities.values import utcnow
 
 __all__ = [
     "MODELS",
@@ -67,128 +65,118 @@ LIVE = {"deleted_at": {"$type": "null"}}
 """Partial-index filter for rows that are not soft-deleted (``deleted_at`` stored as null)."""
 
 
-def utcnow() -> datetime:
-    """Return the current UTC time truncated to milliseconds (BSON's resolution).
+def _stored(entity: Entity, field: Field) -> tuple[Any, Any]:
+    """The stored type and default of a field: no input bounds, so values stored before a
+    limit existed stay readable."""
+    kind = field.kind.python_type
+    annotation = kind | None if field.nullable else kind
+    if field.default is NEW_ID:
+        return annotation, ModelField(default_factory=entity.new_id)
+    if field.default is NOW:
+        return annotation, ModelField(default_factory=utcnow)
+    if field.default is None and not field.nullable:
+        return annotation, ...  # required
+    return annotation, field.default
 
-    Truncating up front means the DTO returned by a write equals what a later read returns.
-    """
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
+
+def _storage_model(
+    name: str,
+    entity: Entity,
+    *,
+    base: type[BaseModel],
+    embedded: dict[str, type[BaseModel]] | None = None,
+    doc: str,
+) -> Any:
+    """A pydantic model (or Beanie document) of ``entity``'s stored fields, in declared order;
+    relations the document embeds are lists of ``embedded[target]``."""
+    fields: dict[str, Any] = {}
+    for member in entity.members:
+        if isinstance(member, Field):
+            if member.stored:
+                fields[member.name] = _stored(entity, member)
+        elif member.embeds is not None:
+            item = (embedded or {})[member.embeds]
+            # ``item`` is a model class held in a variable, which type checkers cannot follow
+            fields[member.name] = (list[item], ModelField(default_factory=list))  # type: ignore[valid-type]
+    return create_model(name, __base__=base, __module__=__name__, __doc__=doc, **fields)
 
 
-class AddressDoc(BaseModel):
-    """One address, embedded in its customer's ``addresses`` array."""
-
+class _Embedded(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    id: str = Field(default_factory=lambda: new_id("cuaddr"))
-    customer_id: str
-    address_name: str | None = None
-    is_default_shipping: bool = False
-    is_default_billing: bool = False
-    company: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    address_1: str | None = None
-    address_2: str | None = None
-    city: str | None = None
-    country_code: str | None = None
-    province: str | None = None
-    postal_code: str | None = None
-    phone: str | None = None
-    metadata: dict[str, Any] | None = None
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-    deleted_at: datetime | None = None
+
+AddressDoc = _storage_model(
+    "AddressDoc",
+    ADDRESS,
+    base=_Embedded,
+    doc="One address, embedded in its customer's ``addresses``.",
+)
+MembershipDoc = _storage_model(
+    "MembershipDoc",
+    MEMBERSHIP,
+    base=_Embedded,
+    doc="One group membership (Medusa's CustomerGroupCustomer), embedded in its customer.",
+)
+Customer = _storage_model(
+    "Customer",
+    CUSTOMER,
+    base=Document,
+    embedded={"customer_address": AddressDoc, "customer_group_customer": MembershipDoc},
+    doc="A customer, with its addresses and group memberships embedded.",
+)
+CustomerGroup = _storage_model(
+    "CustomerGroup",
+    GROUP,
+    base=Document,
+    doc="A customer group; its members hold references to it.",
+)
 
 
-class MembershipDoc(BaseModel):
-    """One group membership (Medusa's CustomerGroupCustomer), embedded in its customer."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str = Field(default_factory=lambda: new_id("cusgc"))
-    customer_group_id: str
-    created_by: str | None = None
-    metadata: dict[str, Any] | None = None
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-    deleted_at: datetime | None = None
-
-
-class Customer(Document):
-    """A customer, with its addresses and group memberships embedded."""
-
-    id: str = Field(default_factory=lambda: new_id("cus"))  # type: ignore[assignment]
-    email: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    company_name: str | None = None
-    phone: str | None = None
-    phone_digits: str | None = None
-    has_account: bool = False
-    created_by: str | None = None
-    metadata: dict[str, Any] | None = None
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-    deleted_at: datetime | None = None
-    version: int = 1
-    addresses: list[AddressDoc] = Field(default_factory=list)
-    groups: list[MembershipDoc] = Field(default_factory=list)
-
-    class Settings:
-        name = "customers"
-        keep_nulls = True
-        use_state_management = False
-        validate_on_save = False
-        indexes = [
-            IndexModel(
-                [("email", ASCENDING), ("has_account", ASCENDING)],
-                name="live_email_has_account_unique",
-                unique=True,
-                partialFilterExpression={"email": {"$type": "string"}, **LIVE},
-            ),
-            IndexModel([("deleted_at", ASCENDING), ("_id", ASCENDING)], name="deleted_at_id"),
-            IndexModel([("groups.customer_group_id", ASCENDING)], name="group_refs"),
-            IndexModel([("addresses.id", ASCENDING)], name="address_ids"),
-            IndexModel([("email", ASCENDING)], name="email"),
-        ]
+class _CustomerSettings:
+    name = "customers"
+    keep_nulls = True
+    use_state_management = False
+    validate_on_save = False
+    indexes = [
+        IndexModel(
+            [("email", ASCENDING), ("has_account", ASCENDING)],
+            name="live_email_has_account_unique",
+            unique=True,
+            partialFilterExpression={"email": {"$type": "string"}, **LIVE},
+        ),
+        IndexModel([("deleted_at", ASCENDING), ("_id", ASCENDING)], name="deleted_at_id"),
+        IndexModel([("groups.customer_group_id", ASCENDING)], name="group_refs"),
+        IndexModel([("addresses.id", ASCENDING)], name="address_ids"),
+        IndexModel([("email", ASCENDING)], name="email"),
+    ]
 
 
-class CustomerGroup(Document):
-    """A customer group; its members hold references to it."""
+class _GroupSettings:
+    name = "customer_groups"
+    keep_nulls = True
+    use_state_management = False
+    validate_on_save = False
+    indexes = [
+        IndexModel(
+            [("name", ASCENDING)],
+            name="live_name_unique",
+            unique=True,
+            partialFilterExpression=LIVE,
+        ),
+        IndexModel([("deleted_at", ASCENDING), ("_id", ASCENDING)], name="deleted_at_id"),
+    ]
 
-    id: str = Field(default_factory=lambda: new_id("cusgroup"))  # type: ignore[assignment]
-    name: str
-    created_by: str | None = None
-    metadata: dict[str, Any] | None = None
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-    deleted_at: datetime | None = None
-    version: int = 1
 
-    class Settings:
-        name = "customer_groups"
-        keep_nulls = True
-        use_state_management = False
-        validate_on_save = False
-        indexes = [
-            IndexModel(
-                [("name", ASCENDING)],
-                name="live_name_unique",
-                unique=True,
-                partialFilterExpression=LIVE,
-            ),
-            IndexModel([("deleted_at", ASCENDING), ("_id", ASCENDING)], name="deleted_at_id"),
-        ]
+Customer.Settings = _CustomerSettings
+CustomerGroup.Settings = _GroupSettings
 
 
 class IdentityLink(Document):
     """The customer an auth identity registered (at most one: the identity id is ``_id``)."""
 
-    id: str  # type: ignore[assignment]  # the auth identity id
+    id: str  # type: ignore[assignment]  # Beanie's id is an ObjectId; ours, the identity id
     customer_id: str
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = ModelField(default_factory=utcnow)
 
     class Settings:
         name = "identity_links"

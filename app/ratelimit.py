@@ -22,14 +22,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-from app.config import Settings
 from app.errors import RateLimited
+
+if TYPE_CHECKING:  # config validates the limits with parse_limit: a runtime import would loop
+    from app.config import Settings
 
 __all__ = [
     "OFF",

@@ -3,9 +3,9 @@
 Three checks run concurrently, each within :data:`CHECK_TIMEOUT` seconds:
 
 - ``mongodb``: a ping through the service's client;
-- ``index`` and ``indexer``: registered by the search package when ``customers serve``
-  attaches the index (:mod:`indexers.health`); a process without them is not ready, since its
-  customer lists would all fall back to MongoDB.
+- ``index`` and ``indexer``: the search side's (:mod:`indexers.health`), which
+  :mod:`app.bootstrap` adds when the runtime has the search index; a process without them is
+  not ready, since its customer lists would all fall back to MongoDB.
 
 Each check answers ``{"ok": bool, "error"?: str, ...details}``. The report is ready when every
 check is ok. Liveness (``GET /health``) is separate and checks nothing but the process.
@@ -18,34 +18,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from flask import Flask
+__all__ = ["CHECK_TIMEOUT", "REQUIRED", "Check", "ping", "run_checks"]
 
-__all__ = [
-    "CHECK_TIMEOUT",
-    "READINESS",
-    "REQUIRED",
-    "Check",
-    "add_check",
-    "checks_of",
-    "ping",
-    "run_checks",
-]
-
-READINESS = "customers.readiness"  # app.extensions key: name → check
 CHECK_TIMEOUT = 2.0  # seconds a check may take before it counts as failed
 REQUIRED = ("mongodb", "index", "indexer")
 
 Check = Callable[[], Awaitable[dict[str, Any]]]
-
-
-def add_check(app: Flask, name: str, check: Check) -> None:
-    """Make ``check`` part of ``app``'s readiness (replacing one of the same name)."""
-    app.extensions.setdefault(READINESS, {})[name] = check
-
-
-def checks_of(app: Flask) -> dict[str, Check]:
-    """The checks registered on ``app``."""
-    return dict(app.extensions.get(READINESS, {}))
 
 
 def ping(database: Any) -> Check:

@@ -1,50 +1,45 @@
-"""One event loop per process, in a background thread, and the Flask app that uses it.
+"""What one process of the service runs, and the order in which it starts and stops.
 
-PyMongo's ``AsyncMongoClient`` belongs to the loop that opened it, and Flask's default async
-bridge runs every ``async def`` view on a fresh loop (asgiref). So the app starts one loop
-thread, connects the service on it, and :class:`CustomersFlask` overrides the documented
-``async_to_sync`` hook to run every coroutine there. WSGI worker threads block on the result;
-the loop multiplexes their MongoDB round trips.
+:func:`app.bootstrap.build_runtime` builds a :class:`Runtime` from the settings; the Flask app
+(:mod:`app.webapp`) and the CLI only use it. Everything asynchronous runs on one event loop in a
+background thread (:class:`LoopThread`), because PyMongo's ``AsyncMongoClient`` belongs to the
+loop that opened it: the service's client, the search backend and the in-process indexer all
+live there, and WSGI worker threads block on their results.
 
-The request coroutines on the loop are tracked (:class:`InFlight`), so that a shutdown whose
-deadline passed can cancel them (:func:`cancel_requests`): each cancelled request, and each one
-that starts afterwards, answers 503 ``unexpected_state`` ("shutting down") instead of hanging.
+:meth:`Runtime.close` undoes it in the order a clean shutdown needs: the indexer stops (it saves
+its checkpoint and releases its lease), the search backend and the MongoDB client close, the
+loop stops, and the process leaves the embedded MongoDB (stopping it if it was the last user).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import functools
+import contextlib
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Coroutine, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, current_app
-
 if TYPE_CHECKING:
-    from app.config import Settings
-    from app.service import CustomerModuleService
+    from prometheus_client import CollectorRegistry
+    from pymongo import AsyncMongoClient
 
-__all__ = [
-    "CustomersFlask",
-    "InFlight",
-    "LoopThread",
-    "cancel_requests",
-    "close_app",
-    "get_service",
-    "init_app",
-    "run",
-]
+    from app.config import Settings
+    from app.embedded import EmbeddedServer
+    from app.readiness import Check
+    from app.service import CustomerModuleService
+    from indexers.backends.base import SearchBackend
+    from indexers.reader import IndexReader
+    from indexers.sync import Indexer
+
+__all__ = ["LoopThread", "Runtime", "Search"]
 
 T = TypeVar("T")
 
-LOOP = "customers.loop"
-IN_FLIGHT = "customers.in_flight"
-SERVICE = "customers.service"
-SETTINGS = "customers.settings"
-SHUTTING_DOWN = "The server is shutting down; retry the request."  # 503 of a cancelled request
+INDEXER_STOP_SECONDS = 15.0  # an indexer's last batch and checkpoint, at shutdown
+CLOSE_SECONDS = 10.0  # a backend or client closing, at shutdown
 
 log = logging.getLogger("customers.runtime")
 
@@ -61,9 +56,15 @@ class LoopThread:
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        """Start ``coro`` on the loop (from any other thread); its future."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Awaitable[T], timeout: float | None = None) -> T:
         """Run ``coro`` on the loop and wait for its result (from any other thread)."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        if not asyncio.iscoroutine(coro):  # e.g. a future: wrapped, as the loop takes coroutines
+            coro = _as_coroutine(coro)
+        return self.submit(coro).result(timeout)
 
     def stop(self) -> None:
         """Stop the loop and join the thread."""
@@ -75,112 +76,82 @@ class LoopThread:
             self.loop.close()
 
 
-class InFlight:
-    """The request coroutines running on the loop, so that a shutdown can cancel them."""
-
-    def __init__(self) -> None:
-        self._futures: set[concurrent.futures.Future[Any]] = set()
-        self._lock = threading.Lock()
-        self._refusing = False
-
-    def run(self, runner: LoopThread, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the loop and wait for it; 503 if it is (or was) cancelled."""
-        from app.errors import Unavailable
-
-        with self._lock:
-            if self._refusing:
-                coro.close()
-                raise Unavailable(SHUTTING_DOWN)
-            future = asyncio.run_coroutine_threadsafe(coro, runner.loop)
-            self._futures.add(future)
-        try:
-            return future.result()
-        except concurrent.futures.CancelledError:
-            raise Unavailable(SHUTTING_DOWN) from None
-        finally:
-            with self._lock:
-                self._futures.discard(future)
-
-    def cancel_all(self) -> int:
-        """Cancel every running request coroutine and refuse new ones; return how many."""
-        with self._lock:
-            self._refusing = True
-            futures = list(self._futures)
-        return sum(future.cancel() for future in futures)
+async def _as_coroutine(awaitable: Awaitable[T]) -> T:
+    return await awaitable
 
 
-class CustomersFlask(Flask):
-    """Flask whose async views and hooks run on the app's one event loop."""
+@dataclass(eq=False)
+class Search:
+    """The search side of a runtime: the index's backend, the service's reader of it, and the
+    sync indexer when this process runs one."""
 
-    def async_to_sync(self, func: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
-        """Run coroutines on the app's one loop instead of a new loop per call."""
-        runner: LoopThread = self.extensions[LOOP]
-        in_flight: InFlight = self.extensions[IN_FLIGHT]
-
-        @functools.wraps(func)
-        def run_on_loop(*args: Any, **kwargs: Any) -> Any:
-            return in_flight.run(runner, func(*args, **kwargs))
-
-        return run_on_loop
+    backend: SearchBackend
+    reader: IndexReader
+    indexer: Indexer | None = None
 
 
-def init_app(
-    app: Flask, settings: Settings, *, service: CustomerModuleService | None = None
-) -> None:
-    """Start the loop thread and connect the service on it (or adopt ``service``)."""
-    runner = LoopThread()
-    app.extensions[LOOP] = runner
-    app.extensions[IN_FLIGHT] = InFlight()
-    if service is None:
-        from app.db import mongodb_uri_for
-        from app.service import CustomerModuleService
+@dataclass(eq=False)
+class Runtime:
+    """One process's running service: loop, MongoDB client, service, search, metrics.
 
-        uri = mongodb_uri_for(settings)
-        try:
-            service = runner.run(
-                CustomerModuleService.connect(
-                    uri,
-                    database=settings.mongodb_database,
-                    search_concurrency=settings.search_concurrency,
-                    search_budget=settings.search_budget_seconds,
-                )
-            )
-        except BaseException:
-            runner.stop()
-            raise
-    app.extensions[SERVICE] = service
-
-
-def close_app(app: Flask) -> None:
-    """Close the service and stop the loop thread (tests and ``serve`` on exit)."""
-    runner: LoopThread | None = app.extensions.pop(LOOP, None)
-    service = app.extensions.pop(SERVICE, None)
-    if runner is None:
-        return
-    if service is not None:
-        try:
-            runner.run(service.close(), timeout=10)
-        except Exception:  # closing is best effort
-            log.warning("closing the service failed", exc_info=True)
-    runner.stop()
-
-
-def cancel_requests(app: Flask) -> int:
-    """Cancel the app's requests still running on its loop (they answer 503); return how many.
-
-    Requests that start afterwards answer 503 at once. For the end of a shutdown, when the
-    in-flight requests had their time.
+    Built (connected, not started) by :func:`app.bootstrap.build_runtime`; :meth:`start` starts
+    the in-process indexer, :meth:`close` stops everything (idempotent).
     """
-    in_flight: InFlight | None = app.extensions.get(IN_FLIGHT)
-    return in_flight.cancel_all() if in_flight is not None else 0
 
+    settings: Settings
+    loop: LoopThread
+    client: AsyncMongoClient[dict[str, Any]]
+    service: CustomerModuleService
+    registry: CollectorRegistry  # this process's Prometheus metrics
+    checks: Mapping[str, Check]  # readiness: name → check
+    search: Search | None = None
+    database_server: EmbeddedServer | None = None  # the embedded MongoDB handle we hold
+    _indexer_stop: asyncio.Event | None = field(default=None, init=False)
+    _indexer_run: Future[None] | None = field(default=None, init=False)
+    _closed: bool = field(default=False, init=False)
 
-def get_service() -> CustomerModuleService:
-    """The current app's service (use only from code running on its loop)."""
-    return current_app.extensions[SERVICE]
+    @property
+    def indexer(self) -> Indexer | None:
+        """The sync indexer this process runs, if any."""
+        return self.search.indexer if self.search is not None else None
 
+    def run(self, coro: Awaitable[T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the runtime's loop and wait for it (from a sync caller)."""
+        return self.loop.run(coro, timeout)
 
-def run(coro: Awaitable[T] | Coroutine[Any, Any, T], *, app: Flask | None = None) -> T:
-    """Run ``coro`` on the app's loop from a sync caller (a WSGI thread, a test)."""
-    runner: LoopThread = (app or current_app).extensions[LOOP]
-    return runner.run(coro)  # type: ignore[arg-type]
+    def start(self) -> None:
+        """Start the in-process sync indexer (a task of the loop), if there is one."""
+        indexer = self.indexer
+        if indexer is None or self._indexer_run is not None:
+            return
+        self._indexer_stop = stop = asyncio.Event()
+        self._indexer_run = self.loop.submit(indexer.run(stop))
+        log.info("sync indexer started in this process")
+
+    def close(self) -> None:
+        """Stop the indexer, close the backend and the client, stop the loop, leave MongoDB."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop_indexer()
+        if self.search is not None:
+            self._best_effort("closing the search backend", self.search.backend.close())
+        self._best_effort("closing the MongoDB client", self.client.close())
+        self.loop.stop()
+        if self.database_server is not None:
+            self.database_server.stop()
+
+    def _stop_indexer(self) -> None:
+        """Let the indexer finish its batch, save its checkpoint and release its lease."""
+        stop, running = self._indexer_stop, self._indexer_run
+        if stop is None or running is None:
+            return
+        self.loop.loop.call_soon_threadsafe(stop.set)
+        with contextlib.suppress(Exception):
+            running.result(timeout=INDEXER_STOP_SECONDS)
+
+    def _best_effort(self, what: str, closing: Awaitable[None]) -> None:
+        try:
+            self.run(closing, timeout=CLOSE_SECONDS)
+        except Exception:  # the rest of the shutdown must still happen
+            log.warning("%s failed", what, exc_info=True)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
 import os
 import signal
 import threading
@@ -38,10 +39,9 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-import waitress
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer
+from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ThreadedTaskDispatcher
 
 __all__ = [
@@ -154,7 +154,7 @@ class HttpServer:
         self._map: dict[int, Any] = {}
         dispatcher = ProbesFirst()
         try:
-            self._server = waitress.create_server(
+            self._server = create_server(
                 self._gate,
                 map=self._map,
                 _dispatcher=dispatcher,
@@ -179,7 +179,11 @@ class HttpServer:
     @property
     def addresses(self) -> list[tuple[str, int]]:
         """The (host, port) pairs listened on (the real port when 0 was asked for)."""
-        return [(s.effective_host, int(s.effective_port)) for s in self._listeners()]
+        return [
+            # set by waitress when it binds; its stubs do not declare them
+            (s.effective_host, int(s.effective_port))  # type: ignore[attr-defined]
+            for s in self._listeners()
+        ]
 
     def serve(
         self,
@@ -211,7 +215,7 @@ class HttpServer:
 
     def close(self) -> None:
         """Close every socket and stop the worker threads (idempotent)."""
-        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=CANCEL_GRACE)
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=math.ceil(CANCEL_GRACE))
         wasyncore.close_all(self._map)
 
     # --- steps ------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The meaning of ``q``: one pure definition shared by MongoDB, the search index and tests.
 
 ``q`` is literal text (no wildcards), compared case-insensitively. It is split at whitespace and
-**every** word must match at least one searchable field of the entity:
+**every** word must match at least one searched field of the entity (the fields declared with
+a place in ``q``, see :attr:`app.entities.Entity.q_fields`):
 
 * a word of 3+ characters matches anywhere inside the field ("est2@" finds "test2@email.com");
 * a shorter word matches only at the start of a word of the field, where the field's words are
@@ -11,9 +12,9 @@
   to the digits ("5551234" finds "555-1234", "(555)" finds "+1 555 123 4567").
 
 So "John Doe" finds first_name John + last_name Doe, and "%" or "_" only match themselves.
-``matches`` is the executable definition; ``app.service.filters`` turns the same rule into a
-MongoDB query (with the regexes built here) and the search index serves it with exactly the
-same results.
+``matches`` is the executable definition; ``app.service.mongo_filters`` turns the same rule
+into a MongoDB query (with the regexes built here) and the search index serves it with exactly
+the same results.
 
 Bounded cost: ``q`` itself is at most :data:`~app.limits.MAX_Q_CHARS` characters and
 :data:`~app.limits.MAX_Q_WORDS` words (:func:`check_q`), and it looks at the first
@@ -31,17 +32,17 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from app.entities import CUSTOMER
+from app.entities.values import digits_of
 from app.errors import InvalidData
 from app.limits import MAX_Q_CHARS, MAX_Q_WORDS, MAX_TEXT_CHARS
 
 __all__ = [
-    "ADDRESS_FIELDS",
-    "CUSTOMER_FIELDS",
-    "GROUP_FIELDS",
     "MAX_REGEX_CHARS",
     "SEARCHED_CHARS",
     "SHORT_WORD",
     "check_q",
+    "check_word",
     "digit_regex",
     "digits_of",
     "is_phone_word",
@@ -54,20 +55,6 @@ __all__ = [
     "word_matches",
 ]
 
-CUSTOMER_FIELDS = ("email", "first_name", "last_name", "company_name", "phone")
-GROUP_FIELDS = ("name",)
-ADDRESS_FIELDS = (
-    "address_name",
-    "company",
-    "first_name",
-    "last_name",
-    "address_1",
-    "address_2",
-    "city",
-    "province",
-    "postal_code",
-)
-
 SHORT_WORD = 3
 """Words shorter than this only match at the start of a word of the field."""
 
@@ -76,6 +63,7 @@ SEARCHED_CHARS = MAX_TEXT_CHARS
 
 _PHONE_PUNCTUATION = frozenset("+-().")
 _DIGITS = frozenset("0123456789")
+(_PHONE, _) = CUSTOMER.q_digits[0]
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
@@ -101,11 +89,6 @@ def searched(value: str) -> str:
 def searched_digits(phone: str | None) -> str:
     """The phone digits the digit rule looks at (the first :data:`SEARCHED_CHARS`)."""
     return digits_of(phone)[:SEARCHED_CHARS]
-
-
-def digits_of(value: str | None) -> str:
-    """Return only the ASCII digits of ``value`` ("+1 (555) 12-3" → "1555123")."""
-    return "".join(c for c in value if c in _DIGITS) if value else ""
 
 
 def is_phone_word(word: str) -> bool:
@@ -156,9 +139,9 @@ def word_matches(
 def matches(
     q: str | None,
     record: Mapping[str, object],
-    fields: Sequence[str] = CUSTOMER_FIELDS,
+    fields: Sequence[str] = CUSTOMER.q_fields,
     *,
-    phone_field: str | None = "phone",
+    phone_field: str | None = _PHONE,
 ) -> bool:
     """Whether ``record`` matches ``q``: every word matches some field (see module docstring)."""
     return all(
@@ -166,7 +149,7 @@ def matches(
     )
 
 
-# -- the same rule as MongoDB regexes (app.service.filters) ------------------------------------
+# -- the same rule as MongoDB regexes (app.service.mongo_filters) ------------------------------
 # Each is anchored at the start and can only match inside the first SEARCHED_CHARS characters,
 # so its cost is bounded by that, not by the length of the stored value.
 _ANY = "[\\s\\S]"
@@ -196,16 +179,22 @@ def _within(needle: str, length: int, before: str | None) -> str:
     return f"^(?:{_ANY}{{0,{room - 1}}}{before})?{needle}"
 
 
-def text_regex(word: str) -> dict[str, Any]:
-    """``$regex`` for one word against a text field (case-insensitive).
+def check_word(word: str) -> str:
+    """Return the pattern of one word of ``q`` (see :func:`text_regex`).
 
     :raise InvalidData: for a word whose pattern would exceed :data:`MAX_REGEX_CHARS` (500 or
-        so characters of punctuation): on either path, so the answer never depends on which.
+        so characters of punctuation): whichever path answers, so the answer never depends on
+        which.
     """
     pattern = _text_pattern(word)
     if len(pattern) > MAX_REGEX_CHARS:
         raise InvalidData("Invalid request: Field 'q' has a word too long to search for")
-    return {"$regex": pattern, "$options": "i"}
+    return pattern
+
+
+def text_regex(word: str) -> dict[str, Any]:
+    """``$regex`` for one word against a text field (case-insensitive; see :func:`check_word`)."""
+    return {"$regex": check_word(word), "$options": "i"}
 
 
 @functools.lru_cache(maxsize=4096)

@@ -14,10 +14,8 @@ it exactly, with no candidate verification:
 * phone words do the same on the phone's digits (:func:`digit_prefixes` for 1-2 digits).
 
 Tokens come from the part of each value ``q`` looks at (:func:`app.textsearch.searched`), so no
-token list or position list grows with a longer stored value.
-
-Sort keys turn Medusa's ``order`` plus the ``id`` tie-breaker into one string per document whose
-code-point order is the wanted order, so an engine can sort and page on one keyword column.
+token list or position list grows with a longer stored value. Sort and filter keys (dates,
+order keys) are in :mod:`indexers.keys`.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 
 from app.textsearch import SHORT_WORD, digits_of, is_phone_word, split_words
@@ -34,31 +31,21 @@ __all__ = [
     "GRAM_STRIDE",
     "MAX_SHORT_NEEDLE",
     "RUN_GAP",
-    "TEXT_FIELDS",
     "WordPlan",
     "boundary_prefixes",
     "boundary_prefixes_of",
     "covering_trigrams",
-    "date_sort_key",
-    "date_sort_key_desc",
     "digit_prefixes",
     "email_words",
-    "epoch_ms",
     "fold",
-    "id_of_sort_key",
     "index_words",
     "joined_trigrams",
     "needed_words",
     "phone_suffixes",
     "plan_words",
-    "text_sort_key",
-    "text_sort_key_desc",
     "trigrams",
     "words_of",
 ]
-
-TEXT_FIELDS = ("email", "first_name", "last_name", "company_name", "phone")
-"""The fields ``q`` searches, in :mod:`app.textsearch` order."""
 
 MAX_SHORT_NEEDLE = 4
 """Longest boundary prefix indexed (a 2-char word can lower-case to 4 chars, e.g. "İİ")."""
@@ -284,136 +271,3 @@ def phone_suffixes(digits: str | None, minimum: int = 4) -> list[str]:
     if not digits:
         return []
     return [digits[i:] for i in range(len(digits) - minimum + 1)]
-
-
-# -- sort keys ------------------------------------------------------------------------------
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def epoch_ms(value: datetime) -> int:
-    """Return milliseconds since the epoch, truncated exactly as BSON stores a datetime."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
-
-
-_DATE_OFFSET = 1 << 62  # makes pre-1970 (negative) milliseconds sort correctly as hex
-
-
-def date_sort_key(value: datetime | None, id: str) -> str:
-    """Return a key ordering by (date, id), nulls first; ``id`` is the suffix after 16 chars."""
-    if value is None:
-        return "0" * 16 + id
-    return f"{epoch_ms(value) + _DATE_OFFSET:016x}" + id
-
-
-def _escape(value: str) -> str:
-    # "\x00" ends the value, so it must not occur inside; the escape keeps code-point order.
-    return value.replace("\x01", "\x01\x02").replace("\x00", "\x01\x01")
-
-
-def text_sort_key(value: str | None, id: str) -> str:
-    """Return a key ordering by (value, id) with nulls first, in code-point (= BSON) order."""
-    if value is None:
-        return "\x00" + id
-    return "\x01" + _escape(value) + "\x00" + id
-
-
-_DATE_MAX = (1 << 63) - 1
-
-
-def date_sort_key_desc(value: datetime | None, id: str) -> str:
-    """Return a key whose ascending order is (date DESC with nulls last, id ASC)."""
-    if value is None:
-        return "~" * 16 + id
-    return f"{_DATE_MAX - (epoch_ms(value) + _DATE_OFFSET):016x}" + id
-
-
-class _Inverted(dict[int, str]):
-    """``str.translate`` table: code point c → 3 chars in U+0001..U+0080 encoding 0x10FFFF - c."""
-
-    def __missing__(self, code: int) -> str:
-        inv = 0x10FFFF - code
-        out = chr(1 + (inv >> 14)) + chr(1 + ((inv >> 7) & 0x7F)) + chr(1 + (inv & 0x7F))
-        self[code] = out
-        return out
-
-
-_INVERTED = _Inverted()
-
-
-def text_sort_key_desc(value: str | None, id: str) -> str:
-    """Return a key whose ascending order is (value DESC with nulls last, id ASC).
-
-    Each code point becomes three characters below U+0081 that sort in reverse; U+0081 ends the
-    value (so a value sorts after every longer value it prefixes) and U+0082 marks null.
-    """
-    if value is None:
-        return "\x82" + id
-    return value.translate(_INVERTED) + "\x81" + id
-
-
-def id_of_sort_key(key: str, kind: str) -> str:
-    """Return the id a sort key ends with (``kind``: id, date_a, date_d, text_a or text_d)."""
-    if kind == "id":
-        return key
-    if kind in ("date_a", "date_d"):
-        return key[16:]
-    if kind == "text_a":
-        return key[1:] if key.startswith("\x00") else key[key.index("\x00", 1) + 1 :]
-    return key[1:] if key.startswith("\x82") else key[key.index("\x81") + 1 :]
-
-
-# -- numeric order keys ----------------------------------------------------------------------
-# An engine sorts numbers far faster than strings, so every order is served by numeric keys that
-# never contradict the exact order (a < b ⇒ key(a) <= key(b)); documents with equal keys are
-# put in exact order afterwards from their stored values (see EmbeddedBackend's pager).
-
-
-_CODES = bytes(range(1, 0x7F)) + b"\x7f" * 130
-"""Byte code of each ASCII byte: c → c + 1 below U+007E (so "no more characters", 0, sorts
-first); U+007E and above → 0x7F, where the key stops (later characters are not encoded)."""
-ID_PREFIX = "cus_"
-TEXT_KEY_CHARS = 14
-
-
-def _codes(value: str, size: int) -> tuple[bytes, bool]:
-    """Return ``size`` order-preserving byte codes of ``value`` and whether they capture it all."""
-    head = value[:size]
-    if not head.isascii():
-        cut = next(i for i, char in enumerate(head) if ord(char) > 0x7F)
-        head = head[:cut] + "\x7f"
-    raw = head.encode("ascii").translate(_CODES)
-    stop = raw.find(b"\x7f")
-    if stop != -1:
-        raw = raw[: stop + 1]
-    return raw.ljust(size, b"\x00"), stop == -1 and len(value) <= size
-
-
-def id_keys(id: str) -> tuple[int, int, int, int]:
-    """Return four u64 that never contradict id order; "cus_" + ULID ids never tie."""
-    if id.startswith(ID_PREFIX):
-        cls, rest = 1, id[len(ID_PREFIX) :]
-    else:
-        cls, rest = (0 if id < ID_PREFIX else 2), id
-    codes, _ = _codes(rest, 31)
-    return (
-        (cls << 62) | int.from_bytes(codes[:7]),
-        int.from_bytes(codes[7:15]),
-        int.from_bytes(codes[15:23]),
-        int.from_bytes(codes[23:31]),
-    )
-
-
-def text_keys(value: str | None) -> tuple[int, int]:
-    """Return two u64 that never contradict the value order (nulls first: (0, 0)).
-
-    The first 14 characters are kept as byte codes (ASCII below U+007E exactly; the first other
-    character ends the key). The lowest bit of the second key is 1 when the value is *not* fully
-    captured, so equal keys with that bit clear mean equal values.
-    """
-    if value is None:
-        return 0, 0
-    codes, full = _codes(value, TEXT_KEY_CHARS)
-    return (1 << 62) | int.from_bytes(codes[:7]), (int.from_bytes(codes[7:]) << 1) | (not full)

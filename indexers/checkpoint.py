@@ -1,4 +1,4 @@
-"""Persist the sync indexer's resume token off its apply path.
+"""Persist the sync indexer's resume token off its apply path: when to save what, and the writer.
 
 Measured at 1,000,000 customers on the embedded server under 200 writes/s: the checkpoint write
 waits in the server's write queue like every customer write (SecantusDB serializes writes,
@@ -12,8 +12,13 @@ what was applied — it just trails it a little more — so a crash still replay
 Before a token is saved, the previously saved one must still be resumable: SecantusDB does not
 fail an open cursor that falls behind oplog pruning (it skips silently). The check runs here,
 once per save; if pruning had passed that token, some event between it and the new one may
-have been skipped, and :class:`indexers.sync.HistoryLost` (a full reindex) is raised to the
+have been skipped, and :class:`indexers.oplog.HistoryLost` (a full reindex) is raised to the
 sync loop at its next step.
+
+What is saved when (:class:`Checkpoints`): after every applied batch, its token (coalesced as
+above); while idle, the token the driver moved past unrelated oplog entries, at most every
+``idle_interval`` seconds, or at once when another process waits for a position the saved one
+does not cover (read-your-writes across processes), at a stop and at the end of a burst.
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from indexers.state import Position
+from indexers.oplog import HistoryLost
+from indexers.state import IndexerState, Position
+from indexers.stats import IndexerStats
 
-__all__ = ["Checkpointer", "Mark"]
+__all__ = ["Checkpointer", "Checkpoints", "Mark"]
 
 Save = Callable[["Mark"], Awaitable[None]]
 Verify = Callable[[Any], Awaitable[bool]]
@@ -159,3 +167,107 @@ class Checkpointer:
         self.last_save = time.monotonic()
         if epoch == self._epoch:
             self.verified = mark.token
+
+
+class Checkpoints:
+    """Which resume token the active indexer saves, and when (the writer is a
+    :class:`Checkpointer`).
+
+    :param state: the state document (each save is fenced by ``owner``).
+    :param owner: the lease owner id.
+    :param stats: saved with each checkpoint as the ``counters``; counts the checkpoints.
+    :param verify: whether a change stream could still resume after a token.
+    :param interval: least time between two saves while events flow, seconds.
+    :param idle_interval: least time between two saves of an idle token, seconds.
+    :param on_saved: called after each save (the save is a write the stream will show).
+    """
+
+    def __init__(
+        self,
+        state: IndexerState,
+        owner: str,
+        stats: IndexerStats,
+        *,
+        verify: Verify,
+        interval: float,
+        idle_interval: float,
+        on_saved: Callable[[], None] | None = None,
+    ) -> None:
+        self.state = state
+        self.owner = owner
+        self.stats = stats
+        self.idle_interval = idle_interval
+        self.checkpoint_at: datetime | None = None  # when the resume token was last saved
+        self.saved_token: Any = None
+        self.saved_position: Position | None = None
+        self.idle_token: Any = None  # the driver's token at the last end of the stream
+        self._on_saved = on_saved
+        self._writer = Checkpointer(self._save, verify, HistoryLost, interval=interval)
+
+    def __repr__(self) -> str:
+        return f"<Checkpoints {self.state.name!r} at={self.checkpoint_at}>"
+
+    def restore(self, doc: Mapping[str, Any]) -> None:
+        """Take the last saved checkpoint from state document ``doc`` (a session starts)."""
+        at = doc.get("checkpoint_at")
+        self.checkpoint_at = _aware(at) if isinstance(at, datetime) else None
+        self.saved_token = doc.get("resume_token")
+        self.saved_position = Position.from_doc(doc.get("position"))
+
+    def start(self, verified: Any) -> None:
+        """A stream was opened at ``verified`` (trusted: just resumed from, or fresh)."""
+        self._writer.start(verified)
+
+    def applied(self, token: Any, position: Position | None) -> None:
+        """Everything up to ``token`` is applied: save it (coalesced, in the background)."""
+        self._writer.mark(token, position, caught_up=False, urgent=False)
+
+    def idle(self, token: Any) -> None:
+        """The stream's end was reached at ``token`` (saved by :meth:`save_idle`)."""
+        self.idle_token = token
+
+    def covers(self, wanted: Position) -> bool:
+        """Whether the saved position covers ``wanted`` (a reader in another process)."""
+        return self.saved_position is not None and self.saved_position.covers(wanted)
+
+    def save_idle(self, *, force: bool = False) -> None:
+        """Save the idle token if it moved and is due (``force``: at once). Only call while
+        caught up: then everything up to it is applied."""
+        token = self.idle_token
+        if token is None or token == self.saved_token:
+            return
+        since_save = time.monotonic() - self._writer.last_save
+        if not force and since_save < self.idle_interval:
+            return
+        self._writer.mark(token, Position.from_token(token), caught_up=True, urgent=force)
+
+    def raise_error(self) -> None:
+        """Raise what stopped the background writer (e.g. ``HistoryLost``), if anything."""
+        self._writer.raise_error()
+
+    async def drain(self) -> None:
+        """Wait until every checkpoint asked for is written."""
+        await self._writer.drain()
+
+    async def close(self) -> None:
+        """Stop the writer (a checkpoint not written yet is dropped: the sync replays it)."""
+        await self._writer.close()
+
+    async def _save(self, mark: Mark) -> None:
+        await self.state.save_checkpoint(
+            self.owner,
+            mark.token,
+            mark.position,
+            caught_up=mark.caught_up,
+            counters=self.stats.as_dict(),
+        )
+        self.stats.checkpoints += 1
+        self.checkpoint_at = datetime.now(UTC)
+        self.saved_token = mark.token
+        self.saved_position = mark.position
+        if self._on_saved is not None:
+            self._on_saved()
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -19,9 +19,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from indexers.backends.base import BackendError
-from indexers.reindex import active_holder
+from indexers.freshness import probe_head, wait_for_position
+from indexers.lease import active_holder
 from indexers.state import IndexerState, Position
-from indexers.sync import Indexer, probe_head, wait_for_position
+from indexers.sync import Indexer
 
 __all__ = ["READY_MAX_LAG_S", "index_check", "indexer_check"]
 

@@ -49,6 +49,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 
 __all__ = [
     "HISTORY_LOST_CODES",
+    "HistoryLost",
     "OplogPruner",
     "is_history_lost",
     "prune_oplog",
@@ -68,6 +69,10 @@ HISTORY_LOST_TEXT = (
     "cappedpositionlost",
     "changestreamhistorylost",
 )
+
+
+class HistoryLost(Exception):
+    """The change-stream position is gone (or never existed): a full reindex is needed."""
 
 
 def is_history_lost(exc: BaseException) -> bool:

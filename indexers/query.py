@@ -10,8 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.entities import CUSTOMER
+
 __all__ = [
     "ORDER_FIELDS",
+    "RANGE_FIELDS",
+    "TERM_FIELDS",
     "Hit",
     "ListQuery",
     "NotServable",
@@ -20,21 +24,14 @@ __all__ = [
     "TermFilter",
 ]
 
-ORDER_FIELDS = (
-    "id",
-    "created_at",
-    "updated_at",
-    "email",
-    "first_name",
-    "last_name",
-    "company_name",
-)
-"""Fields a list can be ordered by."""
+ORDER_FIELDS = CUSTOMER.sort_fields
+"""Fields a list can be ordered by (declared with ``Index.SORT``)."""
 
-TERM_FIELDS = ("id", "email", "first_name", "last_name", "company_name", "phone", "created_by")
-"""String fields that take exact (eq / in / nin / ne) filters."""
+TERM_FIELDS = CUSTOMER.exact_fields
+"""String fields that take exact (eq / in / nin / ne) filters (declared with ``Index.FILTER``)."""
 
-RANGE_FIELDS = ("created_at", "updated_at", "deleted_at")
+RANGE_FIELDS = CUSTOMER.range_fields
+"""Timestamp fields that take range filters."""
 
 
 class NotServable(Exception):

@@ -2,6 +2,9 @@
 
 Tiers (highest first): exact email or phone, full name (first + last in either order), prefix of
 the last word (as you type), fuzzy words (1 edit from 4 characters, 2 from 8), plain substring.
+The fields come from the declaration's ranked roles (:class:`app.entities.Role`); what a role
+means (an email's parts are its words, names take typos, the phone is compared by its digits)
+is written here, once for both engines.
 
 Bounded cost, whatever the query (within ``app.limits``) and whatever is stored: a word longer
 than :data:`MAX_FUZZY_CHARS` is matched exactly, by prefix or as a substring, never fuzzily (an
@@ -18,23 +21,50 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.entities import Role
 from app.textsearch import SEARCHED_CHARS, digits_of, is_phone_word, searched, split_words
 from indexers.analysis import fold, words_of
+from indexers.documents import LAYOUT, TEXT_FIELDS
 
 __all__ = [
+    "EMAIL_FIELD",
+    "FIRST_NAME_WORDS",
+    "FUZZY_WORD_FIELDS",
     "HIGHLIGHT_CHECKS",
     "HIGHLIGHT_EDITS",
+    "LAST_NAME_WORDS",
     "MAX_EXPANSIONS",
     "MAX_FUZZY_CHARS",
+    "PHONE_FIELD",
+    "WORD_FIELDS",
     "Highlighter",
     "RankedPlan",
+    "Score",
     "edit_distance",
     "fuzzy_distance",
     "plan_ranked",
 ]
 
 _WORD = re.compile(r"[^\W_]+")
-HIGHLIGHT_FIELDS = ("email", "first_name", "last_name", "company_name", "phone")
+HIGHLIGHT_FIELDS = TEXT_FIELDS
+
+EMAIL_FIELD = LAYOUT.roles[Role.EMAIL]
+"""The field an email-like query must equal (lower-cased) in the top tier."""
+PHONE_FIELD = LAYOUT.roles[Role.PHONE]
+"""The field whose digits a phone-like query must equal, or end (4+ digits)."""
+_WORDS_OF_ROLE = {
+    Role.FIRST_NAME: "w_first",
+    Role.LAST_NAME: "w_last",
+    Role.COMPANY: "w_company",
+    Role.EMAIL: "w_email",
+}
+WORD_FIELDS = {_WORDS_OF_ROLE[r]: LAYOUT.roles[r] for r in _WORDS_OF_ROLE if r in LAYOUT.roles}
+"""Index field → the declared field whose words it holds (an email's: its parts), each word
+also accent-folded; a query word matching one exactly scores :attr:`Score.WORD`."""
+FUZZY_WORD_FIELDS = tuple(f for f in WORD_FIELDS if f != _WORDS_OF_ROLE[Role.EMAIL])
+"""The word fields matched with typos (an email's words: exactly or by prefix only)."""
+FIRST_NAME_WORDS, LAST_NAME_WORDS = _WORDS_OF_ROLE[Role.FIRST_NAME], _WORDS_OF_ROLE[Role.LAST_NAME]
+"""The word fields a full name (first and last word, in either order) is looked up in."""
 
 MAX_FUZZY_CHARS = 24
 """Longest word matched with typos (longer: exact, prefix or substring only)."""
@@ -44,6 +74,33 @@ HIGHLIGHT_CHECKS = 50_000
 """Word comparisons (value word x query word) the highlights of one lookup may spend."""
 HIGHLIGHT_EDITS = 2_000
 """Edit distances (each at most ``MAX_FUZZY_CHARS + 2`` squared cells) they may compute."""
+
+
+class Score:
+    """The constant score of each tier, the same in both engines.
+
+    A hit scores the sum of the tiers it matches; in the per-word tier, each word counts its
+    best option. So an exact email or phone beats a full name, which beats any set of words.
+    """
+
+    EXACT = 1000.0
+    """The whole query is the email (lower-cased), or the phone's digits."""
+    PHONE_SUFFIX = 500.0
+    """The whole query (4+ digits) ends the phone's digits."""
+    FULL_NAME = 200.0
+    """The first and last words are the first and last name, in either order."""
+    FUZZY_FULL_NAME = 100.0
+    """The same, within the typo tolerance."""
+    WORD_PHONE_SUFFIX = 50.0
+    """Per word: a phone word of 4+ digits ends the phone's digits."""
+    WORD = 30.0
+    """Per word: it is a word of a name, the company or the email."""
+    PREFIX = 10.0
+    """Per word: the last word, still being typed, starts such a word."""
+    FUZZY = 3.0
+    """Per word: within the typo tolerance of a word of a name or the company."""
+    SUBSTRING = 1.0
+    """Per word: the exact ``q`` rule (a substring, or a word-start prefix)."""
 
 
 def fuzzy_distance(word: str) -> int:
@@ -164,10 +221,10 @@ class Highlighter:
         plan = self.plan
         spans: list[tuple[int, int]] = []
         lowered = value.lower()
-        if field == "email" and plan.email and lowered == plan.email:
+        if field == EMAIL_FIELD and plan.email and lowered == plan.email:
             spans.append((0, len(value)))
         lowered = fold(lowered)  # same length: spans stay spans of the value
-        digits = digits_of(value) if field == "phone" else ""
+        digits = digits_of(value) if field == PHONE_FIELD else ""
         if digits and plan.phone_digits and plan.phone_digits in digits:
             spans.append((0, len(value)))
         for match in _WORD.finditer(lowered):

@@ -1,8 +1,11 @@
-"""The read side the service uses: Medusa filters → index queries, or "not servable" (None).
+"""The read side the service uses: compiled filters → index queries, or "not servable" (None).
 
 ``IndexReader`` answers customer lists (ids page + exact count) and ranked lookups from the
-search backend. Whatever it cannot answer exactly (``$or``, ``$like``, unknown fields, an order
-it has no key for, no index yet, backend down) returns None, and the caller asks MongoDB.
+search backend. Filters arrive compiled (:mod:`app.filtering`: checked and normalised, their
+relations resolved to live ids by the service); :func:`to_list_query` translates the tree, and
+whatever the index cannot answer exactly (``$or``, ``$like``, a field the declaration does not
+mark as served by the index, an order it has no key for, no index yet, backend down) returns
+None, and the caller asks MongoDB.
 
 Read-your-writes: before every read it awaits ``freshness()`` (the sync indexer's
 ``wait_until_applied``, which returns once everything committed before the call is in the
@@ -16,8 +19,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from app.service.filters import as_datetime
-from app.service.rules import normalize_email
+from app.entities import CUSTOMER, Op
+from app.filtering import And, Compare, Node, Or, Related, Text
 from indexers.backends.base import BackendError, SearchBackend
 from indexers.query import Hit, ListQuery, NotServable, RangeFilter, RankedQuery, TermFilter
 
@@ -26,11 +29,13 @@ __all__ = ["IndexReader", "to_list_query"]
 log = logging.getLogger(__name__)
 
 Freshness = Callable[[], Awaitable[None]]
-Resolver = Callable[[str, Any], Awaitable[list[str]]]
 
-STRING_FIELDS = ("id", "email", "first_name", "last_name", "company_name", "phone", "created_by")
-DATE_FIELDS = ("created_at", "updated_at", "deleted_at")
 _DIRECTIONS = {"ASC": "ASC", "DESC": "DESC", "1": "ASC", "-1": "DESC"}
+_EXACT = frozenset(CUSTOMER.exact_fields)
+_RANGES = frozenset(CUSTOMER.range_fields)
+_FLAGS = frozenset(CUSTOMER.flag_fields)
+"""The fields the index filters exactly, by kind (declared with ``Index.FILTER``)."""
+_RANGE_BOUNDS = {Op.GT: "gt", Op.GTE: "gte", Op.LT: "lt", Op.LTE: "lte"}
 
 
 class IndexReader:
@@ -38,47 +43,29 @@ class IndexReader:
 
     :param backend: the search backend (its active generation is read).
     :param freshness: awaited before each read, for read-your-writes.
-    :param resolve: ``resolve("groups", value)`` → the live group ids a ``groups`` filter means
-        (the same resolver the MongoDB filter compiler uses); without it, group filters fall
-        back to MongoDB.
     """
 
-    def __init__(
-        self,
-        backend: SearchBackend,
-        *,
-        freshness: Freshness | None = None,
-        resolve: Resolver | None = None,
-    ) -> None:
+    def __init__(self, backend: SearchBackend, *, freshness: Freshness | None = None) -> None:
         self.backend = backend
         self.freshness = freshness
-        self.resolve = resolve
 
     async def list_customer_ids(
         self,
-        filters: Mapping[str, Any] | None,
+        where: Node | None,
         *,
         skip: int = 0,
         take: int | None = None,
         order: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         with_deleted: bool = False,
-        live_group_ids: Sequence[str] | None = None,
     ) -> tuple[list[str], int] | None:
         """Return (ids of the page, total count), or None when MongoDB must answer.
 
+        :param where: the compiled customer filter, relations resolved (None: every customer).
         :param order: ``{"created_at": "DESC"}`` or FindConfig.sort pairs ``(("id", 1),)``.
-        :param live_group_ids: the live group ids a top-level ``groups`` filter resolves to
-            (the caller resolved them); otherwise ``resolve`` is used.
         """
         try:
-            query = await to_list_query(
-                filters,
-                skip=skip,
-                take=take,
-                order=order,
-                with_deleted=with_deleted,
-                resolve=self.resolve,
-                live_group_ids=live_group_ids,
+            query = to_list_query(
+                where, skip=skip, take=take, order=order, with_deleted=with_deleted
             )
             if self.freshness is not None:
                 await self.freshness()
@@ -92,23 +79,17 @@ class IndexReader:
     async def search_customers(
         self,
         q: str,
-        filters: Mapping[str, Any] | None = None,
+        where: Node | None = None,
         limit: int = 20,
         *,
         with_deleted: bool = False,
-        live_group_ids: Sequence[str] | None = None,
     ) -> tuple[list[Hit], int] | None:
-        """Return the best ``limit`` hits for ``q`` within ``filters`` and the match count.
+        """Return the best ``limit`` hits for ``q`` within ``where`` and the match count.
 
         None when the index cannot answer (the caller may fall back to a MongoDB ``q`` list).
         """
         try:
-            base = await to_list_query(
-                filters,
-                with_deleted=with_deleted,
-                resolve=self.resolve,
-                live_group_ids=live_group_ids,
-            )
+            base = to_list_query(where, with_deleted=with_deleted)
             if self.freshness is not None:
                 await self.freshness()
             return await self.backend.search(RankedQuery(q=q, limit=limit, filters=base))
@@ -138,134 +119,71 @@ class _Builder:
         self.no_match = False
         self.group_ids: frozenset[str] | None = None
 
-    def set_has_account(self, value: bool) -> None:
+    def add(self, node: Node) -> None:
+        if isinstance(node, And):
+            for part in node.parts:
+                self.add(part)
+        elif isinstance(node, Or):
+            if len(node.parts) > 1:
+                raise NotServable("$or")
+            for part in node.parts:  # one branch is an AND
+                self.add(part)
+        elif isinstance(node, Text):
+            self.words.extend(node.words)
+        elif isinstance(node, Related):
+            self.add_groups(node)
+        else:
+            self.add_compare(node)
+
+    def add_groups(self, node: Related) -> None:
+        if node.relation != "groups" or node.ids is None:
+            raise NotServable(f"relation {node.relation}: not resolved to group ids")
+        ids = frozenset(node.ids)
+        self.group_ids = ids if self.group_ids is None else self.group_ids & ids
+
+    def add_compare(self, node: Compare) -> None:
+        if node.field in _EXACT:
+            self.terms.append(_term(node))
+        elif node.field in _RANGES:
+            self.ranges.append(_range(node))
+        elif node.field in _FLAGS:
+            self.add_flag(node)
+        else:
+            raise NotServable(f"filter {node.field!r}")
+
+    def add_flag(self, node: Compare) -> None:
+        if node.field != "has_account" or not isinstance(node.value, bool):
+            raise NotServable(f"{node.field}: unsupported condition")
+        if node.op not in (Op.EQ, Op.NE):
+            raise NotServable(f"{node.field}: operator {node.op.value}")
+        value = node.value if node.op is Op.EQ else not node.value
         if self.has_account is not None and self.has_account != value:
             self.no_match = True
         self.has_account = value
 
 
-def _string(name: str, value: Any) -> str | None:
+def _term(node: Compare) -> TermFilter:
+    if node.op is Op.EQ:
+        return TermFilter(node.field, in_=frozenset({node.value}))
+    if node.op is Op.NE:
+        return TermFilter(node.field, nin=frozenset({node.value}))
+    if node.op is Op.IN:
+        return TermFilter(node.field, in_=frozenset(node.value))
+    if node.op is Op.NIN:
+        return TermFilter(node.field, nin=frozenset(node.value))
+    raise NotServable(f"{node.field}: operator {node.op.value}")
+
+
+def _range(node: Compare) -> RangeFilter:
+    value: datetime | None = node.value
     if value is None:
-        return None
-    if not isinstance(value, str):
-        raise NotServable(f"{name}: not a string")
-    return normalize_email(value) if name == "email" else value
-
-
-def _date(name: str, value: Any) -> datetime:
-    try:
-        if isinstance(value, datetime | str):
-            return as_datetime(value)
-    except ValueError:
-        pass
-    raise NotServable(f"{name}: not a date")
-
-
-def _strings(name: str, values: Any) -> frozenset[str | None]:
-    if not isinstance(values, list | tuple):
-        raise NotServable(f"{name}: expected a list")
-    return frozenset(_string(name, v) for v in values)
-
-
-def _add_string(b: _Builder, name: str, value: Any) -> None:
-    if isinstance(value, list | tuple):
-        b.terms.append(TermFilter(name, in_=_strings(name, value)))
-        return
-    if not isinstance(value, Mapping):
-        b.terms.append(TermFilter(name, in_=frozenset({_string(name, value)})))
-        return
-    if not value:
-        raise NotServable(f"{name}: empty operator map")
-    for op, operand in value.items():
-        if op == "$eq":
-            b.terms.append(TermFilter(name, in_=frozenset({_string(name, operand)})))
-        elif op == "$ne":
-            b.terms.append(TermFilter(name, nin=frozenset({_string(name, operand)})))
-        elif op == "$in":
-            b.terms.append(TermFilter(name, in_=_strings(name, operand)))
-        elif op == "$nin":
-            b.terms.append(TermFilter(name, nin=_strings(name, operand)))
-        else:
-            raise NotServable(f"{name}: operator {op}")
-
-
-def _add_date(b: _Builder, name: str, value: Any) -> None:
-    if not isinstance(value, Mapping):
-        if value is None or isinstance(value, list | tuple):
-            raise NotServable(f"{name}: equality with null or a list")
-        day = _date(name, value)
-        b.ranges.append(RangeFilter(name, gte=day, lte=day))
-        return
-    if not value:
-        raise NotServable(f"{name}: empty operator map")
-    bounds: dict[str, datetime] = {}
-    for op, operand in value.items():
-        if op in ("$gt", "$gte", "$lt", "$lte"):
-            bounds[op[1:]] = _date(name, operand)
-        elif op == "$eq" and operand is not None:
-            bounds["gte"] = bounds["lte"] = _date(name, operand)
-        else:
-            raise NotServable(f"{name}: operator {op}")
-    b.ranges.append(RangeFilter(name, **bounds))
-
-
-def _add_bool(b: _Builder, value: Any) -> None:
-    if isinstance(value, bool):
-        b.set_has_account(value)
-        return
-    if isinstance(value, Mapping) and len(value) == 1:
-        ((op, operand),) = value.items()
-        if isinstance(operand, bool) and op in ("$eq", "$ne"):
-            b.set_has_account(operand if op == "$eq" else not operand)
-            return
-    raise NotServable("has_account: unsupported condition")
-
-
-async def _add_filters(
-    b: _Builder,
-    filters: Mapping[str, Any],
-    resolve: Resolver | None,
-    live_group_ids: Sequence[str] | None = None,
-) -> None:
-    if not isinstance(filters, Mapping):
-        raise NotServable("filters are not an object")
-    for key, value in filters.items():
-        if key == "q":
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                raise NotServable("q: not a string")
-            b.words.extend(value.split())
-        elif key == "$and" or (
-            key == "$or" and isinstance(value, list | tuple) and len(value) <= 1
-        ):
-            # an empty $or is no condition (as in app.service.filters); one branch is an AND
-            if not isinstance(value, list | tuple):
-                raise NotServable(f"{key}: expected a list")
-            for part in value:
-                await _add_filters(b, part, resolve)
-        elif key in STRING_FIELDS:
-            _add_string(b, key, value)
-        elif key in DATE_FIELDS:
-            _add_date(b, key, value)
-        elif key == "has_account":
-            _add_bool(b, value)
-        elif key == "groups" and live_group_ids is not None:
-            ids = frozenset(live_group_ids)
-            b.group_ids = ids if b.group_ids is None else b.group_ids & ids
-        elif key == "groups":
-            if resolve is None:
-                raise NotServable("groups: no resolver")
-            if isinstance(value, str):
-                value = [value]
-            if isinstance(value, list | tuple) and not all(isinstance(v, str) for v in value):
-                raise NotServable("groups: expected ids")
-            if not isinstance(value, list | tuple | Mapping):
-                raise NotServable("groups: unsupported value")
-            ids = frozenset(await resolve("groups", value))
-            b.group_ids = ids if b.group_ids is None else b.group_ids & ids
-        else:
-            raise NotServable(f"filter {key!r}")
+        raise NotServable(f"{node.field}: comparison with null")
+    if node.op is Op.EQ:
+        return RangeFilter(node.field, gte=value, lte=value)
+    bound = _RANGE_BOUNDS.get(node.op)
+    if bound is None:
+        raise NotServable(f"{node.field}: operator {node.op.value}")
+    return RangeFilter(node.field, **{bound: value})
 
 
 def _order(
@@ -283,23 +201,21 @@ def _order(
     return tuple(out)
 
 
-async def to_list_query(
-    filters: Mapping[str, Any] | None,
+def to_list_query(
+    where: Node | None,
     *,
     skip: int = 0,
     take: int | None = None,
     order: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
     with_deleted: bool = False,
-    resolve: Resolver | None = None,
-    live_group_ids: Sequence[str] | None = None,
 ) -> ListQuery:
-    """Translate Medusa-style customer filters into a :class:`ListQuery`.
+    """Translate a compiled customer filter (relations resolved) into a :class:`ListQuery`.
 
     :raise NotServable: for anything the index cannot answer exactly.
     """
     b = _Builder()
-    if filters:
-        await _add_filters(b, filters, resolve, live_group_ids)
+    if where:
+        b.add(where)
     terms = tuple(b.terms)
     if b.no_match:
         terms = (*terms, TermFilter("id", in_=frozenset()))

@@ -266,7 +266,7 @@ class IndexerState:
 
     async def demand(self, head: Position) -> None:
         """Ask the active indexer to publish a position covering ``head`` (read-your-writes)."""
-        fields = {"wanted_ts": head.ts}
+        fields: dict[str, Timestamp | int] = {"wanted_ts": head.ts}
         if head.seq is not None:
             fields["wanted_seq"] = head.seq
         await self.collection.update_one({"_id": self.name}, {"$max": fields})

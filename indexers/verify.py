@@ -31,11 +31,12 @@ from pymongo.errors import OperationFailure
 from app.config import Settings
 from app.textsearch import digits_of
 from indexers.backends.base import SearchBackend
-from indexers.documents import SearchDoc, to_search_doc
+from indexers.documents import DOC_FIELDS, SearchDoc, to_search_doc
+from indexers.freshness import probe_head, wait_for_position
+from indexers.lease import active_holder
 from indexers.oplog import is_history_lost
-from indexers.reindex import active_holder
 from indexers.state import IndexerState, Position
-from indexers.sync import DOC_FIELDS, probe_head, wait_for_position
+from indexers.sync import Indexer
 
 __all__ = ["VerifyResult", "index_status", "verify"]
 
@@ -137,8 +138,6 @@ async def verify(
 async def _repair(
     database: Any, backend: SearchBackend, state: IndexerState, ids: list[str]
 ) -> int:
-    from indexers.sync import Indexer
-
     doc = await state.load()
     if active_holder(doc) is None:
         indexer = Indexer(database, backend, name=state.name)

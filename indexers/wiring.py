@@ -1,9 +1,10 @@
-"""Attach the search index to a running service: the read side, with read-your-writes.
+"""The search index's read side, with read-your-writes, as the service is given it.
 
-``attach_search(service, backend, indexer=...)`` gives the service an :class:`IndexReader` whose
-``freshness`` hook waits, before every index-served read, until everything committed before the
-read is applied and searchable (:meth:`indexers.sync.Indexer.wait_until_applied`: the in-process
-indexer's position, or the position another process's indexer saved in the state document).
+:func:`search_reader` builds the :class:`IndexReader` that :mod:`app.bootstrap` passes to the
+service. Its ``freshness`` hook waits, before every index-served read, until everything
+committed before the read is applied and searchable
+(:class:`indexers.freshness.Freshness`: the in-process indexer's position, or the position
+another process's indexer saved in the state document).
 
 If the index cannot catch up in time (no indexer running, a reindex in progress, the backend
 down) the read is *not* served stale: the hook raises ``NotServable`` and the service answers
@@ -13,67 +14,25 @@ cool-down, so a stopped indexer costs one wait, not one per request.
 
 from __future__ import annotations
 
-import logging
-import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from indexers.backends.base import SearchBackend
-from indexers.query import NotServable
+from indexers.freshness import Freshness
 from indexers.reader import IndexReader
-from indexers.state import IndexerState
-from indexers.sync import Indexer, probe_head, wait_for_position
+from indexers.sync import Indexer
 
-__all__ = ["Freshness", "attach_search"]
+if TYPE_CHECKING:
+    from pymongo.asynchronous.database import AsyncDatabase
 
-log = logging.getLogger("customers.search")
-
-FRESHNESS_TIMEOUT = 1.0  # seconds a read waits for the indexer before MongoDB answers it
-COOL_DOWN = 5.0  # seconds the index is skipped after it failed to catch up
+__all__ = ["Freshness", "search_reader"]
 
 
-class Freshness:
-    """The read-your-writes hook: wait for the indexer, or refuse (→ MongoDB)."""
-
-    def __init__(
-        self,
-        database: Any,
-        *,
-        name: str = "customers",
-        indexer: Indexer | None = None,
-        timeout: float = FRESHNESS_TIMEOUT,
-    ) -> None:
-        self.database = database
-        self.state = IndexerState(database, name)
-        self.indexer = indexer
-        self.timeout = timeout
-        self._skip_until = 0.0
-
-    async def __call__(self) -> None:
-        if time.monotonic() < self._skip_until:
-            raise NotServable("the index is behind; MongoDB answers for now")
-        if self.indexer is not None:
-            fresh = await self.indexer.wait_until_applied(self.timeout)
-        else:
-            head = await probe_head(self.database)
-            fresh = await wait_for_position(self.state, head, self.timeout)
-        if not fresh:
-            self._skip_until = time.monotonic() + COOL_DOWN
-            log.warning("search index did not catch up within %.1fs; using MongoDB", self.timeout)
-            raise NotServable("the index did not catch up in time")
-
-
-def attach_search(
-    service: Any,
+def search_reader(
+    database: AsyncDatabase[dict[str, Any]],
     backend: SearchBackend,
     *,
     indexer: Indexer | None = None,
     name: str = "customers",
 ) -> IndexReader:
-    """Serve the service's customer lists and ranked lookups from ``backend``."""
-    from app.service.queries import make_resolver
-
-    freshness = Freshness(service.database, name=name, indexer=indexer)
-    resolve = make_resolver(service.store, with_deleted=False)
-    reader = IndexReader(backend, freshness=freshness, resolve=resolve)
-    service.index = reader
-    return reader
+    """The reader that serves customer lists and ranked lookups from ``backend``."""
+    return IndexReader(backend, freshness=Freshness(database, name=name, indexer=indexer))

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.config import Settings
-from app.db import mongodb_uri_for
+from app.db import close_client, open_client
 from app.service import CustomerModuleService
 
 FIRST = ["Ann", "Bob", "Cy", "Dee", "Eve", "Finn", "Gus", "Hal", "Ida", "Jo", "Kim", "Lou"]
@@ -175,9 +175,8 @@ async def seed(
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings.from_env()
-    service = await CustomerModuleService.connect(
-        mongodb_uri_for(settings), database=settings.mongodb_database
-    )
+    client, server = await open_client(settings)
+    service = await CustomerModuleService.connect(client=client, database=settings.mongodb_database)
     rng = random.Random(args.seed)
     try:
         await seed(service, args.customers, args.groups, rng, args.member_share)
@@ -236,7 +235,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 continue
             requests = args.requests if name != "list_customers_by_group" else args.list_requests
             await measure(over_http, requests=min(100, requests), concurrency=args.concurrency)
-            row = {}
+            row: dict[str, Any] = {}
             for mode, call, concurrency, count in (
                 ("http", over_http, args.concurrency, requests),
                 ("service", direct, args.concurrency, requests),
@@ -259,7 +258,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "results": results,
         }
     finally:
-        await service.close()
+        await close_client(client, server)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

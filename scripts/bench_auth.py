@@ -41,16 +41,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_service import percentiles
 
 from app import create_app
-from app.auth import ApiKeys
 from app.config import Settings
+from app.credentials import ApiKeys
 from app.embedded import EmbeddedServer
-from app.runtime import SERVICE, close_app, run
 from app.service import CustomerModuleService, identities
+from app.webapp import close_app, run, runtime_of
 
 
 def compare(samples: dict[str, list[float]], new: str, old: str) -> dict[str, Any]:
     """Percentiles of both and the ratio of their medians."""
-    result = {name: percentiles(values) for name, values in samples.items()}
+    result: dict[str, Any] = {name: percentiles(values) for name, values in samples.items()}
     result["p50_ratio"] = round(result[new]["p50_ms"] / result[old]["p50_ms"], 2)
     return result
 
@@ -74,7 +74,7 @@ async def bench_service(uri: str, database: str, samples: int) -> dict[str, Any]
 
     async def register(i: int) -> None:
         customer = await service.create_customer_account({"email": f"new{i}@x.com"}, f"authid_{i}")
-        accounts.append(customer.id)
+        accounts.append(str(customer.id))
 
     registered = await interleaved(
         samples,
@@ -124,13 +124,14 @@ def bench_http(uri: str, database: str, samples: int) -> dict[str, Any]:
     limited = create_app(
         dataclasses.replace(
             base, rate_limit_auth="1000000000/minute", rate_limit_register="1000000000/minute"
-        )
+        ),
+        search=False,
     )
     unlimited = create_app(
-        dataclasses.replace(base, rate_limit_auth="off", rate_limit_register="off")
+        dataclasses.replace(base, rate_limit_auth="off", rate_limit_register="off"), search=False
     )
     try:
-        database_handle = limited.extensions[SERVICE].database
+        database_handle = runtime_of(limited).service.database
         _, secret = run(ApiKeys(database_handle).create("bench"), app=limited)
         good = {"Authorization": "Basic " + base64.b64encode(f"{secret}:".encode()).decode()}
         bad = {"Authorization": "Bearer sk_" + "0" * 64}

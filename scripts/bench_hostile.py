@@ -178,29 +178,29 @@ def settings_for(uri: str, data_dir: Path) -> Settings:
 
 # -- phase: CPU per query through the service ----------------------------------------------------
 def cpu_phase(uri: str, data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    from app import create_app, runtime
-    from indexers.cli import INDEXER, on_serve
+    from app import create_app
+    from app.webapp import close_app, run, runtime_of
 
     settings = settings_for(uri, data_dir)
     app = create_app(settings)
-    stop = on_serve(app, settings)
     try:
-        indexer = app.extensions[INDEXER]
+        indexer = runtime_of(app).indexer
+        assert indexer is not None
         deadline = time.monotonic() + 900
         while not indexer.ready:  # a first start (or a new index schema) reindexes first
             if time.monotonic() > deadline:
                 raise RuntimeError("the index did not get ready")
             time.sleep(0.5)
-        runtime.run(indexer.wait_until_applied(60), app=app)
-        service = app.extensions[runtime.SERVICE]
-        runtime.run(service.list_and_count_customers({"q": "warm"}, {"take": 1}), app=app)
+        run(indexer.wait_until_applied(60), app=app)
+        service = runtime_of(app).service
+        run(service.list_and_count_customers({"q": "warm"}, {"take": 1}), app=app)
         out: dict[str, Any] = {}
         for name, kind, params in hostile_queries(legacy=args.queries == "legacy"):
             if args.skip and re.search(args.skip, name):
                 continue
             cpu, wall = time.process_time(), time.perf_counter()
             try:
-                runtime.run(_service_call(service, kind, params), app=app)
+                run(_service_call(service, kind, params), app=app)
                 outcome = "ok"
             except CustomerModuleError as exc:
                 outcome = exc.type
@@ -214,9 +214,7 @@ def cpu_phase(uri: str, data_dir: Path, args: argparse.Namespace) -> dict[str, A
             print(f"cpu {name}: {out[name]}", file=sys.stderr, flush=True)
         return out
     finally:
-        if callable(stop):
-            stop()
-        runtime.close_app(app)
+        close_app(app)
 
 
 # -- phase: hostile HTTP load against `customers serve` ------------------------------------------
@@ -276,6 +274,7 @@ async def hostile_load(
             n += 1
             started = time.perf_counter()
             try:
+                status: int | str
                 status, body = await asyncio.wait_for(conn.request("GET", path), 120)
             except (TimeoutError, OSError) as exc:
                 status, body = type(exc).__name__, b""

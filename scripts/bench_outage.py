@@ -36,8 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pymongo import MongoClient
 
-from app import embedded
-from app.embedded import EmbeddedServer
+from app.embedded import EmbeddedServer, launch, probes
 from tests.api.serve_support import (
     ROOT,
     Serve,
@@ -76,8 +75,8 @@ def stored_ids(data: Path) -> set[str]:
     """Customer ids in the embedded MongoDB of ``data`` (restarting it here if it is down)."""
     state_file = data / "run" / "mongodb.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else None
-    if state and embedded._pid_alive(state["pid"]):
-        with MongoClient(embedded._uri(state["port"])) as client:
+    if state and probes.pid_alive(state["pid"]):
+        with MongoClient(probes.loopback_uri(state["port"])) as client:
             return set(client.customers.customers.distinct("_id"))
     with EmbeddedServer(data, supervise=False) as server, MongoClient(server.uri) as client:
         return set(client.customers.customers.distinct("_id"))
@@ -148,7 +147,7 @@ def external_outage(root: Path, probes: int, base: Path) -> dict[str, Any]:
         customer = created.body["customer"]["id"]
         assert mongo.pid is not None
         os.kill(mongo.pid, signal.SIGKILL)
-        embedded._wait_gone(mongo.pid, None, None, 10)
+        launch.wait_gone(mongo.pid, None, None, 10)
         calls = [
             ("GET", "/admin/customers?limit=5", None),
             ("GET", f"/admin/customers/{customer}", None),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import random
 import statistics
 import sys
@@ -172,11 +173,11 @@ async def run_queries(backend: SearchBackend, n: int, repeat: int) -> None:
     for name, query in LIST_MIX:
         if query.skip == -1:
             query = ListQuery(take=query.take, skip=n // 2)
-        p50, p99, (_ids, count) = await timed(lambda q=query: backend.list_ids(q), repeat)
+        p50, p99, (_ids, count) = await timed(functools.partial(backend.list_ids, query), repeat)
         print(f"{name:<32} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  count {count:>9,}")
     for q in RANKED_MIX:
         rq = RankedQuery(q=q, limit=20)
-        p50, p99, (hits, count) = await timed(lambda rq=rq: backend.search(rq), repeat)
+        p50, p99, (hits, count) = await timed(functools.partial(backend.search, rq), repeat)
         top = hits[0].id if hits else "-"
         print(f"ranked {q!r:<25} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  count {count:>9,} top {top}")
 

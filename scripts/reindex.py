@@ -2,7 +2,7 @@
 
 Usage: ``python scripts/reindex.py [--timeout SECONDS]`` with the usual environment
 (MONGODB_URI or the embedded data dir, ELASTICSEARCH_URL or tantivy). The implementation is
-:func:`indexers.cli.run_reindex` → :mod:`indexers.reindex`; this is only a shell.
+:func:`app.cli.reindex.run_reindex` → :mod:`indexers.reindex`; this is only a shell.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
 
-    from indexers.cli import reindex
+    from app.cli.reindex import reindex
 
     args = parse_args(argv)
     extra = [] if args.timeout is None else ["--timeout", str(args.timeout)]

@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient, MongoClient
 
-from app import db, embedded
+from app import db
+from app.bootstrap import build_runtime
 from app.config import Settings
-from app.db import close_client, mongodb_uri_for, open_client
-from app.embedded import EmbeddedServer, EmbeddedServerError
+from app.db import close_client, open_client
+from app.embedded import EmbeddedServer, EmbeddedServerError, launch, probes
+from app.embedded import server as server_module
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,8 +60,8 @@ def run_python(code: str, *args: str) -> dict[str, Any]:
 
 def assert_gone(pid: int, port: int) -> None:
     """The server process has exited and nothing listens on its port any more."""
-    assert not embedded._pid_alive(pid)
-    assert not embedded._port_open(port)
+    assert not probes.pid_alive(pid)
+    assert not probes.port_open(port)
 
 
 def test_second_process_joins_the_running_server_instead_of_starting_one(tmp_path: Path) -> None:
@@ -72,7 +74,7 @@ def test_second_process_joins_the_running_server_instead_of_starting_one(tmp_pat
     seen = run_python(JOIN_AND_REPORT, str(tmp_path), "leave")
 
     assert seen == {"pid": pid, "port": port, "started_here": False, "docs": 1}
-    assert embedded._server_pid(port) == pid  # the second one left; we still use it
+    assert probes.server_pid(port) == pid  # the second one left; we still use it
     state = json.loads((tmp_path / "run" / "mongodb.json").read_text())
     assert (state["pid"], state["port"]) == (pid, port)
     assert state["options"]["sync_on_commit"] is True
@@ -98,7 +100,7 @@ def test_the_last_user_stops_the_server_whoever_started_it(tmp_path: Path) -> No
     assert pid and port
 
     starter.stop()
-    assert embedded._server_pid(port) == pid
+    assert probes.server_pid(port) == pid
 
     joiner.stop()
     assert_gone(pid, port)
@@ -123,7 +125,7 @@ def test_a_server_left_behind_by_a_vanished_process_is_adopted_and_stopped(
 ) -> None:
     seen = run_python(JOIN_AND_REPORT, str(tmp_path), "vanish")
     assert seen["started_here"] is True
-    assert embedded._server_pid(seen["port"]) == seen["pid"]  # still running, nobody's
+    assert probes.server_pid(seen["port"]) == seen["pid"]  # still running, nobody's
 
     server = EmbeddedServer(tmp_path).start()
     assert (server.pid, server.port, server.started_here) == (seen["pid"], seen["port"], False)
@@ -146,7 +148,7 @@ def test_concurrent_first_starts_launch_exactly_one_server(tmp_path: Path) -> No
         for _ in range(3)
     ]
     try:
-        seen = [json.loads(holder.stdout.readline()) for holder in holders]  # type: ignore[union-attr]
+        seen = [json.loads(holder.stdout.readline()) for holder in holders]
     finally:
         for holder in holders:
             holder.communicate("", timeout=60)
@@ -178,7 +180,7 @@ def test_acknowledged_writes_survive_sigkill_of_the_server(tmp_path: Path) -> No
     acknowledged = asyncio.run(insert_one_by_one(first.uri, 1_000))
 
     os.kill(first.pid, signal.SIGKILL)
-    assert embedded._wait_gone(first.pid, None, first._launch.proc if first._launch else None, 10)
+    assert launch.wait_gone(first.pid, None, first._launch.proc if first._launch else None, 10)
 
     second = EmbeddedServer(tmp_path).start()
     try:
@@ -192,16 +194,16 @@ def test_acknowledged_writes_survive_sigkill_of_the_server(tmp_path: Path) -> No
 
 
 def test_storage_locked_by_a_foreign_program_is_a_clear_error(tmp_path: Path) -> None:
-    port = embedded._free_port()
+    port = probes.free_port()
     foreign = subprocess.Popen(
-        [embedded.find_executable(), f"--port={port}", f"--storage-path={tmp_path / 'mongodb'}"],
+        [launch.find_executable(), f"--port={port}", f"--storage-path={tmp_path / 'mongodb'}"],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
-        while embedded._server_pid(port, timeout=0.5) != foreign.pid:
+        while probes.server_pid(port, timeout=0.5) != foreign.pid:
             assert time.monotonic() < deadline and foreign.poll() is None
 
         with pytest.raises(EmbeddedServerError, match="is locked by another program") as info:
@@ -254,27 +256,36 @@ def test_open_client_starts_the_embedded_server_and_close_client_stops_it(tmp_pa
 
 def test_an_external_uri_is_used_as_given() -> None:
     settings = Settings(mongodb_uri="mongodb://db.example:27017/?replicaSet=rs0")
-    assert mongodb_uri_for(settings) == "mongodb://db.example:27017/?replicaSet=rs0"
 
     async def run() -> None:
         client, server = await open_client(settings)
         assert server is None and client.codec_options.tz_aware
+        assert set(client.topology_description.server_descriptions()) == {("db.example", 27017)}
         await close_client(client, server)
 
     asyncio.run(run())
 
 
-def test_mongodb_uri_for_starts_one_embedded_server_per_data_dir(tmp_path: Path) -> None:
+def test_runtimes_on_one_data_dir_share_its_server_and_the_last_one_stops_it(
+    tmp_path: Path,
+) -> None:
     settings = Settings(data_dir=tmp_path)
-    uri = mongodb_uri_for(settings)
+    first = build_runtime(settings, search=False)
+    second = build_runtime(settings, search=False)
     try:
-        assert mongodb_uri_for(settings) == uri
-        with MongoClient(uri) as client:
-            assert client.admin.command("ping")["ok"] == 1
-            # SecantusDB's retryable-write registry collapses under sustained writes
-            assert client.options.retry_writes is False
+        assert first.database_server is not None and second.database_server is not None
+        pid, port = first.database_server.pid, first.database_server.port
+        assert (second.database_server.pid, second.database_server.port) == (pid, port)
+        assert first.database_server.started_here and not second.database_server.started_here
+        # SecantusDB's retryable-write registry collapses under sustained writes
+        assert first.client.options.retry_writes is False
+        first.close()
+        assert second.run(second.client.admin.command("ping"))["ok"] == 1
     finally:
-        db._shared.pop(tmp_path.absolute()).stop()
+        first.close()
+        second.close()
+    assert pid and port
+    assert_gone(pid, port)
 
 
 # --- supervision ------------------------------------------------------------------------------
@@ -309,7 +320,7 @@ def secantusd_processes(storage: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        if f"--storage-path={storage}" in cmdline and embedded._pid_alive(int(entry.name)):
+        if f"--storage-path={storage}" in cmdline and probes.pid_alive(int(entry.name)):
             found.append(int(entry.name))
     return found
 
@@ -349,9 +360,9 @@ def test_processes_that_see_the_server_die_restart_exactly_one(tmp_path: Path) -
 
     def reports() -> list[dict[str, Any]]:
         for holder in holders:
-            holder.stdin.write("report\n")  # type: ignore[union-attr]
-            holder.stdin.flush()  # type: ignore[union-attr]
-        return [json.loads(holder.stdout.readline()) for holder in holders]  # type: ignore[union-attr]
+            holder.stdin.write("report\n")
+            holder.stdin.flush()
+        return [json.loads(holder.stdout.readline()) for holder in holders]
 
     try:
         before = reports()
@@ -375,8 +386,8 @@ def test_processes_that_see_the_server_die_restart_exactly_one(tmp_path: Path) -
 def test_a_server_whose_port_was_taken_moves_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(embedded, "WATCH_INTERVAL_SECONDS", 2.0)  # time to take the port
-    monkeypatch.setattr(embedded, "PORT_PATIENCE_SECONDS", 0.5)
+    monkeypatch.setattr(server_module, "WATCH_INTERVAL_SECONDS", 2.0)  # time to take the port
+    monkeypatch.setattr(server_module, "PORT_PATIENCE_SECONDS", 0.5)
     moves: list[tuple[int, int]] = []
     server = EmbeddedServer(tmp_path, on_moved=lambda old, new: moves.append((old, new)))
     server.start()

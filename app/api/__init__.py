@@ -1,22 +1,32 @@
 """The HTTP API: blueprints, error handlers, CORS.
 
-``BLUEPRINTS`` is the registry: one module per resource, each with a ``bp``. A new resource
-(e.g. the ranked ``GET /admin/customers/search`` of the search index) adds its module path here,
-or passes it to ``create_app(extra_blueprints=...)``. Werkzeug prefers static path segments to
-variables, so ``/admin/customers/search`` never reads as a customer id. Mark its views with
+``BLUEPRINTS`` is the registry: one module per resource, each with a ``bp``; a new resource
+adds its blueprint here. Werkzeug prefers static path segments to variables, so the ranked
+``/admin/customers/search`` never reads as a customer id. Mark views with
 ``app.api.openapi.documented`` to have them in ``/openapi.json``.
 """
 
 from __future__ import annotations
 
-import importlib
+import re
+from typing import Any
 
-from flask import Flask, g, request
+from flask import Blueprint, Flask, g, request
 from flask_cors import CORS
+from prometheus_client import CollectorRegistry
 
-from app import metrics
-from app.api import errors
-from app.api.validation import check_path_ids
+from app import metrics, web
+from app.api import (
+    admin_addresses,
+    admin_customers,
+    admin_groups,
+    admin_search,
+    error_handlers,
+    meta,
+    store_customers,
+)
+from app.api.parsing import check_path_ids
+from app.config import Settings
 from app.service.admission import forget_arrival, note_arrival
 from app.serving import RECEIVED_ENVIRON
 
@@ -24,14 +34,14 @@ __all__ = ["BLUEPRINTS", "MAX_BODY_BYTES", "init_app"]
 
 MAX_BODY_BYTES = 1024 * 1024  # larger request bodies are 413
 
-BLUEPRINTS = [
-    "app.api.meta",
-    "app.api.admin_search",
-    "app.api.admin_customers",
-    "app.api.admin_addresses",
-    "app.api.admin_groups",
-    "app.api.store_customers",
-    "app.web",  # the admin web app at /app (its own package: page, modules, styles)
+BLUEPRINTS: list[Blueprint] = [
+    meta.bp,
+    admin_search.bp,
+    admin_customers.bp,
+    admin_addresses.bp,
+    admin_groups.bp,
+    store_customers.bp,
+    web.bp,  # the admin web app at /app (its own package: page, modules, styles)
 ]
 
 
@@ -49,24 +59,21 @@ def _forget_arrival(exc: BaseException | None) -> None:
         forget_arrival(token)
 
 
-def init_app(app: Flask, *, extra_blueprints: list[str] | tuple[str, ...] = ()) -> None:
-    """Register the blueprints, the JSON error handlers and CORS on ``app``."""
-    from app.runtime import SETTINGS
-
-    settings = app.extensions[SETTINGS]
+def init_app(app: Flask, settings: Settings, registry: CollectorRegistry) -> None:
+    """Register the blueprints, the JSON error handlers, the request metrics (on ``registry``)
+    and CORS on ``app``."""
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.json.sort_keys = False  # keep Medusa's field order
-    app.json.compact = True
-    errors.init_app(app)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's default provider has it
+    app.json.compact = True  # type: ignore[attr-defined]  # likewise
+    error_handlers.init_app(app)
     app.before_request(_note_arrival)
     app.teardown_request(_forget_arrival)
-    metrics.init_app(app)  # request counts and latencies by route template (GET /metrics)
-    for name in [*extra_blueprints, *BLUEPRINTS]:
-        bp = importlib.import_module(name).bp
+    metrics.init_app(app, registry)  # request counts and latencies by route (GET /metrics)
+    for bp in BLUEPRINTS:
         app.register_blueprint(bp)
         # After the blueprint's own checks (authentication), so 401 still comes first.
         app.before_request_funcs.setdefault(bp.name, []).append(check_path_ids)
-    resources = {}
+    resources: dict[str | re.Pattern[str], dict[str, Any]] = {}
     if settings.admin_cors:
         resources[r"/admin/*"] = {"origins": list(settings.admin_cors)}
     if settings.store_cors:

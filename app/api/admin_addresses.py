@@ -7,36 +7,26 @@ clears the others). Deletes are hard deletes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 
+from app.api import resources
 from app.api import schemas as s
-from app.api.admin_customers import customer_response
-from app.api.common import filters_of, list_config, page
+from app.api.admin_customers import customer_response, ensure_customer
+from app.api.listing import list_page
 from app.api.openapi import documented
-from app.api.serialize import ADMIN_ADDRESS, dump, dump_many, select
-from app.api.validation import parse_body, parse_query
+from app.api.parsing import parse_body, parse_query
+from app.api.resources import owned_address
+from app.api.serialize import ADMIN_ADDRESS, dump, select
 from app.auth import require_admin
-from app.errors import NotFound, address_not_found, quote
-from app.runtime import get_service
+from app.webapp import get_service
 
 bp = Blueprint("admin_addresses", __name__, url_prefix="/admin/customers/<customer_id>/addresses")
 bp.before_request(require_admin)
 
 
-async def _require_customer(customer_id: str) -> None:
-    try:
-        await get_service().retrieve_customer(customer_id, {"select": ["id"]})
-    except NotFound:
-        raise NotFound(f"Customer with id: {quote(customer_id)} not found") from None
-
-
-async def _owned_address(customer_id: str, address_id: str):
-    found = await get_service().list_customer_addresses(
-        {"id": address_id, "customer_id": customer_id}, {"take": 1}
-    )
-    if not found:
-        raise address_not_found(address_id)
-    return found[0]
+Body = dict[str, Any]
 
 
 @bp.get("")
@@ -46,15 +36,13 @@ async def _owned_address(customer_id: str, address_id: str):
     response=s.AddressList,
     auth="admin",
 )
-async def list_addresses(customer_id: str):
+async def list_addresses(customer_id: str) -> Body:
     """The addresses of one customer (``q`` searches the address text fields)."""
     query = parse_query(s.AddressQuery)
-    selection = select(query.fields, ADMIN_ADDRESS)
-    filters = {**filters_of(query), "customer_id": customer_id}
-    addresses, count = await get_service().list_and_count_customer_addresses(
-        filters, list_config(query, selection)
+    list_and_count = get_service().list_and_count_customer_addresses
+    return await list_page(
+        "addresses", query, ADMIN_ADDRESS, list_and_count, customer_id=customer_id
     )
-    return page("addresses", dump_many(addresses, selection), count, query)
 
 
 @bp.post("")
@@ -65,7 +53,7 @@ async def list_addresses(customer_id: str):
     response=s.CustomerResponse,
     auth="admin",
 )
-async def create_address(customer_id: str):
+async def create_address(customer_id: str) -> Body:
     """Create an address; answers with the parent customer (``fields`` apply to it)."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.AdminAddressBody)
@@ -80,10 +68,10 @@ async def create_address(customer_id: str):
     response=s.AddressResponse,
     auth="admin",
 )
-async def retrieve_address(customer_id: str, address_id: str):
+async def retrieve_address(customer_id: str, address_id: str) -> Body:
     """One address of the customer; 404 when the customer has no such address."""
     query = parse_query(s.FieldsQuery)
-    address = await _owned_address(customer_id, address_id)
+    address = await owned_address(customer_id, address_id)
     return {"address": dump(address, select(query.fields, ADMIN_ADDRESS))}
 
 
@@ -95,11 +83,11 @@ async def retrieve_address(customer_id: str, address_id: str):
     response=s.CustomerResponse,
     auth="admin",
 )
-async def update_address(customer_id: str, address_id: str):
+async def update_address(customer_id: str, address_id: str) -> Body:
     """Update an address; answers with the parent customer."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.AdminAddressBody)
-    await _require_customer(customer_id)
+    await ensure_customer(customer_id)
     data = body.data()
     if data:
         await get_service().update_customer_addresses(
@@ -115,15 +103,12 @@ async def update_address(customer_id: str, address_id: str):
     response=s.DeleteResponse,
     auth="admin",
 )
-async def delete_address(customer_id: str, address_id: str):
+async def delete_address(customer_id: str, address_id: str) -> Body:
     """Hard-delete an address; ``parent`` is the customer afterwards."""
     query = parse_query(s.FieldsQuery)
-    await _owned_address(customer_id, address_id)
-    await get_service().delete_customer_addresses([address_id])
-    parent = await customer_response(customer_id, query.fields)
-    return {
-        "id": address_id,
-        "object": "customer_address",
-        "deleted": True,
-        "parent": parent["customer"],
-    }
+    return await resources.delete_address(
+        customer_id,
+        address_id,
+        kind="customer_address",
+        parent=lambda: customer_response(customer_id, query.fields),
+    )

@@ -7,42 +7,53 @@ from typing import Any
 from flask import Blueprint
 
 from app.api import schemas as s
-from app.api.common import filters_of, list_config, page
+from app.api.listing import list_page
 from app.api.openapi import documented
-from app.api.serialize import ADMIN_CUSTOMER, dump, dump_many, select
-from app.api.validation import parse_body, parse_query
+from app.api.parsing import parse_body, parse_query
+from app.api.resources import answer, found, link_memberships
+from app.api.serialize import ADMIN_CUSTOMER, dump, select
 from app.auth import created_by, require_admin
 from app.errors import NotFound, quote
-from app.runtime import get_service
+from app.webapp import get_service
 
 bp = Blueprint("admin_customers", __name__, url_prefix="/admin/customers")
 bp.before_request(require_admin)
 
+Body = dict[str, Any]
 
-async def customer_response(customer_id: str, fields: str | None) -> dict[str, Any]:
+
+def _missing(customer_id: str) -> NotFound:
+    return NotFound(f"Customer with id: {quote(customer_id)} not found")
+
+
+def _missing_on_update(customer_id: str) -> NotFound:  # Medusa words this one differently
+    return NotFound(f'Customer with id "{quote(customer_id)}" not found')
+
+
+async def ensure_customer(customer_id: str) -> None:
+    """404 unless the customer exists (a read of its id only)."""
+    await found(
+        get_service().retrieve_customer(customer_id, {"select": ["id"]}), _missing, customer_id
+    )
+
+
+async def customer_response(customer_id: str, fields: str | None) -> Body:
     """``{customer}`` re-read with the relations ``fields`` asks for (404 when gone)."""
     selection = select(fields, ADMIN_CUSTOMER)
-    try:
-        customer = await get_service().retrieve_customer(
-            customer_id, {"relations": selection.relation_names}
-        )
-    except NotFound:
-        raise NotFound(f"Customer with id: {quote(customer_id)} not found") from None
-    return {"customer": dump(customer, selection)}
+    reading = get_service().retrieve_customer(customer_id, {"relations": selection.relation_names})
+    return {"customer": dump(await found(reading, _missing, customer_id), selection)}
 
 
 @bp.get("")
 @documented(
     summary="List customers", query=s.AdminCustomerListQuery, response=s.CustomerList, auth="admin"
 )
-async def list_customers():
+async def list_customers() -> Body:
     """Customers matching the filters, id ascending unless ``order`` says otherwise."""
     query = parse_query(s.AdminCustomerListQuery)
-    selection = select(query.fields, ADMIN_CUSTOMER)
-    customers, count = await get_service().list_and_count_customers(
-        filters_of(query), list_config(query, selection)
+    return await list_page(
+        "customers", query, ADMIN_CUSTOMER, get_service().list_and_count_customers
     )
-    return page("customers", dump_many(customers, selection), count, query)
 
 
 @bp.post("")
@@ -53,23 +64,19 @@ async def list_customers():
     response=s.CustomerResponse,
     auth="admin",
 )
-async def create_customer():
+async def create_customer() -> Body:
     """Create a guest customer (``has_account`` false); ``created_by`` is the caller."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.AdminCustomerBody)
-    data = {**body.data(), "created_by": created_by()}
-    customer = await get_service().create_customers(data)
-    selection = select(query.fields, ADMIN_CUSTOMER)
-    if selection.relations:
-        return await customer_response(customer.id, query.fields)
-    return {"customer": dump(customer, selection)}
+    customer = await get_service().create_customers({**body.data(), "created_by": created_by()})
+    return await answer("customer", customer, query.fields, ADMIN_CUSTOMER, customer_response)
 
 
 @bp.get("/<customer_id>")
 @documented(
     summary="Retrieve a customer", query=s.FieldsQuery, response=s.CustomerResponse, auth="admin"
 )
-async def retrieve_customer(customer_id: str):
+async def retrieve_customer(customer_id: str) -> Body:
     """One customer; 404 when it does not exist or is deleted."""
     query = parse_query(s.FieldsQuery)
     return await customer_response(customer_id, query.fields)
@@ -83,31 +90,21 @@ async def retrieve_customer(customer_id: str):
     response=s.CustomerResponse,
     auth="admin",
 )
-async def update_customer(customer_id: str):
+async def update_customer(customer_id: str) -> Body:
     """Update a customer; ``metadata`` is merged (``""`` removes a key)."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.AdminCustomerBody)
-    service = get_service()
-    try:
-        customer = await service.update_customers(customer_id, body.data())
-    except NotFound:
-        raise NotFound(f'Customer with id "{quote(customer_id)}" not found') from None
-    selection = select(query.fields, ADMIN_CUSTOMER)
-    if selection.relations:
-        return await customer_response(customer_id, query.fields)
-    return {"customer": dump(customer, selection)}
+    updating = get_service().update_customers(customer_id, body.data())
+    customer = await found(updating, _missing_on_update, customer_id)
+    return await answer("customer", customer, query.fields, ADMIN_CUSTOMER, customer_response)
 
 
 @bp.delete("/<customer_id>")
 @documented(summary="Delete a customer", response=s.DeleteResponse, auth="admin")
-async def delete_customer(customer_id: str):
+async def delete_customer(customer_id: str) -> Body:
     """Soft-delete a customer and its addresses; 404 for an unknown id."""
-    service = get_service()
-    try:
-        await service.retrieve_customer(customer_id, {"select": ["id"]})
-    except NotFound:
-        raise NotFound(f"Customer with id: {quote(customer_id)} not found") from None
-    await service.soft_delete_customers([customer_id])
+    await ensure_customer(customer_id)
+    await get_service().soft_delete_customers([customer_id])
     return {"id": customer_id, "object": "customer", "deleted": True}
 
 
@@ -119,28 +116,10 @@ async def delete_customer(customer_id: str):
     response=s.CustomerResponse,
     auth="admin",
 )
-async def link_groups(customer_id: str):
+async def link_groups(customer_id: str) -> Body:
     """``add`` / ``remove`` are group ids; an unknown group is 404."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.BatchLinkBody)
-    service = get_service()
-    try:
-        await service.retrieve_customer(customer_id, {"select": ["id"]})
-    except NotFound:
-        raise NotFound(f"Customer with id: {quote(customer_id)} not found") from None
-    who = created_by()
-    if body.add:
-        await service.add_customer_to_group(
-            [
-                {"customer_id": customer_id, "customer_group_id": group_id, "created_by": who}
-                for group_id in body.add
-            ]
-        )
-    if body.remove:
-        await service.remove_customer_from_group(
-            [
-                {"customer_id": customer_id, "customer_group_id": group_id}
-                for group_id in body.remove
-            ]
-        )
+    await ensure_customer(customer_id)
+    await link_memberships(body, lambda group_id: (customer_id, group_id))
     return await customer_response(customer_id, query.fields)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 
 from app.api import schemas as s
-from app.api.common import filters_of
+from app.api.listing import filters_of
 from app.api.openapi import documented
+from app.api.parsing import parse_query
 from app.api.serialize import ADMIN_CUSTOMER, dump, select
-from app.api.validation import parse_query
 from app.auth import require_admin
-from app.runtime import get_service
+from app.webapp import get_service
 
 bp = Blueprint("admin_search", __name__, url_prefix="/admin/customers")
 bp.before_request(require_admin)
@@ -25,7 +27,7 @@ SEARCH_PARAMS = frozenset({"fields", "limit", "with_deleted", "q"})
     response=s.CustomerSearchResponse,
     auth="admin",
 )
-async def search_customers():
+async def search_customers() -> dict[str, Any]:
     """Best matches first: typos, accents, as-you-type, names either way, phones by last digits."""
     query = parse_query(s.AdminCustomerSearchQuery)
     selection = select(query.fields, ADMIN_CUSTOMER)

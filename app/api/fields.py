@@ -5,7 +5,7 @@ modifier, the listed fields **replace** the defaults; if every entry has one, th
 adjusted: ``+f`` or `` f`` (a URL "+" decodes to a space) adds ``f``, ``-f`` removes ``f`` and
 everything under it, ``*rel`` / ``rel.*`` selects every field of a relation, ``rel.f`` one of
 its fields. ``id`` is always included. Names that are neither a field nor a relation of the
-entity are dropped (the 2.13 behaviour with field filtering on), never an error.
+entity are dropped (Medusa's behaviour with field filtering on), never an error.
 """
 
 from __future__ import annotations
@@ -94,10 +94,11 @@ def select(raw: str | None, shape: Shape) -> Selection:
             if sub is None and relation in shape.fields:
                 root.add(relation)  # `*address_name` on a plain field selects that field
             continue
+        subs = wanted.setdefault(relation, set())
         if sub is None:
             wanted[relation] = None
-        elif wanted.get(relation, set()) is not None:
-            wanted.setdefault(relation, set()).add(sub)
+        elif subs is not None:
+            subs.add(sub)
     relations: dict[str, Selection] = {}
     for relation, subs in wanted.items():
         related = shape.relations[relation]

@@ -10,21 +10,24 @@ admins only here; ``METRICS_PORT`` serves it without auth on a listener of its o
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, current_app
+from flask.typing import ResponseReturnValue
 
 from app import metrics as process_metrics
 from app import readiness
 from app.api import schemas as s
 from app.api.openapi import build_spec, documented, render_docs
 from app.auth import require_admin
-from app.runtime import get_service
+from app.webapp import runtime_of
 
 bp = Blueprint("meta", __name__)
 
 _SPEC = "customers.openapi"
 
 
-def _spec() -> dict:
+def _spec() -> dict[str, Any]:
     spec = current_app.extensions.get(_SPEC)
     if spec is None:
         spec = current_app.extensions[_SPEC] = build_spec(current_app)
@@ -33,7 +36,7 @@ def _spec() -> dict:
 
 @bp.get("/health")
 @documented(summary="Liveness: the process answers", response=s.HealthResponse, tag="meta")
-def health():
+def health() -> dict[str, str]:
     """200 while the process can answer HTTP at all; checks nothing else (see /health/ready)."""
     return {"status": "ok"}
 
@@ -45,13 +48,12 @@ def health():
     tag="meta",
     responses={503: ("Not ready: the same report, with `type` and `message`", s.ReadinessResponse)},
 )
-async def ready():
+async def ready() -> ResponseReturnValue:
     """200 when MongoDB answers, the search index serves and the indexer keeps up; else 503.
 
     The 503 body is the same report plus ``type`` (``unexpected_state``) and ``message``.
     """
-    checks = {"mongodb": readiness.ping(get_service().database), **readiness.checks_of(current_app)}
-    is_ready, report = await readiness.run_checks(checks)
+    is_ready, report = await readiness.run_checks(runtime_of(current_app).checks)
     if is_ready:
         return {"status": "ready", "checks": report}
     failing = "; ".join(
@@ -66,7 +68,7 @@ async def ready():
 
 
 @bp.get("/metrics")
-def metrics():
+def metrics() -> Response:
     """Prometheus metrics of this process (admin credentials, as for /admin routes)."""
     require_admin()
     body, content_type = process_metrics.exposition(process_metrics.registry_of(current_app))
@@ -74,12 +76,12 @@ def metrics():
 
 
 @bp.get("/openapi.json")
-def openapi():
+def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of this server."""
     return _spec()
 
 
 @bp.get("/docs")
-def docs():
+def docs() -> Response:
     """A readable page generated from the OpenAPI document."""
     return Response(render_docs(_spec()), mimetype="text/html")

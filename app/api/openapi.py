@@ -36,7 +36,7 @@ _REF = "#/components/schemas/{model}"
 _RULE_ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 # reST inline markup of docstrings: ``literal``, `interpreted` and :role:`target`
 _RST_CODE = re.compile(r"``(.+?)``|(?::[\w.-]+:)?`([^`]+)`")
-_AUTH = {
+_AUTH: dict[str | None, list[dict[str, list[str]]]] = {
     "admin": [{"apiKeyBasic": []}, {"bearer": []}],
     "store": [{"bearer": []}],
     None: [],

@@ -123,6 +123,7 @@ def _insert(node: _Node, parts: list[Any], value: str, key: str) -> None:
             else:
                 node.appended.extend(v for v in value.split(",") if v != "" or value == "")
             return
+        assert isinstance(part, _Index)
         child = node.indexed.setdefault(int(part), _Node())
         _insert(child, rest, value, key)
         return

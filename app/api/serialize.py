@@ -1,9 +1,10 @@
 """Service DTOs → response JSON, limited to what ``fields`` selects.
 
-The shapes are Medusa's default field sets per route (reference 4.2 to 4.4): admin customers
-carry no relations unless asked; admin addresses leave out ``address_name`` and the default
-flags; store customers include every field of their addresses; store addresses include the
-default flags.
+The shapes are Medusa's default field sets per route, read from the declarations
+(``Field.response``, ``Relation.response`` / ``default``): admin customers carry no relations
+unless asked; admin addresses leave out ``address_name`` and the default flags; store
+customers include their addresses (every field of them) and leave out ``created_by``; store
+addresses include the default flags.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.api.fields import Selection, Shape, select
-from app.service.serialize import ADDRESS_FIELDS, CUSTOMER_FIELDS, GROUP_FIELDS
+from app.entities import ADDRESS, CUSTOMER, ENTITIES, Entity, Who
+from app.entities import GROUP as ENTITY_GROUP
 
 __all__ = [
     "ADMIN_ADDRESS",
@@ -25,34 +27,32 @@ __all__ = [
     "dump",
     "dump_many",
     "select",
+    "shape",
 ]
 
-_ADMIN_ADDRESS_DEFAULTS = (
-    "id", "company", "customer_id", "first_name", "last_name", "address_1", "address_2", "city",
-    "province", "postal_code", "country_code", "phone", "metadata", "created_at", "updated_at",
-)  # fmt: skip
 
-ADMIN_ADDRESS = Shape(fields=ADDRESS_FIELDS, defaults=_ADMIN_ADDRESS_DEFAULTS)
-STORE_ADDRESS = Shape(
-    fields=ADDRESS_FIELDS,
-    defaults=(*_ADMIN_ADDRESS_DEFAULTS, "is_default_shipping", "is_default_billing"),
-)
-_GROUP_ITEM = Shape(fields=GROUP_FIELDS, defaults=GROUP_FIELDS)
-_CUSTOMER_ITEM = Shape(fields=CUSTOMER_FIELDS, defaults=CUSTOMER_FIELDS)
-_ADDRESS_ITEM = Shape(fields=ADDRESS_FIELDS, defaults=ADDRESS_FIELDS)
+def _item(entity: Entity) -> Shape:
+    """A related entity inside another's response: every field of it."""
+    return Shape(fields=entity.public_names, defaults=entity.public_names)
 
-ADMIN_CUSTOMER = Shape(
-    fields=CUSTOMER_FIELDS,
-    defaults=CUSTOMER_FIELDS,
-    relations={"addresses": _ADDRESS_ITEM, "groups": _GROUP_ITEM},
-)
-STORE_CUSTOMER = Shape(
-    fields=CUSTOMER_FIELDS,
-    defaults=tuple(f for f in CUSTOMER_FIELDS if f != "created_by"),
-    relations={"addresses": _ADDRESS_ITEM},
-    default_relations=("addresses",),
-)
-GROUP = Shape(fields=GROUP_FIELDS, defaults=GROUP_FIELDS, relations={"customers": _CUSTOMER_ITEM})
+
+def shape(entity: Entity, who: Who) -> Shape:
+    """What ``who``'s routes (``Who.ADMIN`` or ``Who.STORE``) return of ``entity``: the
+    declared default fields and relations, and what ``fields`` may add."""
+    relations = [r for r in entity.relations if r.response & who]
+    return Shape(
+        fields=entity.public_names,
+        defaults=entity.response_names(who),
+        relations={r.name: _item(ENTITIES[r.target]) for r in relations},
+        default_relations=tuple(r.name for r in relations if r.default & who),
+    )
+
+
+ADMIN_ADDRESS = shape(ADDRESS, Who.ADMIN)
+STORE_ADDRESS = shape(ADDRESS, Who.STORE)
+ADMIN_CUSTOMER = shape(CUSTOMER, Who.ADMIN)
+STORE_CUSTOMER = shape(CUSTOMER, Who.STORE)
+GROUP = shape(ENTITY_GROUP, Who.ADMIN)
 
 
 def dump(dto: BaseModel | None, selection: Selection) -> dict[str, Any] | None:

@@ -13,17 +13,22 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from app.api import resources
 from app.api import schemas as s
-from app.api.common import filters_of, list_config, page
+from app.api.listing import list_page
 from app.api.openapi import documented
-from app.api.serialize import STORE_ADDRESS, STORE_CUSTOMER, dump, dump_many, select
-from app.api.validation import parse_body, parse_query
+from app.api.parsing import parse_body, parse_query
+from app.api.resources import owned_address
+from app.api.serialize import STORE_ADDRESS, STORE_CUSTOMER, dump, select
 from app.auth import current_actor, require_customer
-from app.errors import InvalidData, address_not_found
+from app.dto import CustomerAddressDTO
+from app.errors import InvalidData
 from app.ratelimit import count_registration
-from app.runtime import get_service
+from app.webapp import get_service
 
 bp = Blueprint("store_customers", __name__, url_prefix="/store/customers")
+
+Body = dict[str, Any]
 
 _REGISTER = "store_customers.register"
 
@@ -36,7 +41,7 @@ def _authenticate() -> None:
     require_customer(allow_unregistered=registering)
 
 
-async def me_response(fields: str | None) -> dict[str, Any]:
+async def me_response(fields: str | None) -> Body:
     """``{customer}``: the caller, with its addresses unless ``fields`` says otherwise."""
     selection = select(fields, STORE_CUSTOMER)
     customer = await get_service().retrieve_customer(
@@ -45,13 +50,8 @@ async def me_response(fields: str | None) -> dict[str, Any]:
     return {"customer": dump(customer, selection)}
 
 
-async def _my_address(address_id: str):
-    found = await get_service().list_customer_addresses(
-        {"id": address_id, "customer_id": current_actor().actor_id}, {"take": 1}
-    )
-    if not found:
-        raise address_not_found(address_id)
-    return found[0]
+async def _my_address(address_id: str) -> CustomerAddressDTO:
+    return await owned_address(current_actor().actor_id, address_id)
 
 
 @bp.post("")
@@ -63,7 +63,7 @@ async def _my_address(address_id: str):
     auth="store",
     responses={422: "This email already has an account (`duplicate_error`)"},
 )
-async def register():
+async def register() -> Body:
     """Create the caller's customer (``has_account`` true) from a registration token."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.StoreCustomerCreateBody)
@@ -79,7 +79,7 @@ async def register():
 @documented(
     summary="Retrieve the caller", query=s.FieldsQuery, response=s.CustomerResponse, auth="store"
 )
-async def retrieve_me():
+async def retrieve_me() -> Body:
     """The caller's customer, with its addresses."""
     query = parse_query(s.FieldsQuery)
     return await me_response(query.fields)
@@ -93,7 +93,7 @@ async def retrieve_me():
     response=s.CustomerResponse,
     auth="store",
 )
-async def update_me():
+async def update_me() -> Body:
     """Update the caller's names, phone or metadata (the email cannot change here)."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.StoreCustomerUpdateBody)
@@ -110,15 +110,12 @@ async def update_me():
     response=s.AddressList,
     auth="store",
 )
-async def list_my_addresses():
+async def list_my_addresses() -> Body:
     """The caller's addresses only."""
     query = parse_query(s.StoreAddressListQuery)
-    selection = select(query.fields, STORE_ADDRESS)
-    filters = {**filters_of(query), "customer_id": current_actor().actor_id}
-    addresses, count = await get_service().list_and_count_customer_addresses(
-        filters, list_config(query, selection)
-    )
-    return page("addresses", dump_many(addresses, selection), count, query)
+    list_and_count = get_service().list_and_count_customer_addresses
+    me = current_actor().actor_id
+    return await list_page("addresses", query, STORE_ADDRESS, list_and_count, customer_id=me)
 
 
 @bp.post("/me/addresses")
@@ -129,7 +126,7 @@ async def list_my_addresses():
     response=s.CustomerResponse,
     auth="store",
 )
-async def create_my_address():
+async def create_my_address() -> Body:
     """Add an address to the caller; answers with the caller."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.StoreAddressBody)
@@ -146,7 +143,7 @@ async def create_my_address():
     response=s.AddressResponse,
     auth="store",
 )
-async def retrieve_my_address(address_id: str):
+async def retrieve_my_address(address_id: str) -> Body:
     """One of the caller's addresses; 404 for anyone else's."""
     query = parse_query(s.FieldsQuery)
     address = await _my_address(address_id)
@@ -161,7 +158,7 @@ async def retrieve_my_address(address_id: str):
     response=s.CustomerResponse,
     auth="store",
 )
-async def update_my_address(address_id: str):
+async def update_my_address(address_id: str) -> Body:
     """Update one of the caller's addresses; answers with the caller."""
     query = parse_query(s.FieldsQuery)
     body = parse_body(s.StoreAddressBody)
@@ -181,10 +178,12 @@ async def update_my_address(address_id: str):
     response=s.DeleteResponse,
     auth="store",
 )
-async def delete_my_address(address_id: str):
+async def delete_my_address(address_id: str) -> Body:
     """Hard-delete one of the caller's addresses; ``parent`` is the caller afterwards."""
     query = parse_query(s.FieldsQuery)
-    await _my_address(address_id)
-    await get_service().delete_customer_addresses([address_id])
-    parent = await me_response(query.fields)
-    return {"id": address_id, "object": "address", "deleted": True, "parent": parent["customer"]}
+    return await resources.delete_address(
+        current_actor().actor_id,
+        address_id,
+        kind="address",
+        parent=lambda: me_response(query.fields),
+    )

@@ -17,11 +17,11 @@ For the search index, :class:`Entity` answers (on :data:`CUSTOMER`):
 """
 
 from app.entities.declarations import ADDRESS, CUSTOMER, ENTITIES, GROUP, MEMBERSHIP
+from app.entities.entity import Entity
 from app.entities.traits import (
     ANYONE,
     NEW_ID,
     NOW,
-    Entity,
     Field,
     Filter,
     Index,

@@ -8,11 +8,11 @@ and a membership's ``customer_id`` is its parent customer's id (``stored=False``
 
 from __future__ import annotations
 
+from app.entities.entity import Entity
 from app.entities.traits import (
     ANYONE,
     NEW_ID,
     NOW,
-    Entity,
     Field,
     Filter,
     Index,
@@ -42,8 +42,11 @@ ANY_ADDRESS_LIST = Filter(routes=ADMIN | STORE, operator_map=False, nested=False
 """Filterable on the admin and the store address lists by a value or a list of values."""
 
 
-def _id(*, filter: Filter, index: Index = Index.NONE, create: Who = SERVICE) -> Field:
-    """The id: made by the service (the service's caller may choose it), stored as ``_id``."""
+def _id(
+    *, filter: Filter, index: Index = Index.NONE, create: Who = SERVICE, top: bool = True
+) -> Field:
+    """The id: made by the service unless the service's caller chooses it; stored as ``_id``
+    in a document of its own (``top``), as ``id`` in one embedded in a customer."""
     return Field(
         "id",
         Kind.ID,
@@ -53,11 +56,13 @@ def _id(*, filter: Filter, index: Index = Index.NONE, create: Who = SERVICE) -> 
         filter=filter,
         index=index,
         system=True,
-        stored_as="_id",
+        stored_as="_id" if top else None,
     )
 
 
-def _stamps(*, filter: Filter, index: bool = False, deleted_response: Who = ADMIN | STORE):
+def _stamps(
+    *, filter: Filter, index: bool = False, deleted_response: Who = ADMIN | STORE
+) -> tuple[Field, Field, Field]:
     """``created_at``, ``updated_at``, ``deleted_at``: set by the service on every write."""
     return (
         Field("created_at", Kind.DATE, nullable=False, default=NOW, filter=filter,
@@ -112,7 +117,7 @@ ADDRESS = Entity(
     label="Customer address",
     id_prefix="cuaddr",
     members=(
-        _id(filter=SERVICE_ONLY),
+        _id(filter=SERVICE_ONLY, top=False),
         Field("address_name", Kind.TEXT, create=ANYONE, update=ANYONE, filter=SERVICE_ONLY,
               q=1, response=Who.NOBODY),
         Field("is_default_shipping", Kind.BOOL, nullable=False, default=False, create=ANYONE,
@@ -169,7 +174,7 @@ MEMBERSHIP = Entity(
     label="Customer group customer",
     id_prefix="cusgc",
     members=(
-        _id(filter=SERVICE_ONLY, create=Who.NOBODY),
+        _id(filter=SERVICE_ONLY, create=Who.NOBODY, top=False),
         Field("customer_id", Kind.ID, nullable=False, create=SERVICE, filter=SERVICE_ONLY,
               stored=False),
         Field("customer_group_id", Kind.ID, nullable=False, create=SERVICE,

@@ -15,7 +15,8 @@ _DIGITS = frozenset("0123456789")
 
 
 def normalize_email(email: str | None) -> str | None:
-    """Trim and lower-case an email, so uniqueness is case-insensitive (our difference #1)."""
+    """Trim and lower-case an email, so uniqueness is case-insensitive (a difference from
+    Medusa, see the README)."""
     return email.strip().lower() if isinstance(email, str) else email
 
 

@@ -1,10 +1,10 @@
 """Address writes: every change to a customer's addresses is one compare-and-set update.
 
-Our difference #2: marking an address default (on create or update) clears that flag on the
-customer's other addresses in the same atomic write, so the newest default wins and a customer
-never has two. Only one call asking for two defaults of one kind for one customer is refused.
-The ``MAX_ADDRESSES`` bound is checked inside the same compare-and-set write, so concurrent
-adds cannot pass it together.
+One of our differences from Medusa (see the README): marking an address default (on create or
+update) clears that flag on the customer's other addresses in the same atomic write, so the
+newest default wins and a customer never has two. Only one call asking for two defaults of one
+kind for one customer is refused. The ``MAX_ADDRESSES`` bound is checked inside the same
+compare-and-set write, so concurrent adds cannot pass it together.
 """
 
 from __future__ import annotations
@@ -15,20 +15,18 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app import errors
+from app.entities import ADDRESS
+from app.entities.values import utcnow
+from app.filtering import compile_filters
+from app.input_checks import too_many
 from app.limits import MAX_ADDRESSES
-from app.models import utcnow
-from app.service.common import all_of, live
 from app.service.customers import cas_update, new_address_doc
-from app.service.filters import ADDRESS, compile_filters
-from app.service.inputs import CreateAddress, UpdateAddress, given
-from app.service.rules import (
-    DEFAULT_FLAGS,
-    apply_default_flags,
-    check_one_default_per_kind,
-    merge_metadata,
-)
+from app.service.documents import changes
+from app.service.inputs import CreateAddress, UpdateAddress
+from app.service.mongo import all_of, live
+from app.service.mongo_filters import to_mongo
+from app.service.rules import DEFAULT_FLAGS, apply_default_flags, check_one_default_per_kind
 from app.service.store import RawDoc, Store
-from app.validation import too_many
 
 __all__ = ["create", "hard_delete", "resolve", "restore", "soft_delete", "update"]
 
@@ -52,7 +50,7 @@ async def create(store: Store, items: list[CreateAddress]) -> list[RawDoc]:
     by_customer: dict[str, list[RawDoc]] = {}
     made: list[RawDoc] = []
     for item in items:
-        doc = new_address_doc(item, item.customer_id, now)
+        doc = new_address_doc(item.model_dump(), item.customer_id, now)
         by_customer.setdefault(item.customer_id, []).append(doc)
         made.append(doc)
     for customer_id, new in by_customer.items():
@@ -100,7 +98,7 @@ async def resolve(
     Ids that match no live address are ``not_found``; a selector that matches nothing is [].
     """
     if isinstance(selector, Mapping):
-        query = all_of(await compile_filters(selector, ADDRESS), live(with_deleted))
+        query = all_of(to_mongo(compile_filters(selector, ADDRESS), ADDRESS), live(with_deleted))
         docs = await (
             await store.customers.aggregate(
                 [
@@ -129,15 +127,6 @@ async def resolve(
     return [(found[i], i) for i in ids]
 
 
-def _address_changes(address: RawDoc, data: UpdateAddress) -> None:
-    for key, value in given(data).items():
-        if key in DEFAULT_FLAGS and value is None:
-            raise errors.InvalidData(f"Cannot set field '{key}' of Customer address to null")
-        address[key] = (
-            merge_metadata(address.get("metadata"), value) if key == "metadata" else value
-        )
-
-
 async def update(store: Store, pairs: list[tuple[str, str]], data: UpdateAddress) -> list[RawDoc]:
     """Apply ``data`` to the given addresses; returns them in the order of ``pairs``."""
     now = utcnow()
@@ -157,7 +146,7 @@ async def update(store: Store, pairs: list[tuple[str, str]], data: UpdateAddress
             addresses = [dict(a) for a in doc.get("addresses", [])]
             for address in addresses:
                 if address["id"] in targets:
-                    _address_changes(address, data)
+                    address.update(changes(ADDRESS, address, data))
                     address["updated_at"] = now
                     updated[address["id"]] = address
             if new_defaults:

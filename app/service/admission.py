@@ -42,7 +42,7 @@ import contextvars
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pymongo.errors import ExecutionTimeout
 
@@ -279,11 +279,15 @@ class SearchGate:
 
 def _start(work: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
     """Run ``work`` as a task whose outcome nobody has to collect (a caller may give up)."""
-    task = asyncio.ensure_future(work())
+
+    async def run() -> T:
+        return await work()
+
+    task = asyncio.create_task(run())
     task.add_done_callback(_collected)
-    return task  # type: ignore[return-value]
+    return task
 
 
-def _collected(task: asyncio.Future[object]) -> None:
+def _collected(task: asyncio.Task[Any]) -> None:
     if not task.cancelled():
         task.exception()  # marked retrieved: a caller that gave up does not want it logged

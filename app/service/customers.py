@@ -15,17 +15,13 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
 from app import errors
-from app.ids import new_id
-from app.models import utcnow
+from app.entities import ADDRESS, CUSTOMER
+from app.entities.values import utcnow
 from app.service import identities
-from app.service.common import all_of, duplicate_key, live
-from app.service.inputs import CreateCustomer, NestedAddress, UpdateCustomer, given
-from app.service.rules import (
-    check_one_default_per_kind,
-    merge_metadata,
-    normalize_email,
-    phone_digits,
-)
+from app.service.documents import changes, new_document
+from app.service.inputs import CreateCustomer, UpdateCustomer
+from app.service.mongo import duplicate_key
+from app.service.rules import check_one_default_per_kind
 from app.service.store import CAS_RETRIES, RawDoc, Store, backoff, check_document_size
 
 __all__ = [
@@ -41,42 +37,18 @@ __all__ = [
 ]
 
 
-def new_address_doc(data: NestedAddress | Any, customer_id: str, now: datetime) -> RawDoc:
-    """The stored form of a new address."""
-    fields = data.model_dump(exclude={"id", "customer_id"})
-    return {
-        "id": data.id or new_id("cuaddr"),
-        "customer_id": customer_id,
-        **fields,
-        "created_at": now,
-        "updated_at": now,
-        "deleted_at": None,
-    }
+def new_address_doc(data: Mapping[str, Any], customer_id: str, now: datetime) -> RawDoc:
+    """The stored form of a new address of ``customer_id`` from its validated input."""
+    return new_document(ADDRESS, {**data, "customer_id": customer_id}, now)
 
 
 def new_customer_doc(data: CreateCustomer, now: datetime) -> RawDoc:
     """The stored form of a new customer, with its nested addresses."""
-    customer_id = data.id or new_id("cus")
-    addresses = [new_address_doc(a, customer_id, now) for a in data.addresses]
+    values = data.model_dump()
+    customer_id = values["id"] = values["id"] or CUSTOMER.new_id()
+    addresses = [new_address_doc(a, customer_id, now) for a in values["addresses"]]
     check_one_default_per_kind(customer_id, addresses)
-    return {
-        "_id": customer_id,
-        "email": normalize_email(data.email),
-        "first_name": data.first_name,
-        "last_name": data.last_name,
-        "company_name": data.company_name,
-        "phone": data.phone,
-        "phone_digits": phone_digits(data.phone),
-        "has_account": data.has_account,
-        "created_by": data.created_by,
-        "metadata": data.metadata,
-        "created_at": now,
-        "updated_at": now,
-        "deleted_at": None,
-        "version": 1,
-        "addresses": addresses,
-        "groups": [],
-    }
+    return new_document(CUSTOMER, {**values, "addresses": addresses}, now)
 
 
 def translate_duplicate(exc: PyMongoError) -> errors.CustomerModuleError | None:
@@ -164,21 +136,7 @@ async def cas_update(
 
 def customer_changes(doc: Mapping[str, Any], data: UpdateCustomer, now: datetime) -> RawDoc:
     """The ``$set`` fields of an ``update_customers`` call on ``doc``."""
-    changes: RawDoc = {}
-    for key, value in given(data).items():
-        if key == "email":
-            changes["email"] = normalize_email(value)
-        elif key == "phone":
-            changes["phone"] = value
-            changes["phone_digits"] = phone_digits(value)
-        elif key == "metadata":
-            changes["metadata"] = merge_metadata(doc.get("metadata"), value)
-        elif key == "has_account" and value is None:
-            raise errors.InvalidData("Cannot set field 'has_account' of Customer to null")
-        else:
-            changes[key] = value
-    changes["updated_at"] = now
-    return changes
+    return {**changes(CUSTOMER, doc, data), "updated_at": now}
 
 
 async def update(store: Store, ids: list[str], data: UpdateCustomer) -> list[RawDoc]:
@@ -191,12 +149,13 @@ async def update(store: Store, ids: list[str], data: UpdateCustomer) -> list[Raw
         return customer_changes(doc, data, now)
 
     async def apply(session: AsyncClientSession | None) -> list[RawDoc]:
-        updated = []
+        updated: list[RawDoc] = []
         for customer_id in ids:
             missing = errors.missing_ids("Customer", [customer_id])
             doc = await cas_update(store, customer_id, changes, session=session, missing=missing)
-            updated.append(doc)
-        return updated  # type: ignore[return-value]
+            if doc is not None:  # never None: a missing customer raises ``missing``
+                updated.append(doc)
+        return updated
 
     if len(ids) == 1:
         return await apply(None)
@@ -265,15 +224,3 @@ async def hard_delete(store: Store, ids: list[str]) -> None:
     if ids:
         await store.customers.delete_many({"_id": {"$in": ids}})
         await identities.unlink_customers(store, ids)
-
-
-async def find_ids(
-    store: Store, query: Mapping[str, Any], *, with_deleted: bool = False
-) -> list[str]:
-    """Ids of the customers matching a compiled query (live ones unless ``with_deleted``)."""
-    docs = (
-        await store.customers.find(all_of(query, live(with_deleted)), {"_id": 1})
-        .sort("_id", 1)
-        .to_list()
-    )
-    return [doc["_id"] for doc in docs]

@@ -1,4 +1,7 @@
-"""Medusa's FindConfig: select, relations, skip, take, order and with_deleted."""
+"""Medusa's FindConfig: select, relations, skip, take, order and with_deleted.
+
+What may be ordered by and which relations exist come from the entity's declaration.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.entities import Entity
 from app.errors import InvalidData, quote
 
 __all__ = ["FindConfig", "parse_config"]
@@ -69,10 +73,10 @@ def _names(name: str, value: Any) -> frozenset[str] | None:
     return frozenset(value)
 
 
-def parse_config(
-    config: Mapping[str, Any] | None, *, sortable: Collection[str], relations: Collection[str]
-) -> FindConfig:
-    """Validate a FindConfig dict (``withDeleted`` is accepted as an alias)."""
+def parse_config(config: Mapping[str, Any] | None, entity: Entity) -> FindConfig:
+    """Validate a FindConfig dict for ``entity`` (``withDeleted`` is accepted as an alias)."""
+    sortable = entity.sortable
+    relations = {r.name for r in entity.relations}
     if config is None:
         return FindConfig()
     if not isinstance(config, Mapping):

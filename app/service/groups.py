@@ -1,7 +1,8 @@
 """Customer groups and memberships.
 
 Group names are unique among live groups (a partial unique index). Memberships are embedded in
-the customers as a set: adding an existing membership is a no-op that returns it (difference #3).
+the customers as a set: adding an existing membership is a no-op that returns it (one of our
+differences from Medusa, see the README).
 Hard-deleting groups removes their memberships and the groups in one transaction.
 """
 
@@ -14,11 +15,11 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
 from app import errors
-from app.ids import new_id
-from app.models import utcnow
-from app.service.common import duplicate_key
-from app.service.inputs import CreateGroup, GroupPair, UpdateGroup, given
-from app.service.rules import merge_metadata
+from app.entities import GROUP, MEMBERSHIP
+from app.entities.values import utcnow
+from app.service.documents import changes, new_document
+from app.service.inputs import CreateGroup, GroupPair, UpdateGroup
+from app.service.mongo import duplicate_key
 from app.service.store import CAS_RETRIES, RawDoc, Store, backoff
 
 __all__ = [
@@ -30,8 +31,6 @@ __all__ = [
     "soft_delete",
     "update",
 ]
-
-_NULL_NAME = "Cannot set field 'name' of Customer group to null"
 
 
 def _translate(exc: PyMongoError) -> Exception:
@@ -46,24 +45,9 @@ def _translate(exc: PyMongoError) -> Exception:
 
 
 async def create(store: Store, items: list[CreateGroup]) -> list[RawDoc]:
-    """Insert groups; a batch is all-or-nothing."""
+    """Insert groups; a batch is all-or-nothing (a null or missing name is refused)."""
     now = utcnow()
-    docs = []
-    for item in items:
-        if item.name is None:
-            raise errors.InvalidData(_NULL_NAME)
-        docs.append(
-            {
-                "_id": item.id or new_id("cusgroup"),
-                "name": item.name,
-                "metadata": item.metadata,
-                "created_by": item.created_by,
-                "created_at": now,
-                "updated_at": now,
-                "deleted_at": None,
-                "version": 1,
-            }
-        )
+    docs = [new_document(GROUP, item.model_dump(), now) for item in items]
     try:
         await store.insert_all(store.groups, docs)
     except PyMongoError as exc:
@@ -74,28 +58,24 @@ async def create(store: Store, items: list[CreateGroup]) -> list[RawDoc]:
 async def _cas(
     store: Store, group_id: str, data: UpdateGroup, session: AsyncClientSession | None
 ) -> RawDoc:
-    changes: RawDoc = {}
     for attempt in range(CAS_RETRIES):
         doc = await store.groups.find_one({"_id": group_id}, session=session)
         if doc is None:
             raise errors.missing_ids("CustomerGroup", [group_id])
-        changes = {"updated_at": utcnow(), "version": doc.get("version", 0) + 1}
-        for key, value in given(data).items():
-            if key == "name" and value is None:
-                raise errors.InvalidData(_NULL_NAME)
-            changes[key] = (
-                merge_metadata(doc.get("metadata"), value) if key == "metadata" else value
-            )
+        version = doc.get("version", 0)
+        update = {
+            **changes(GROUP, doc, data),
+            "updated_at": utcnow(),
+            "version": version + 1,
+        }
         try:
             result = await store.groups.update_one(
-                {"_id": group_id, "version": doc.get("version", 0)},
-                {"$set": changes},
-                session=session,
+                {"_id": group_id, "version": version}, {"$set": update}, session=session
             )
         except PyMongoError as exc:
             raise _translate(exc) from None
         if result.matched_count:
-            doc.update(changes)
+            doc.update(update)
             return doc
         await backoff(attempt)
     raise errors.Conflict(f"CustomerGroup with id: {group_id} is being changed concurrently")
@@ -203,15 +183,7 @@ async def add_members(store: Store, pairs: list[GroupPair]) -> list[RawDoc]:
     now = utcnow()
     result = []
     for pair in pairs:
-        membership = {
-            "id": new_id("cusgc"),
-            "customer_group_id": pair.customer_group_id,
-            "created_by": pair.created_by,
-            "metadata": pair.metadata,
-            "created_at": now,
-            "updated_at": now,
-            "deleted_at": None,
-        }
+        membership = new_document(MEMBERSHIP, pair.model_dump(), now)
         pushed = await store.customers.update_one(
             {"_id": pair.customer_id, "groups.customer_group_id": {"$ne": pair.customer_group_id}},
             {"$push": {"groups": membership}, "$inc": {"version": 1}},

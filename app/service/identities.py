@@ -19,8 +19,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
 from app import errors
-from app.models import utcnow
-from app.service.common import duplicate_key
+from app.entities.values import utcnow
+from app.service.mongo import duplicate_key
 from app.service.store import RawDoc, Store
 
 __all__ = ["link", "unlink_customers"]

@@ -1,19 +1,24 @@
-"""Input models of the service methods: strict, so a wrong type or unknown key is ``invalid_data``.
+"""Input models of the service methods, generated from the declarations: strict and bounded.
 
-The service accepts plain dicts (or these models). Types are strict (no "1" → 1 coercion),
-unknown keys are rejected and every value is bounded (``app.bounded``, from ``app.limits``), so
-nothing a caller sends ever reaches MongoDB unchecked, whatever the path in (HTTP, CLI, import).
-``created_by`` is text, not an id: it comes from the caller's credentials, not from the client.
+A model holds the fields the service may set on create (or update) of its entity
+(``Field.create`` / ``Field.update`` hold ``Who.SERVICE``). Types are strict (no "1" → 1
+coercion), unknown keys are rejected and every value is bounded (``app.bounded``, from
+``app.limits``), so nothing a caller sends ever reaches MongoDB unchecked, whatever the path in
+(HTTP, CLI, import). On create, a field with a default may be left out and one without may be
+null until the service checks it (Medusa's "Cannot set field … to null"); on update every field
+is optional and only the keys given are changed. ``created_by`` is text, not an id: it comes
+from the caller's credentials, not from the client.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 
-from app.bounded import Email, Id, Text
-from app.bounded import Metadata as BoundedMetadata
+from app import bounded
+from app.entities import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, NEW_ID, NOW, Entity, Kind, Who
 from app.limits import MAX_ADDRESSES
 
 __all__ = [
@@ -21,109 +26,97 @@ __all__ = [
     "CreateCustomer",
     "CreateGroup",
     "GroupPair",
+    "NestedAddress",
     "UpdateAddress",
     "UpdateCustomer",
     "UpdateGroup",
 ]
 
-Metadata = BoundedMetadata | None
+_BOUNDED: dict[Kind, Any] = {
+    Kind.ID: bounded.Id,
+    Kind.TEXT: bounded.Text,
+    Kind.EMAIL: bounded.Email,
+    Kind.BOOL: StrictBool,
+    Kind.METADATA: bounded.Metadata,
+}
 
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class _AddressFields(_Input):
-    address_name: Text | None = None
-    is_default_shipping: StrictBool = False
-    is_default_billing: StrictBool = False
-    company: Text | None = None
-    first_name: Text | None = None
-    last_name: Text | None = None
-    address_1: Text | None = None
-    address_2: Text | None = None
-    city: Text | None = None
-    country_code: Text | None = None
-    province: Text | None = None
-    postal_code: Text | None = None
-    phone: Text | None = None
-    metadata: Metadata = None
+def _input_model(
+    name: str,
+    entity: Entity,
+    *,
+    on_create: bool,
+    doc: str,
+    required: Collection[str] = (),
+    extra: dict[str, Any] | None = None,
+) -> Any:
+    """The service's input model for creating (``on_create``) or updating ``entity``.
+
+    ``required`` names fields that must be given (a parent's id); ``extra`` adds fields that
+    are not the entity's own (a customer's nested addresses).
+    """
+    fields: dict[str, Any] = {}
+    for field in entity.writable(Who.SERVICE, on_create=on_create):
+        kind = _BOUNDED[field.kind]
+        if field.name in required:
+            fields[field.name] = (kind, ...)
+        elif on_create and not field.nullable and field.default not in (None, NEW_ID, NOW):
+            fields[field.name] = (kind, field.default)
+        else:
+            fields[field.name] = (kind | None, None)
+    fields.update(extra or {})
+    return create_model(name, __base__=_Input, __module__=__name__, __doc__=doc, **fields)
 
 
-class NestedAddress(_AddressFields):
-    """An address created together with its customer (``customer_id`` is filled in)."""
-
-    id: Id | None = None
-    customer_id: Id | None = None
-
-
-class CreateAddress(_AddressFields):
-    """``create_customer_addresses`` input."""
-
-    id: Id | None = None
-    customer_id: Id
-
-
-class UpdateAddress(_AddressFields):
-    """``update_customer_addresses`` data: only the keys given are changed."""
-
-    is_default_shipping: StrictBool | None = None  # type: ignore[assignment]
-    is_default_billing: StrictBool | None = None  # type: ignore[assignment]
-
-
-class CreateCustomer(_Input):
-    """``create_customers`` input."""
-
-    id: Id | None = None
-    email: Email | None = None
-    first_name: Text | None = None
-    last_name: Text | None = None
-    company_name: Text | None = None
-    phone: Text | None = None
-    has_account: StrictBool = False
-    created_by: Text | None = None
-    metadata: Metadata = None
-    addresses: Annotated[list[NestedAddress], Field(max_length=MAX_ADDRESSES)] = []
-
-
-class UpdateCustomer(_Input):
-    """``update_customers`` data: only the keys given are changed (``has_account`` included)."""
-
-    email: Email | None = None
-    first_name: Text | None = None
-    last_name: Text | None = None
-    company_name: Text | None = None
-    phone: Text | None = None
-    has_account: StrictBool | None = None
-    created_by: Text | None = None
-    metadata: Metadata = None
-
-
-class CreateGroup(_Input):
-    """``create_customer_groups`` input; a null or missing name is rejected."""
-
-    id: Id | None = None
-    name: Text | None = None
-    created_by: Text | None = None
-    metadata: Metadata = None
-
-
-class UpdateGroup(_Input):
-    """``update_customer_groups`` data."""
-
-    name: Text | None = None
-    metadata: Metadata = None
-
-
-class GroupPair(_Input):
-    """One (customer, group) pair for membership changes."""
-
-    customer_id: Id
-    customer_group_id: Id
-    created_by: Text | None = None
-    metadata: Metadata = None
-
-
-def given(model: BaseModel) -> dict[str, Any]:
-    """Return only the fields the caller actually passed (so updates touch nothing else)."""
-    return {key: getattr(model, key) for key in model.model_fields_set}
+NestedAddress = _input_model(
+    "NestedAddress",
+    ADDRESS,
+    on_create=True,
+    doc="An address created together with its customer (``customer_id`` is filled in).",
+)
+CreateAddress = _input_model(
+    "CreateAddress",
+    ADDRESS,
+    on_create=True,
+    required=("customer_id",),
+    doc="``create_customer_addresses`` input.",
+)
+UpdateAddress = _input_model(
+    "UpdateAddress",
+    ADDRESS,
+    on_create=False,
+    doc="``update_customer_addresses`` data: only the keys given are changed.",
+)
+CreateCustomer = _input_model(
+    "CreateCustomer",
+    CUSTOMER,
+    on_create=True,
+    extra={"addresses": (Annotated[list[NestedAddress], Field(max_length=MAX_ADDRESSES)], [])},
+    doc="``create_customers`` input.",
+)
+UpdateCustomer = _input_model(
+    "UpdateCustomer",
+    CUSTOMER,
+    on_create=False,
+    doc="``update_customers`` data: only the keys given are changed (``has_account`` included).",
+)
+CreateGroup = _input_model(
+    "CreateGroup",
+    GROUP,
+    on_create=True,
+    doc="``create_customer_groups`` input; a null or missing name is rejected.",
+)
+UpdateGroup = _input_model(
+    "UpdateGroup", GROUP, on_create=False, doc="``update_customer_groups`` data."
+)
+GroupPair = _input_model(
+    "GroupPair",
+    MEMBERSHIP,
+    on_create=True,
+    required=("customer_id", "customer_group_id"),
+    doc="One (customer, group) pair for membership changes.",
+)

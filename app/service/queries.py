@@ -12,58 +12,78 @@ a request its caller has given up on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from app import errors
 from app.dto import CustomerAddressDTO, CustomerDTO, CustomerGroupCustomerDTO, CustomerGroupDTO
+from app.entities import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, Entity, Op
+from app.filtering import And, Compare, Node, Or, Related, contains
+from app.input_checks import check_id, check_storable
 from app.service.admission import max_time_ms
-from app.service.common import all_of, live, mongo_sort
-from app.service.filters import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, Resolver, compile_filters
+from app.service.documents import MEMBERSHIP_PROJECTION, to_dto
 from app.service.findconfig import FindConfig
-from app.service.serialize import address_dto, customer_dto, group_dto, membership_dto
+from app.service.mongo import all_of, live, mongo_sort
+from app.service.mongo_filters import to_mongo
 from app.service.store import RawDoc, Store
-from app.validation import check_id, check_storable
 
 __all__ = [
-    "customer_query",
     "customers_to_dtos",
+    "find_ids",
     "groups_to_dtos",
     "list_addresses",
     "list_customers",
     "list_groups",
     "list_memberships",
     "load_customers",
-    "make_resolver",
+    "resolve_relations",
     "retrieve_address",
     "retrieve_customer",
     "retrieve_group",
 ]
 
+_HIDDEN = {f.path: 0 for f in CUSTOMER.stored if f.internal}
+"""Stored-only customer fields (the phone's digits, the version): never read for a DTO."""
 
-def make_resolver(store: Store, with_deleted: bool) -> Resolver:
-    """Resolve relation filters (``groups`` on customers, ``customers`` on groups) to ids."""
 
-    async def resolve(relation: str, value: Any) -> list[str]:
-        if relation == "groups":
-            query = (
-                await compile_filters(value, GROUP)
-                if isinstance(value, Mapping)
-                else {"_id": {"$in": list(value)}}
-            )
-            docs = await store.groups.find(all_of(query, live(with_deleted)), {"_id": 1}).to_list()
-            return [doc["_id"] for doc in docs]
-        query = (
-            await compile_filters(value, CUSTOMER)
-            if isinstance(value, Mapping)
-            else {"_id": {"$in": list(value)}}
+async def resolve_relations(store: Store, where: Node, entity: Entity, with_deleted: bool) -> Node:
+    """``where`` with its relation filters resolved to the related ids (live ones only unless
+    ``with_deleted``): a customer's ``groups`` → group ids, a group's ``customers`` → the ids
+    of the groups those customers belong to."""
+    if not contains(where, Related):
+        return where
+    if isinstance(where, And | Or):
+        parts = tuple(
+            [await resolve_relations(store, p, entity, with_deleted) for p in where.parts]
         )
-        docs = await store.customers.find(
-            all_of(query, live(with_deleted)), {"groups.customer_group_id": 1}
-        ).to_list()
-        return sorted({m["customer_group_id"] for doc in docs for m in doc.get("groups", [])})
+        return And(parts) if isinstance(where, And) else Or(parts)
+    assert isinstance(where, Related)
+    if where.relation == "groups":
+        query = all_of(to_mongo(where.where, GROUP), live(with_deleted))
+        docs = await store.groups.find(query, {"_id": 1}).to_list()
+        return where.resolved(tuple(doc["_id"] for doc in docs))
+    query = all_of(to_mongo(where.where, CUSTOMER), live(with_deleted))
+    docs = await store.customers.find(query, {"groups.customer_group_id": 1}).to_list()
+    ids = sorted({m["customer_group_id"] for doc in docs for m in doc.get("groups", [])})
+    return where.resolved(tuple(ids))
 
-    return resolve
+
+async def mongo_query(
+    store: Store, where: Node, entity: Entity, with_deleted: bool
+) -> dict[str, Any]:
+    """The MongoDB query of a compiled filter, its relations resolved, soft-deleted rows
+    hidden unless ``with_deleted``."""
+    resolved = await resolve_relations(store, where, entity, with_deleted)
+    return all_of(to_mongo(resolved, entity), live(with_deleted))
+
+
+async def find_ids(
+    store: Store, collection: Any, where: Node, entity: Entity, *, with_deleted: bool = False
+) -> list[str]:
+    """Ids of the documents (customers or groups) matching a compiled filter, ascending."""
+    query = await mongo_query(store, where, entity, with_deleted)
+    docs = await collection.find(query, {"_id": 1}).sort("_id", 1).to_list()
+    return [doc["_id"] for doc in docs]
 
 
 def _check_id(value: Any, entity: str) -> None:
@@ -107,27 +127,20 @@ async def _find(
 
 
 def _customer_projection(config: FindConfig) -> dict[str, int]:
-    projection = {"phone_digits": 0}
-    if not config.wants("addresses"):
-        projection["addresses"] = 0
-    if not config.wants("groups"):
-        projection["groups"] = 0
+    """What a customer read leaves out: stored-only fields, and embedded relations not asked
+    for."""
+    projection = dict(_HIDDEN)
+    for relation in CUSTOMER.relations:
+        if relation.embeds is not None and not config.wants(relation.name):
+            projection[relation.name] = 0
     return projection
 
 
-async def customer_query(
-    store: Store, filters: Mapping[str, Any] | None, config: FindConfig
-) -> dict[str, Any]:
-    """The MongoDB query for customer ``filters`` (soft-deleted hidden unless asked)."""
-    query = await compile_filters(filters, CUSTOMER, make_resolver(store, config.with_deleted))
-    return all_of(query, live(config.with_deleted))
-
-
 async def list_customers(
-    store: Store, filters: Mapping[str, Any] | None, config: FindConfig, *, count: bool
+    store: Store, where: And, config: FindConfig, *, count: bool
 ) -> tuple[list[CustomerDTO], int | None]:
     """A page of customers (and the total count when asked) straight from MongoDB."""
-    query = await customer_query(store, filters, config)
+    query = await mongo_query(store, where, CUSTOMER, config.with_deleted)
     docs = await _find(store.customers, query, config, _customer_projection(config))
     total = await _count(store.customers, query) if count else None
     return await customers_to_dtos(store, docs, config), total
@@ -166,13 +179,13 @@ async def customers_to_dtos(
             found = await store.groups.find(
                 all_of({"_id": {"$in": sorted(group_ids)}}, live(config.with_deleted))
             ).to_list()
-            groups_by_id = {g["_id"]: group_dto(g) for g in found}
+            groups_by_id = {g["_id"]: to_dto(CustomerGroupDTO, g) for g in found}
     result = []
     for doc in docs:
         relations: dict[str, Any] = {}
         if config.wants("addresses"):
             relations["addresses"] = [
-                address_dto(a)
+                to_dto(CustomerAddressDTO, a)
                 for a in doc.get("addresses", [])
                 if config.with_deleted or a.get("deleted_at") is None
             ]
@@ -182,7 +195,7 @@ async def customers_to_dtos(
                 for m in _live_memberships(doc, config)
                 if m["customer_group_id"] in groups_by_id
             ]
-        result.append(customer_dto(doc, config.select, **relations))
+        result.append(to_dto(CustomerDTO, doc, config.select, **relations))
     return result
 
 
@@ -194,11 +207,10 @@ def _live_memberships(doc: RawDoc, config: FindConfig) -> list[RawDoc]:
 
 
 async def list_groups(
-    store: Store, filters: Mapping[str, Any] | None, config: FindConfig, *, count: bool
+    store: Store, where: And, config: FindConfig, *, count: bool
 ) -> tuple[list[CustomerGroupDTO], int | None]:
     """A page of groups (and the total count when asked)."""
-    query = await compile_filters(filters, GROUP, make_resolver(store, config.with_deleted))
-    query = all_of(query, live(config.with_deleted))
+    query = await mongo_query(store, where, GROUP, config.with_deleted)
     docs = await _find(store.groups, query, config)
     total = await _count(store.groups, query) if count else None
     return await groups_to_dtos(store, docs, config), total
@@ -218,7 +230,7 @@ async def groups_to_dtos(
 ) -> list[CustomerGroupDTO]:
     """Convert group documents, loading the ``customers`` relation when asked."""
     if not config.wants("customers"):
-        return [group_dto(doc, config.select) for doc in docs]
+        return [to_dto(CustomerGroupDTO, doc, config.select) for doc in docs]
     ids = [doc["_id"] for doc in docs]
     members = (
         await store.customers.find(
@@ -226,30 +238,34 @@ async def groups_to_dtos(
                 {"groups.customer_group_id": {"$in": ids}},
                 live(config.with_deleted),
             ),
-            {"addresses": 0, "phone_digits": 0},
+            {**_HIDDEN, "addresses": 0},
         )
         .sort("_id", 1)
         .to_list()
     )
     by_group: dict[str, list[CustomerDTO]] = {i: [] for i in ids}
     for member in members:
-        dto = customer_dto(member)
+        dto = to_dto(CustomerDTO, member)
         for membership in member.get("groups", []):
             if membership["customer_group_id"] in by_group and membership.get("deleted_at") is None:
                 by_group[membership["customer_group_id"]].append(dto)
-    return [group_dto(doc, config.select, customers=by_group[doc["_id"]]) for doc in docs]
+    return [
+        to_dto(CustomerGroupDTO, doc, config.select, customers=by_group[doc["_id"]]) for doc in docs
+    ]
 
 
 # --- addresses -----------------------------------------------------------------------------
 
 
-def _owner_prefilter(filters: Mapping[str, Any] | None, array: str) -> dict[str, Any]:
-    """Narrow the customers to unwind by a plain ``customer_id`` filter when there is one."""
-    owner = filters.get("customer_id") if isinstance(filters, Mapping) else None
-    if isinstance(owner, str):
-        return {"_id": owner}
-    if isinstance(owner, list) and all(isinstance(o, str) for o in owner):
-        return {"_id": {"$in": owner}}
+def _owner_prefilter(where: And, array: str) -> dict[str, Any]:
+    """Narrow the customers to unwind by a top-level ``customer_id`` filter when there is one
+    (an id or a list of ids)."""
+    for part in where.parts:
+        if isinstance(part, Compare) and part.field == "customer_id":
+            if part.op is Op.EQ and isinstance(part.value, str):
+                return {"_id": part.value}
+            if part.op is Op.IN and all(isinstance(o, str) for o in part.value):
+                return {"_id": {"$in": list(part.value)}}
     return {f"{array}.0": {"$exists": True}}
 
 
@@ -270,12 +286,12 @@ async def _page(
 
 
 async def list_addresses(
-    store: Store, filters: Mapping[str, Any] | None, config: FindConfig, *, count: bool
+    store: Store, where: And, config: FindConfig, *, count: bool
 ) -> tuple[list[CustomerAddressDTO], int | None]:
     """A page of addresses across customers (and the total count when asked)."""
-    query = await compile_filters(filters, ADDRESS)
-    base = [
-        {"$match": _owner_prefilter(filters, "addresses")},
+    query = to_mongo(where, ADDRESS)
+    base: list[dict[str, Any]] = [
+        {"$match": _owner_prefilter(where, "addresses")},
         {"$unwind": "$addresses"},
         {"$replaceRoot": {"newRoot": "$addresses"}},
         {"$match": all_of(query, live(config.with_deleted))},
@@ -289,13 +305,16 @@ async def addresses_to_dtos(
 ) -> list[CustomerAddressDTO]:
     """Convert address sub-documents, loading the ``customer`` relation when asked."""
     if not config.wants("customer"):
-        return [address_dto(doc, config.select) for doc in docs]
+        return [to_dto(CustomerAddressDTO, doc, config.select) for doc in docs]
     ids = sorted({doc["customer_id"] for doc in docs})
     found = await store.customers.find(
-        {"_id": {"$in": ids}}, {"addresses": 0, "groups": 0, "phone_digits": 0}
+        {"_id": {"$in": ids}}, {**_HIDDEN, "addresses": 0, "groups": 0}
     ).to_list()
-    owners = {c["_id"]: customer_dto(c) for c in found}
-    return [address_dto(d, config.select, customer=owners.get(d["customer_id"])) for d in docs]
+    owners = {c["_id"]: to_dto(CustomerDTO, c) for c in found}
+    return [
+        to_dto(CustomerAddressDTO, d, config.select, customer=owners.get(d["customer_id"]))
+        for d in docs
+    ]
 
 
 async def retrieve_address(store: Store, address_id: Any, config: FindConfig) -> CustomerAddressDTO:
@@ -312,35 +331,22 @@ async def retrieve_address(store: Store, address_id: Any, config: FindConfig) ->
 
 # --- memberships ---------------------------------------------------------------------------
 
-_MEMBERSHIP_PROJECTION = {
-    "_id": 0,
-    "id": "$groups.id",
-    "customer_id": "$_id",
-    "customer_group_id": "$groups.customer_group_id",
-    "metadata": "$groups.metadata",
-    "created_by": "$groups.created_by",
-    "created_at": "$groups.created_at",
-    "updated_at": "$groups.updated_at",
-    "deleted_at": "$groups.deleted_at",
-    "customer_deleted_at": "$deleted_at",
-}
-
 
 async def list_memberships(
-    store: Store, filters: Mapping[str, Any] | None, config: FindConfig, *, count: bool
+    store: Store, where: And, config: FindConfig, *, count: bool
 ) -> tuple[list[CustomerGroupCustomerDTO], int | None]:
     """A page of memberships (and the total count when asked)."""
-    query = await compile_filters(filters, MEMBERSHIP)
+    query = to_mongo(where, MEMBERSHIP)
     hidden: dict[str, Any] = {}
     if not config.with_deleted:
         deleted_groups = await store.groups.distinct("_id", {"deleted_at": {"$ne": None}})
         hidden = {"deleted_at": None, "customer_deleted_at": None}
         if deleted_groups:
             hidden["customer_group_id"] = {"$nin": deleted_groups}
-    base = [
-        {"$match": _owner_prefilter(filters, "groups")},
+    base: list[dict[str, Any]] = [
+        {"$match": _owner_prefilter(where, "groups")},
         {"$unwind": "$groups"},
-        {"$project": _MEMBERSHIP_PROJECTION},
+        {"$project": MEMBERSHIP_PROJECTION},
         {"$match": all_of(query, hidden)},
     ]
     docs, total = await _page(store, base, config, count=count)
@@ -348,13 +354,13 @@ async def list_memberships(
     if config.wants("customer"):
         ids = sorted({d["customer_id"] for d in docs})
         found = await store.customers.find(
-            {"_id": {"$in": ids}}, {"addresses": 0, "groups": 0}
+            {"_id": {"$in": ids}}, {**_HIDDEN, "addresses": 0, "groups": 0}
         ).to_list()
-        relations["customer"] = {c["_id"]: customer_dto(c) for c in found}
+        relations["customer"] = {c["_id"]: to_dto(CustomerDTO, c) for c in found}
     if config.wants("customer_group"):
         ids = sorted({d["customer_group_id"] for d in docs})
         found = await store.groups.find({"_id": {"$in": ids}}).to_list()
-        relations["customer_group"] = {g["_id"]: group_dto(g) for g in found}
+        relations["customer_group"] = {g["_id"]: to_dto(CustomerGroupDTO, g) for g in found}
     result = []
     for doc in docs:
         extra = {}
@@ -362,5 +368,5 @@ async def list_memberships(
             extra["customer"] = relations["customer"].get(doc["customer_id"])
         if config.wants("customer_group"):
             extra["customer_group"] = relations["customer_group"].get(doc["customer_group_id"])
-        result.append(membership_dto(doc, config.select, **extra))
+        result.append(to_dto(CustomerGroupCustomerDTO, doc, config.select, **extra))
     return result, total

@@ -9,28 +9,15 @@ from typing import Any
 from app.bounded import metadata_bytes
 from app.errors import InvalidData, default_address_conflict
 from app.limits import MAX_METADATA_BYTES
-from app.textsearch import digits_of
 
 __all__ = [
     "DEFAULT_FLAGS",
     "apply_default_flags",
     "check_one_default_per_kind",
     "merge_metadata",
-    "normalize_email",
-    "phone_digits",
 ]
 
 DEFAULT_FLAGS = ("is_default_shipping", "is_default_billing")
-
-
-def normalize_email(email: str | None) -> str | None:
-    """Trim and lower-case an email, so uniqueness is case-insensitive (our difference #1)."""
-    return email.strip().lower() if isinstance(email, str) else email
-
-
-def phone_digits(phone: str | None) -> str | None:
-    """The digits of a phone number, stored beside it for digit-to-digit search."""
-    return digits_of(phone) if phone is not None else None
 
 
 def merge_metadata(

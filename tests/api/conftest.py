@@ -1,13 +1,20 @@
 """Fixtures of the HTTP API tests: one app (one loop, one database) for the whole package.
 
-Building an app connects the service and creates indexes, so it is done once; every test then
-starts from empty ``customers`` / ``customer_groups`` / ``identity_links`` collections (API keys
-are kept). The app's rate limits are off; ``test_rate_limits.py`` builds an app with low ones.
+The ``app`` is the one ``customers serve`` runs: the search index answers the customer lists and
+the ranked lookup, and its sync indexer runs in-process (read-your-writes). Tests marked
+:data:`BOTH_PATHS` run again on ``mongodb_app``, the same app without the search index, where
+MongoDB answers everything (the fallback path); :data:`MONGODB_PATH` runs on it alone.
+
+Building an app connects the service, creates indexes and builds the index, so it is done once
+per package; every test then starts from empty ``customers`` / ``customer_groups`` /
+``identity_links`` collections (API keys are kept). The apps' rate limits are off;
+``test_rate_limits.py`` builds an app with low ones.
 """
 
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,11 +25,17 @@ from flask.testing import FlaskClient
 from pymongo import MongoClient
 
 from app import create_app
-from app.auth import ApiKeys, mint_token
 from app.config import Settings
-from app.runtime import SERVICE, close_app, run
+from app.credentials import ApiKeys, mint_token
+from app.webapp import close_app, run, runtime_of
 
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+FIRST_BUILD_SECONDS = 60.0  # the index app's first index build, on a busy machine
+
+BOTH_PATHS = pytest.mark.parametrize("app", ["index", "mongodb"], indirect=True)
+"""Run the test on the index-served path and on the MongoDB fallback path."""
+MONGODB_PATH = pytest.mark.parametrize("app", ["mongodb"], indirect=True)
+"""Run the test on the MongoDB fallback path only (the app without the search index)."""
 
 
 @pytest.fixture(scope="package")
@@ -33,33 +46,56 @@ def api_settings(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> 
         mongodb_database=f"api_{uuid.uuid4().hex[:8]}",
         data_dir=tmp_path_factory.mktemp("api-data"),
         jwt_secret=JWT_SECRET,
-        indexer_enabled=False,
         rate_limit_auth="off",  # the focused tests of tests/api/test_rate_limits.py use low ones
         rate_limit_register="off",
     )
 
 
 @pytest.fixture(scope="package")
-def app(api_settings: Settings, mongodb_uri: str) -> Iterator[Flask]:
-    """The API app, shared by the package's tests."""
+def index_app(api_settings: Settings, mongodb_uri: str) -> Iterator[Flask]:
+    """The API app as ``customers serve`` runs it, once its index is built."""
     app = create_app(api_settings)
     app.config["TESTING"] = True
+    indexer = runtime_of(app).indexer
+    assert indexer is not None
+    deadline = time.monotonic() + FIRST_BUILD_SECONDS
+    while not indexer.ready:
+        assert time.monotonic() < deadline, f"the index was not built: {indexer!r}"
+        time.sleep(0.05)
     yield app
     close_app(app)
     with MongoClient(mongodb_uri, serverSelectionTimeoutMS=5000) as client:
         client.drop_database(api_settings.mongodb_database)
 
 
+@pytest.fixture(scope="package")
+def mongodb_app(api_settings: Settings, index_app: Flask) -> Iterator[Flask]:
+    """The same app on the same database without the search index: MongoDB answers."""
+    app = create_app(api_settings, search=False)
+    app.config["TESTING"] = True
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, index_app: Flask) -> Flask:
+    """The index-served app, or (parametrized ``"mongodb"``) the MongoDB fallback one."""
+    if getattr(request, "param", "index") == "index":
+        return index_app
+    fallback: Flask = request.getfixturevalue("mongodb_app")
+    return fallback
+
+
 @pytest.fixture(autouse=True)
 def _clean_collections(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Empty the data collections after each test that used the app."""
+    """Empty the data collections after each test that used the package's database."""
     yield
-    if "app" not in request.fixturenames:
+    if "index_app" not in request.fixturenames:
         return
-    app: Flask = request.getfixturevalue("app")
+    app: Flask = request.getfixturevalue("index_app")
 
     async def clean() -> None:
-        database = app.extensions[SERVICE].database
+        database = runtime_of(app).service.database
         await database["customers"].delete_many({})
         await database["customer_groups"].delete_many({})
         await database["identity_links"].delete_many({})
@@ -74,15 +110,15 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture(scope="package")
-def api_key(app: Flask) -> str:
-    """A live secret API key."""
+def api_key(index_app: Flask) -> str:
+    """A live secret API key (in the database both apps share)."""
 
     async def create() -> str:
-        database = app.extensions[SERVICE].database
+        database = runtime_of(index_app).service.database
         _, secret = await ApiKeys(database).create("tests")
         return secret
 
-    return run(create(), app=app)
+    return run(create(), app=index_app)
 
 
 @pytest.fixture

@@ -24,18 +24,21 @@ from typing import Any
 
 from pymongo import MongoClient
 
-from app import embedded
-from app.auth import mint_token
+from app.credentials import mint_token
+from app.embedded import probes
 from indexers.oplog import scoped_token
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "outage-test-secret-long-enough-for-hs256-0123456789"
 
 # argv[1]: comma-separated blueprint modules to add; argv[2:]: the `customers` arguments.
+# (Older checkouts list their blueprints by module name, newer ones as blueprints.)
 LAUNCH = """
-import sys
+import importlib, sys
 import app.api
-app.api.BLUEPRINTS.extend(name for name in sys.argv[1].split(",") if name)
+names = [name for name in sys.argv[1].split(",") if name]
+by_name = all(isinstance(bp, str) for bp in app.api.BLUEPRINTS)
+app.api.BLUEPRINTS.extend(names if by_name else [importlib.import_module(n).bp for n in names])
 from app.cli import cli
 cli(sys.argv[2:], prog_name="customers")
 """
@@ -264,7 +267,7 @@ def first_index_built(data: Path) -> dict[str, Any]:
     """Wait for the first start's index build to finish; return what it recorded."""
     state = json.loads((data / "run" / "mongodb.json").read_text())
     deadline = time.monotonic() + 60
-    with MongoClient(embedded._uri(state["port"])) as client:
+    with MongoClient(probes.loopback_uri(state["port"])) as client:
         while True:
             doc = client.customers.indexer_state.find_one({"_id": "customers"}) or {}
             if doc.get("last_reindex"):

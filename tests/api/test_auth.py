@@ -8,9 +8,10 @@ import logging
 import jwt
 import pytest
 
-from app import runtime
-from app.auth import ApiKeys, decode_token, hash_secret, jwt_secret_for, new_secret
+from app.auth import KEY_CACHE_SECONDS, key_cache_of
 from app.config import DEFAULT_JWT_SECRET, Settings
+from app.credentials import ApiKeys, decode_token, hash_secret, jwt_secret_for, new_secret
+from app.webapp import run, runtime_of
 from tests.api.conftest import JWT_SECRET, token_for
 
 UNAUTHORIZED = {"message": "Unauthorized"}
@@ -77,13 +78,28 @@ def test_admin_rejects_bad_credentials(client, authorization) -> None:
 
 
 def test_revoked_key_is_rejected(app, client) -> None:
-    keys = ApiKeys(app.extensions[runtime.SERVICE].database)
-    record, secret = runtime.run(keys.create("short-lived"), app=app)
-    runtime.run(keys.revoke(record["id"]), app=app)
+    keys = ApiKeys(runtime_of(app).service.database)
+    record, secret = run(keys.create("short-lived"), app=app)
+    run(keys.revoke(record["id"]), app=app)
     assert client.get("/admin/customers", headers=basic(secret)).status_code == 401
-    listed = runtime.run(keys.list_keys(), app=app)
+    listed = run(keys.list_keys(), app=app)
     assert any(k["id"] == record["id"] and k["revoked_at"] for k in listed)
     assert all("token_hash" not in k for k in listed)
+
+
+def test_a_key_revoked_elsewhere_is_refused_once_the_cache_time_has_passed(
+    app, client, monkeypatch
+) -> None:
+    keys = ApiKeys(runtime_of(app).service.database)
+    record, secret = run(keys.create("cached"), app=app)
+    now = [1000.0]
+    monkeypatch.setattr(key_cache_of(app), "clock", lambda: now[0])
+    assert client.get("/admin/customers?limit=1", headers=basic(secret)).status_code == 200
+    run(keys.revoke(record["id"]), app=app)  # in the database only, as another process does
+    now[0] += KEY_CACHE_SECONDS - 0.01
+    assert client.get("/admin/customers?limit=1", headers=basic(secret)).status_code == 200
+    now[0] += 0.02
+    assert client.get("/admin/customers?limit=1", headers=basic(secret)).status_code == 401
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from app.auth import decode_token
 from app.cli import cli
+from app.credentials import decode_token
 
 SECRET = "cli-test-secret-long-enough-for-hs256-0123456789"
 

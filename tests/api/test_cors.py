@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from app import create_app
-from app.runtime import close_app
+from app.webapp import close_app
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def cors_client(api_settings):
     settings = replace(
         api_settings, admin_cors=("https://admin.example",), store_cors=("https://shop.example",)
     )
-    app = create_app(settings)
+    app = create_app(settings, search=False)
     yield app.test_client()
     close_app(app)
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from app.auth import ApiKeys
+from app.credentials import ApiKeys
 from app.limits import MAX_Q_CHARS, MAX_Q_WORDS, MAX_TEXT_CHARS
 from app.service import CustomerModuleService
 from tests.api.test_serve import _free_port
@@ -140,7 +140,7 @@ def test_deep_offsets_on_the_index_served_path_leave_the_server_serving(served) 
 def _hostile_paths() -> list[str]:
     many = " ".join(["abcdefghijklmno"] * MAX_Q_WORDS)
     same = " ".join(["a" * 15] * MAX_Q_WORDS)
-    queries = [
+    queries: list[tuple[str, dict[str, Any]]] = [
         ("/admin/customers", {"q": "a" * MAX_Q_CHARS}),
         ("/admin/customers", {"q": same}),
         ("/admin/customers", {"q": many, "order": "-email"}),

@@ -20,10 +20,9 @@ import pytest
 from bson.timestamp import Timestamp
 from pymongo import MongoClient
 
-from app import embedded
 from app.config import Settings
 from app.db import new_client
-from app.embedded import EmbeddedServer
+from app.embedded import EmbeddedServer, launch, probes
 from indexers.backends import open_backend
 from indexers.documents import version_from_timestamp
 from tests.api.serve_support import (
@@ -81,7 +80,7 @@ def test_sigkill_of_the_embedded_database_during_a_write_load(tmp_path: Path) ->
 
         now = json.loads((data / "run" / "mongodb.json").read_text())
         assert now["pid"] != dead["pid"] and now["port"] == dead["port"]  # restarted in place
-        uri = embedded._uri(now["port"])
+        uri = probes.loopback_uri(now["port"])
         with MongoClient(uri) as client:
             stored = set(client.customers.customers.distinct("_id"))
             state = client.customers.indexer_state.find_one()
@@ -116,7 +115,7 @@ def test_an_external_mongodb_down_is_a_fast_503_and_the_api_recovers_when_it_is_
         customer = created.body["customer"]["id"]
 
         os.kill(mongo.pid, signal.SIGKILL)
-        assert embedded._wait_gone(mongo.pid, None, None, 10)
+        assert launch.wait_gone(mongo.pid, None, None, 10)
         calls = [
             ("GET", "/admin/customers?limit=5", None),
             ("GET", f"/admin/customers/{customer}", None),

@@ -14,7 +14,7 @@ from app import create_app
 from app.config import ConfigError, Settings
 from app.errors import RateLimited
 from app.ratelimit import RateLimits, parse_limit
-from app.runtime import close_app
+from app.webapp import close_app
 from tests.api.conftest import token_for
 
 AUTH_LIMIT = 3
@@ -22,14 +22,15 @@ REGISTER_LIMIT = 2
 
 
 @pytest.fixture(scope="module")
-def limited_app(app: Flask, api_settings: Settings) -> Iterator[Flask]:
-    """An app on the package's database with low limits (each test uses addresses of its own)."""
+def limited_app(index_app: Flask, api_settings: Settings) -> Iterator[Flask]:
+    """An app on the package's database with low limits (each test uses addresses of its own);
+    MongoDB answers its lists (one index app per package is enough)."""
     settings = dataclasses.replace(
         api_settings,
         rate_limit_auth=f"{AUTH_LIMIT}/minute",
         rate_limit_register=f"{REGISTER_LIMIT}/minute",
     )
-    limited = create_app(settings)
+    limited = create_app(settings, search=False)
     limited.config["TESTING"] = True
     yield limited
     close_app(limited)

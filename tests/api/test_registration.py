@@ -8,9 +8,9 @@ import jwt
 import pytest
 from click.testing import CliRunner
 
-from app.auth import decode_token
 from app.cli import cli
-from app.runtime import SERVICE, run
+from app.credentials import decode_token
+from app.webapp import run, runtime_of
 from tests.api.conftest import JWT_SECRET, token_for
 
 ALREADY_LINKED = {
@@ -30,7 +30,7 @@ def bearer(claims: dict) -> dict[str, str]:
 
 
 def stored(app, collection: str) -> list[dict]:
-    database = app.extensions[SERVICE].database
+    database = runtime_of(app).service.database
     return run(database[collection].find({}).to_list(), app=app)
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from app.auth import mint_token
 from app.cli import cli
+from app.credentials import mint_token
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "serve-test-secret-long-enough-for-hs256-0123456789"

@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
-from app import embedded
-from app.embedded import EmbeddedServer
+from app.embedded import EmbeddedServer, probes
 from indexers.oplog import scoped_token
 from tests.api.serve_support import (
     ROOT,
@@ -86,7 +85,8 @@ def test_a_port_in_use_is_one_line_before_the_database_starts(tmp_path: Path) ->
 def test_bad_configuration_is_one_line_naming_the_variable(
     tmp_path: Path, variable: str, value: str
 ) -> None:
-    result = run_serve(serve_env(tmp_path / "data", **{variable: value}), "--port", "0")
+    env = {**serve_env(tmp_path / "data"), variable: value}
+    result = run_serve(env, "--port", "0")
     assert variable in one_line_error(result)
     assert not (tmp_path / "data").exists()
 
@@ -136,7 +136,7 @@ def test_sigterm_finishes_the_request_in_flight_saves_the_checkpoint_and_stops_t
     finally:
         server.close()
 
-    assert not embedded._pid_alive(database["pid"])  # the last user stopped the database
+    assert not probes.pid_alive(database["pid"])  # the last user stopped the database
     assert not (data / "run" / "mongodb.json").exists()
     with EmbeddedServer(data, supervise=False) as mongo, MongoClient(mongo.uri) as client:
         state = client.customers.indexer_state.find_one({"_id": "customers"})

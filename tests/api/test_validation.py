@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from app.api import schemas as s
-from app.api.validation import invalid_request
+from app.api.parsing import invalid_request
 from app.limits import MAX_METADATA_BYTES
 
 

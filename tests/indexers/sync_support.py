@@ -13,10 +13,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import AsyncMongoClient
 
@@ -29,6 +29,9 @@ from indexers.backends.base import (
     Upsert,
 )
 from indexers.documents import SearchDoc, to_search_doc, version_from_timestamp
+
+if TYPE_CHECKING:
+    from indexers.sync import Indexer
 
 SECANTUSD = Path(sys.executable).with_name("secantusd-py")
 
@@ -75,6 +78,38 @@ async def until(predicate: Any, timeout: float = 10.0) -> None:  # noqa: ASYNC10
             return
         assert loop.time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.02)
+
+
+class Running:
+    """An indexer running as a task of this loop (as in ``customers serve``)."""
+
+    def __init__(self, indexer: Indexer) -> None:
+        self.indexer = indexer
+        self.stop_event = asyncio.Event()
+        self.task = asyncio.create_task(indexer.run(self.stop_event))
+
+    async def stop(self) -> None:
+        """Stop it and wait until it has saved its checkpoint and released the lease."""
+        self.stop_event.set()
+        await self.task
+
+
+@contextlib.asynccontextmanager
+async def running(
+    indexer: Indexer, *, wait_for: str | None = "active", close: bool = True
+) -> AsyncIterator[Running]:
+    """Run ``indexer`` for the block: first wait until it is ``wait_for`` (``"active"``,
+    ``"ready"``, ``"caught_up"``; None: do not wait); at the end stop it and, unless
+    ``close`` is False, close its backend."""
+    run = Running(indexer)
+    try:
+        if wait_for is not None:
+            await until(lambda: getattr(indexer, wait_for), timeout=20)
+        yield run
+    finally:
+        await run.stop()
+        if close:
+            await indexer.backend.close()
 
 
 def client(uri: str) -> AsyncMongoClient[dict[str, Any]]:

@@ -40,7 +40,10 @@ def test_stale_and_equal_versions_are_skipped(engine: Engine) -> None:
 
 def test_replaying_a_batch_is_idempotent(engine: Engine) -> None:
     async def body(b: SearchBackend) -> None:
-        batch = [*upserts([customer(1), customer(2)], 5), Delete("cus_000002", 6)]
+        batch: list[Upsert | Delete] = [
+            *upserts([customer(1), customer(2)], 5),
+            Delete("cus_000002", 6),
+        ]
         await b.apply(batch)
         await b.apply(batch)
         await b.refresh()
@@ -293,7 +296,7 @@ def test_an_index_of_another_schema_is_reported_not_misread(tmp_path) -> None:  
             backend = EmbeddedBackend(tmp_path / "search")
             with pytest.raises(IncompatibleIndex):
                 await backend.apply(upserts([customer(1)]))
-            assert await IndexReader(backend).list_customer_ids({}) is None  # → MongoDB
+            assert await IndexReader(backend).list_customer_ids(None) is None  # → MongoDB
         finally:
             await backend.close()
 

@@ -9,20 +9,16 @@ from bson import Timestamp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indexers.analysis import (
-    boundary_prefixes,
+from indexers.analysis import boundary_prefixes, digit_prefixes, fold, index_words, trigrams
+from indexers.documents import SearchDoc, to_search_doc, version_from_timestamp
+from indexers.keys import (
     date_sort_key,
     date_sort_key_desc,
-    digit_prefixes,
     epoch_ms,
-    fold,
     id_of_sort_key,
-    index_words,
     text_sort_key,
     text_sort_key_desc,
-    trigrams,
 )
-from indexers.documents import SearchDoc, to_search_doc, version_from_timestamp
 from tests.indexers.conftest import customer
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -105,6 +106,11 @@ orders = st.sampled_from(
 )
 
 
+def _null_first(field: str, row: dict[str, Any]) -> tuple[bool, Any]:
+    """Sort key: rows without ``field`` first, then by its value (as the index orders)."""
+    return row[field] is not None, row[field] or ""
+
+
 def expected(rows: list[dict[str, Any]], q: str, query: ListQuery) -> tuple[list[str], int]:
     """The MongoDB semantics: filter by matches, sort (nulls first ascending, id tie-break)."""
     found = [r for r in rows if matches(q, r) and (query.with_deleted or r["deleted_at"] is None)]
@@ -113,9 +119,7 @@ def expected(rows: list[dict[str, Any]], q: str, query: ListQuery) -> tuple[list
         keys.append(("id", "ASC"))
     for name, direction in reversed(keys):
         field = "_id" if name == "id" else name
-        found.sort(
-            key=lambda r, f=field: (r[f] is not None, r[f] or ""), reverse=direction == "DESC"
-        )
+        found.sort(key=partial(_null_first, field), reverse=direction == "DESC")
     ids = [r["_id"] for r in found]
     end = None if query.take is None else query.skip + query.take
     return ids[query.skip : end], len(ids)

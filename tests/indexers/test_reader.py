@@ -1,4 +1,4 @@
-"""IndexReader: Medusa filters → index queries, fallbacks (None) and read-your-writes hook."""
+"""IndexReader: compiled filters → index queries, fallbacks (None) and read-your-writes hook."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from app.entities import CUSTOMER
+from app.errors import InvalidData
+from app.filtering import And, Compare, Node, Or, Related, compile_filters, walk
 from indexers.backends.embedded import EmbeddedBackend
 from indexers.query import NotServable, RangeFilter, TermFilter
 from indexers.reader import IndexReader, to_list_query
@@ -34,12 +37,25 @@ ROWS = [
 ]
 
 
-async def resolve(relation: str, value: Any) -> list[str]:
-    assert relation == "groups"
-    if isinstance(value, dict):
-        value = value.get("id", [])
-        value = [value] if isinstance(value, str) else value
-    return [v for v in value if v != "cusgroup_deleted"]
+def resolve(node: Node) -> Node:
+    """What the service does before asking the index: groups resolved to live group ids
+    (here: the ids named, but for ``cusgroup_deleted``)."""
+    if isinstance(node, And | Or):
+        return type(node)(tuple(resolve(part) for part in node.parts))
+    if isinstance(node, Related):
+        named = [
+            v
+            for n in walk(node.where)
+            if isinstance(n, Compare) and n.field == "id"
+            for v in (n.value if isinstance(n.value, tuple) else (n.value,))
+        ]
+        return node.resolved(tuple(v for v in named if v != "cusgroup_deleted"))
+    return node
+
+
+def compiled(filters: dict[str, Any] | None) -> Node:
+    """``filters`` as the service hands them to the reader: compiled, groups resolved."""
+    return resolve(compile_filters(filters, CUSTOMER))
 
 
 def run(tmp_path: Path, body) -> None:  # type: ignore[no-untyped-def]
@@ -52,7 +68,7 @@ def run(tmp_path: Path, body) -> None:  # type: ignore[no-untyped-def]
 
         try:
             await backend.apply(upserts(ROWS))
-            reader = IndexReader(backend, freshness=freshness, resolve=resolve)
+            reader = IndexReader(backend, freshness=freshness)
             await body(reader, calls)
         finally:
             await backend.close()
@@ -63,7 +79,7 @@ def run(tmp_path: Path, body) -> None:  # type: ignore[no-untyped-def]
 def test_filters_are_served_from_the_index(tmp_path: Path) -> None:
     async def body(reader: IndexReader, calls: list[int]) -> None:
         async def ids(filters: dict[str, Any] | None, **kw: Any) -> tuple[list[str], int] | None:
-            return await reader.list_customer_ids(filters, **kw)
+            return await reader.list_customer_ids(compiled(filters), **kw)
 
         assert await ids(None) == (["cus_000001", "cus_000002", "cus_000004"], 3)
         assert await ids({}, with_deleted=True, take=2) == (["cus_000001", "cus_000002"], 4)
@@ -97,11 +113,13 @@ def test_unservable_filters_fall_back_to_mongodb(tmp_path: Path) -> None:
         for filters in (
             {"$or": [{"email": "a"}, {"email": "b"}]},
             {"email": {"$like": "a%"}},
-            {"metadata": {"x": 1}},
-            {"created_at": "not a date"},
-            {"first_name": 5},
+            {"created_at": {"$ne": BASE_TIME}},
+            {"has_account": [True]},
         ):
-            assert await reader.list_customer_ids(filters) is None, filters
+            assert await reader.list_customer_ids(compiled(filters)) is None, filters
+        for invalid in ({"metadata": {"x": 1}}, {"created_at": "not a date"}, {"first_name": 5}):
+            with pytest.raises(InvalidData):  # refused before any reader sees them
+                compiled(invalid)
         assert await reader.list_customer_ids(None, order={"phone": "ASC"}) is None
         assert (
             await reader.list_customer_ids(None, order={"last_name": "ASC", "first_name": "ASC"})
@@ -111,12 +129,13 @@ def test_unservable_filters_fall_back_to_mongodb(tmp_path: Path) -> None:
     run(tmp_path, body)
 
 
-def test_groups_without_a_resolver_fall_back(tmp_path: Path) -> None:
+def test_unresolved_groups_fall_back(tmp_path: Path) -> None:
     async def go() -> None:
         backend = EmbeddedBackend(tmp_path / "s")
         try:
             await backend.apply(upserts(ROWS))
-            assert await IndexReader(backend).list_customer_ids({"groups": "x"}) is None
+            unresolved = compile_filters({"groups": "x"}, CUSTOMER)
+            assert await IndexReader(backend).list_customer_ids(unresolved) is None
         finally:
             await backend.close()
 
@@ -128,7 +147,7 @@ def test_no_index_yet_falls_back(tmp_path: Path) -> None:
         backend = EmbeddedBackend(tmp_path / "empty")
         try:
             reader = IndexReader(backend)
-            assert await reader.list_customer_ids({}) is None
+            assert await reader.list_customer_ids(None) is None
             assert await reader.search_customers("ann") is None
         finally:
             await backend.close()
@@ -138,29 +157,29 @@ def test_no_index_yet_falls_back(tmp_path: Path) -> None:
 
 def test_search_customers(tmp_path: Path) -> None:
     async def body(reader: IndexReader, calls: list[int]) -> None:
-        result = await reader.search_customers("ann", {"has_account": True}, limit=5)
+        result = await reader.search_customers("ann", compiled({"has_account": True}), limit=5)
         assert result is not None
         hits, count = result
         assert [h.id for h in hits] == ["cus_000001"] and count == 1
         assert hits[0].highlights == {"email": "<em>ann</em>@x.com", "first_name": "<em>Ann</em>"}
-        assert await reader.search_customers("ann", {"$or": []}) is not None
+        assert await reader.search_customers("ann", compiled({"$or": []})) is not None
 
     run(tmp_path, body)
 
 
 def test_to_list_query_shapes() -> None:
-    query = asyncio.run(
-        to_list_query(
+    query = to_list_query(
+        compiled(
             {
                 "first_name": {"$in": ["A", None], "$nin": ["B"]},
                 "updated_at": {"$lt": BASE_TIME},
                 "q": "  ",
-            },
-            skip=5,
-            take=10,
-            order=[("email", -1)],
-            with_deleted=True,
-        )
+            }
+        ),
+        skip=5,
+        take=10,
+        order=[("email", -1)],
+        with_deleted=True,
     )
     assert query.terms == (
         TermFilter("first_name", in_=frozenset({"A", None})),
@@ -170,27 +189,27 @@ def test_to_list_query_shapes() -> None:
     assert query.q is None and query.order == (("email", "DESC"),)
     assert (query.skip, query.take, query.with_deleted) == (5, 10, True)
     with pytest.raises(NotServable):
-        asyncio.run(to_list_query({"has_account": "yes"}))
+        to_list_query(compiled({"has_account": {"$in": [True]}}))
 
 
-def test_live_group_ids_from_the_caller(tmp_path: Path) -> None:
+def test_groups_resolved_by_the_caller(tmp_path: Path) -> None:
     async def go() -> None:
         backend = EmbeddedBackend(tmp_path / "s")
         try:
             await backend.apply(upserts(ROWS))
-            reader = IndexReader(backend)  # no resolver: the service passes the live ids
+            reader = IndexReader(backend)
+            groups = compile_filters({"groups": {"id": "cusgroup_vip"}}, CUSTOMER).parts[0]
+            assert isinstance(groups, Related)
             found = await reader.list_customer_ids(
-                {"groups": {"id": "cusgroup_vip"}},
+                And((groups.resolved(("cusgroup_vip",)),)),  # the live ids, as resolved
                 skip=0,
                 take=None,
                 order=(("created_at", -1), ("id", 1)),  # FindConfig.sort form
                 with_deleted=False,
-                live_group_ids=["cusgroup_vip"],
             )
             assert found == (["cus_000004", "cus_000001"], 2)
-            assert await reader.list_customer_ids(
-                {"groups": "cusgroup_vip"}, live_group_ids=[]
-            ) == ([], 0)
+            none_live = And((groups.resolved(()),))
+            assert await reader.list_customer_ids(none_live) == ([], 0)
         finally:
             await backend.close()
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from app.cli.index import index
+from app.cli.reindex import reindex, run_reindex
 from app.config import Settings
 from indexers.backends.base import Delete, Upsert
 from indexers.backends.embedded import EmbeddedBackend
-from indexers.cli import index, reindex, run_reindex
 from indexers.documents import to_search_doc
 from indexers.query import ListQuery
 from indexers.state import IndexerState
@@ -21,7 +22,7 @@ from tests.indexers.sync_support import (
     assert_index_matches,
     client,
     raw_customer,
-    until,
+    running,
 )
 
 
@@ -48,29 +49,25 @@ def test_reindex_while_a_writer_runs_keeps_answering_and_loses_nothing(
         )
         await ix.run_until_caught_up()
         before = await backend.active_generation()
-        stop = asyncio.Event()
-        task = asyncio.create_task(ix.run(stop))
-        writer = Writer(coll, seed=3, start=10_000)
-        writing = asyncio.create_task(writer.run(600, pause=0.002))
-        await asyncio.sleep(0.2)
-        ix.request_reindex("test")
-        answered = 0
-        while ix.stats.reindexes < 2:  # searches keep answering from the old generation
-            ids, total = await backend.list_ids(ListQuery(take=5))
-            assert total > 0 and ids
-            answered += 1
-            await asyncio.sleep(0.02)
-        await writing  # keep writing after the switch too
-        assert await ix.wait_until_applied(timeout=10)
-        await assert_index_matches(coll, backend)
-        after = await backend.active_generation()
-        assert after != before and await backend.generations() == [after]
-        state = await IndexerState(db).load()
-        assert state["last_reindex"]["reason"] == "test" and state["reindex"] is None
-        assert answered > 0 and progress and progress[-1][0] >= 3000
-        stop.set()
-        await task
-        await backend.close()
+        async with running(ix, wait_for=None):
+            writer = Writer(coll, seed=3, start=10_000)
+            writing = asyncio.create_task(writer.run(600, pause=0.002))
+            await asyncio.sleep(0.2)
+            ix.request_reindex("test")
+            answered = 0
+            while ix.stats.reindexes < 2:  # searches keep answering from the old generation
+                ids, total = await backend.list_ids(ListQuery(take=5))
+                assert total > 0 and ids
+                answered += 1
+                await asyncio.sleep(0.02)
+            await writing  # keep writing after the switch too
+            assert await ix.wait_until_applied(timeout=10)
+            await assert_index_matches(coll, backend)
+            after = await backend.active_generation()
+            assert after != before and await backend.generations() == [after]
+            state = await IndexerState(db).load()
+            assert state["last_reindex"]["reason"] == "test" and state["reindex"] is None
+            assert answered > 0 and progress and progress[-1][0] >= 3000
         await mongo.close()
 
     asyncio.run(main())
@@ -85,23 +82,23 @@ def test_customers_reindex_asks_the_active_indexer_and_follows_it(
         await db.customers.insert_many([raw_customer(n) for n in range(500)])
         backend = EmbeddedBackend(tmp_path / "data" / "search")
         ix = Indexer(db, backend, lease_ttl=1.5)
-        stop = asyncio.Event()
-        task = asyncio.create_task(ix.run(stop))
-        await until(lambda: ix.ready)
         seen: list[tuple[int, int]] = []
-        summary = await run_reindex(
-            settings_for(mongodb_uri, database_name, tmp_path / "data"),
-            db,
-            EmbeddedBackend(tmp_path / "other"),  # not used: the active indexer does the work
-            progress=lambda done, total: seen.append((done, total)),
-            timeout=60,
-        )
-        assert summary["copied"] == 500 and summary["reason"].startswith("requested")
-        assert ix.stats.reindexes == 2
-        await assert_index_matches(db.customers, backend)
-        stop.set()
-        await task
-        await backend.close()
+        async with running(ix, wait_for="ready"):
+            summary = await run_reindex(
+                settings_for(mongodb_uri, database_name, tmp_path / "data"),
+                db,
+                EmbeddedBackend(tmp_path / "other"),  # not used: the active indexer works
+                progress=lambda done, total: seen.append((done, total)),
+                timeout=60,
+            )
+            assert summary["copied"] == 500 and summary["reason"].startswith("requested")
+            assert ix.stats.reindexes == 2
+            await assert_index_matches(db.customers, backend)
+        # the bar got the total up front, then the other process's progress as it went
+        assert seen[0] == (0, 500), seen
+        assert all(total == 500 for _, total in seen), seen
+        copied = [done for done, _ in seen]
+        assert copied == sorted(copied) and copied[-1] <= 500, seen
         await mongo.close()
 
     asyncio.run(main())
@@ -160,18 +157,14 @@ def test_verify_repair_goes_through_the_active_indexer(
         await db.customers.insert_many([raw_customer(n) for n in range(20)])
         backend = EmbeddedBackend(tmp_path / "search")
         ix = Indexer(db, backend, lease_ttl=1.5)
-        stop = asyncio.Event()
-        task = asyncio.create_task(ix.run(stop))
-        await until(lambda: ix.ready)
-        version = (await backend.versions(["cus_0000003"]))["cus_0000003"]
-        await backend.apply([Delete("cus_0000003", version + 1)])
-        result = await verify(db, backend, repair=True)
-        assert result.missing == ["cus_0000003"] and result.repaired == 1
-        assert (await verify(db, backend)).ok
-        await assert_index_matches(db.customers, backend)
-        stop.set()
-        await task
-        await backend.close()
+        async with running(ix, wait_for="ready"):
+            version = (await backend.versions(["cus_0000003"]))["cus_0000003"]
+            await backend.apply([Delete("cus_0000003", version + 1)])
+            result = await verify(db, backend, repair=True)
+            assert result.missing == ["cus_0000003"] and result.repaired == 1
+            assert (await verify(db, backend)).ok
+            await assert_index_matches(db.customers, backend)
+            assert (await IndexerState(db).load())["last_repair"]["count"] == 1  # by it
         await mongo.close()
 
     asyncio.run(main())

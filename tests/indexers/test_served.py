@@ -16,7 +16,7 @@ import pytest
 
 from indexers.backends.embedded import EmbeddedBackend
 from indexers.sync import Indexer
-from indexers.wiring import attach_search
+from indexers.wiring import search_reader
 from tests.indexers.sync_support import until
 
 
@@ -52,7 +52,7 @@ def served(service: Any, tmp_path: Path) -> Iterator[Served]:
     stop = asyncio.Event()
     task = service.loop.create_task(indexer.run(stop))
     service.run(until(lambda: indexer.ready, timeout=20))
-    attach_search(service.aio, backend, indexer=indexer)
+    service.aio.index = search_reader(service.aio.database, backend, indexer=indexer)
     try:
         yield Served(service, backend, indexer)
     finally:
@@ -83,6 +83,9 @@ def people(served: Served) -> list[Any]:
         [{"customer_id": made[i].id, "customer_group_id": vip.id} for i in (0, 3)]
     )
     s.soft_delete_customers([made[4].id])
+    # Wait for the condition, not for the read's own 1 s freshness window: on a busy machine
+    # that window can pass, and a list answered by MongoDB would not show the index at work.
+    assert s.run(served.indexer.wait_until_applied(timeout=30))
     return made
 
 

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bson.timestamp import Timestamp
 
 from indexers.backends.embedded import EmbeddedBackend
 from indexers.oplog import OplogPruner, prune_oplog, resumable
-from indexers.state import IndexerState, Position
+from indexers.state import IndexerState
 from indexers.sync import Indexer, probe_head
 from tests.indexers.sync_support import (
     FlakyBackend,
@@ -23,6 +22,7 @@ from tests.indexers.sync_support import (
     dedicated_server,
     last_event_versions,
     raw_customer,
+    running,
     until,
 )
 
@@ -99,28 +99,23 @@ def test_backend_down_stops_the_checkpoint_and_catches_up_after(
         ix = indexer(db, backend)
         await ix.run_until_caught_up()
         state = IndexerState(db)
-        stop = asyncio.Event()
-        task = asyncio.create_task(ix.run(stop))
-        await until(lambda: ix.active)
-        saved = (await state.load())["resume_token"]
-        backend.down = True
-        writer = Writer(coll)
-        await writer.run(200)
-        await until(lambda: backend.failures >= 5)
-        await asyncio.sleep(0.3)
-        assert (await state.load())["resume_token"] == saved  # never advanced while down
-        assert ix.stats.retries >= 5
-        backend.down = False
-        assert await ix.wait_until_applied(timeout=10)
-        await assert_index_matches(coll, backend)
+        async with running(ix):
+            saved = (await state.load())["resume_token"]
+            backend.down = True
+            writer = Writer(coll)
+            await writer.run(200)
+            await until(lambda: backend.failures >= 5)
+            await asyncio.sleep(0.3)
+            assert (await state.load())["resume_token"] == saved  # never advanced while down
+            assert ix.stats.retries >= 5
+            backend.down = False
+            assert await ix.wait_until_applied(timeout=10)
+            await assert_index_matches(coll, backend)
 
-        async def checkpointed() -> bool:
-            return (await state.load())["resume_token"] != saved
+            async def checkpointed() -> bool:
+                return (await state.load())["resume_token"] != saved
 
-        await until(checkpointed)  # saved in the background, while the indexer keeps running
-        stop.set()
-        await task
-        await backend.close()
+            await until(checkpointed)  # saved in the background, while the indexer runs
 
     run(mongodb_uri, database_name, tmp_path, body)
 
@@ -136,19 +131,14 @@ def test_a_failing_target_of_an_abandoned_reindex_does_not_stall_the_sync(
         # a reindex's dual-write target whose writes keep failing
         target = FlakyBackend(backend.writer_for(await backend.create_generation()))
         target.down = True
-        ix._extra.append(target)
-        stop = asyncio.Event()
-        task = asyncio.create_task(ix.run(stop))
-        await until(lambda: ix.active)
-        await Writer(coll).run(20)
-        await until(lambda: target.failures >= 2)
-        assert not await ix.wait_until_applied(timeout=0.5)  # the batch waits for the target
-        ix.abandon_target(target)  # what a failed reindex does before dropping its generation
-        assert await ix.wait_until_applied(timeout=10)
-        await assert_index_matches(coll, backend)
-        stop.set()
-        await task
-        await backend.close()
+        ix.writer.add_target(target)
+        async with running(ix):
+            await Writer(coll).run(20)
+            await until(lambda: target.failures >= 2)
+            assert not await ix.wait_until_applied(timeout=0.5)  # the batch waits for it
+            ix.abandon_target(target)  # what a failed reindex does before dropping it
+            assert await ix.wait_until_applied(timeout=10)
+            await assert_index_matches(coll, backend)
 
     run(mongodb_uri, database_name, tmp_path, body)
 
@@ -188,27 +178,19 @@ def test_two_indexers_one_active_and_the_standby_takes_over(
         coll = db.customers
         first, second = EmbeddedBackend(root), EmbeddedBackend(root)
         a, b = indexer(db, first, owner="a"), indexer(db, second, owner="b")
-        stop_a, stop_b = asyncio.Event(), asyncio.Event()
-        task_a = asyncio.create_task(a.run(stop_a))
-        await until(lambda: a.active)
-        task_b = asyncio.create_task(b.run(stop_b))
-        await coll.insert_many([raw_customer(n) for n in range(20)])
-        assert await a.wait_until_applied(timeout=10)
-        await asyncio.sleep(0.5)
-        assert a.active and not b.active
-        assert (await IndexerState(db).load())["owner"] == "a"
-        assert b.stats.applied == 0
-        stop_a.set()  # a clean stop releases the lease: the standby takes over at once
-        await task_a
-        await until(lambda: b.active, timeout=5)
-        await coll.insert_many([raw_customer(n) for n in range(20, 30)])
-        assert await b.wait_until_applied(timeout=10)
-        await assert_index_matches(coll, second)
-        assert b.stats.applied >= 10
-        stop_b.set()
-        await task_b
-        await first.close()
-        await second.close()
+        async with running(a) as run_a, running(b, wait_for=None):
+            await coll.insert_many([raw_customer(n) for n in range(20)])
+            assert await a.wait_until_applied(timeout=10)
+            await asyncio.sleep(0.5)
+            assert a.active and not b.active
+            assert (await IndexerState(db).load())["owner"] == "a"
+            assert b.stats.applied == 0
+            await run_a.stop()  # a clean stop releases the lease: the standby takes over
+            await until(lambda: b.active, timeout=5)
+            await coll.insert_many([raw_customer(n) for n in range(20, 30)])
+            assert await b.wait_until_applied(timeout=10)
+            await assert_index_matches(coll, second)
+            assert b.stats.applied >= 10
 
     run(mongodb_uri, database_name, tmp_path, body)
 
@@ -220,26 +202,24 @@ def test_read_your_writes_in_process_and_from_another_process(
         coll = db.customers
         backend = EmbeddedBackend(root)
         ix = indexer(db, backend)
-        stop = asyncio.Event()
-        task = asyncio.create_task(ix.run(stop))
-        await until(lambda: ix.ready)
         observer = indexer(db, EmbeddedBackend(root), owner="observer")  # not the active one
-        for n in range(10):
-            await coll.insert_one(raw_customer(n))
-            await db.customer_groups.insert_one({"_id": f"g{n}", "name": f"g{n}"})  # noise
-            assert await ix.wait_until_applied(timeout=20)
-            assert f"cus_{n:07d}" in await backend.versions([f"cus_{n:07d}"])
-            await coll.update_one({"_id": f"cus_{n:07d}"}, {"$set": {"deleted_at": None}})
-            await coll.delete_one({"_id": f"cus_{n:07d}"})
-            assert await observer.wait_until_applied(
-                timeout=20
-            )  # via the state document (generous: CI is shared)
-            assert not await backend.versions([f"cus_{n:07d}"])
-        head = await probe_head(db)
-        assert (await ix.applied_position()).covers(head)
-        stop.set()
-        await task
-        await backend.close()
+        async with running(ix, wait_for="ready"):
+            for n in range(10):
+                await coll.insert_one(raw_customer(n))
+                await db.customer_groups.insert_one({"_id": f"g{n}", "name": f"g{n}"})  # noise
+                assert await ix.wait_until_applied(timeout=20)
+                assert f"cus_{n:07d}" in await backend.versions([f"cus_{n:07d}"])
+                await coll.update_one({"_id": f"cus_{n:07d}"}, {"$set": {"deleted_at": None}})
+                await coll.delete_one({"_id": f"cus_{n:07d}"})
+                # via the state document (generous: CI is shared)
+                assert await observer.wait_until_applied(timeout=20)
+                assert not await backend.versions([f"cus_{n:07d}"])
+            head = await probe_head(db)  # past the demand and checkpoint writes just made
+
+            async def covered() -> bool:
+                return (await ix.applied_position()).covers(head)
+
+            await until(covered)  # the in-memory position moves past our own writes too
         await observer.backend.close()
 
     run(mongodb_uri, database_name, tmp_path, body)
@@ -258,13 +238,9 @@ def test_a_checkpoint_taken_after_a_command_entry_resumes_without_a_reindex(
         backend = EmbeddedBackend(root)
         await coll.insert_one(raw_customer(1))
         first = indexer(db, backend, max_await_ms=50, lease_ttl=60)  # no renewal writes
-        stop = asyncio.Event()
-        task = asyncio.create_task(first.run(stop))
-        await until(lambda: first.caught_up)
-        await db.create_collection("unrelated")
-        await asyncio.sleep(0.5)  # idle reads pass over the command entry
-        stop.set()
-        await task
+        async with running(first, wait_for="caught_up", close=False):
+            await db.create_collection("unrelated")
+            await asyncio.sleep(0.5)  # idle reads pass over the command entry
         saved = (await IndexerState(db).load())["resume_token"]
         assert await resumable(db, "customers", saved)
 
@@ -292,7 +268,8 @@ def test_history_lost_on_resume_runs_a_full_reindex(
             generation = await backend.active_generation()
             writer = Writer(coll, start=10)
             await writer.run(120)
-            assert await prune_oplog(db.client) > 0
+            pruned = await prune_oplog(db.client)
+            assert pruned is not None and pruned > 0
             token = (await IndexerState(db).load())["resume_token"]
             assert not await resumable(db, "customers", token)  # code 286
             caplog.clear()
@@ -319,21 +296,16 @@ def test_an_open_cursor_that_falls_off_the_oplog_is_caught(tmp_path: Path) -> No
             backend = FlakyBackend(EmbeddedBackend(root))
             ix = indexer(db, backend)
             await ix.run_until_caught_up()
-            stop = asyncio.Event()
-            task = asyncio.create_task(ix.run(stop))
-            await until(lambda: ix.ready)
-            backend.down = True
-            await coll.insert_one(raw_customer(0))  # the loop now holds a failing batch
-            await until(lambda: backend.failures >= 1)
-            await coll.insert_many([raw_customer(n) for n in range(1, 1200)])  # > 1,000: prune
-            backend.down = False
-            await until(lambda: ix.stats.reindexes == 2, timeout=30)
-            assert ix.stats.history_lost >= 1
-            assert await ix.wait_until_applied(timeout=10)
-            await assert_index_matches(coll, backend)
-            stop.set()
-            await task
-            await backend.close()
+            async with running(ix, wait_for="ready"):
+                backend.down = True
+                await coll.insert_one(raw_customer(0))  # the loop now holds a failing batch
+                await until(lambda: backend.failures >= 1)
+                await coll.insert_many([raw_customer(n) for n in range(1, 1200)])  # > 1,000
+                backend.down = False
+                await until(lambda: ix.stats.reindexes == 2, timeout=30)
+                assert ix.stats.history_lost >= 1
+                assert await ix.wait_until_applied(timeout=10)
+                await assert_index_matches(coll, backend)
 
         run(uri, "gap", tmp_path, body)
 
@@ -357,57 +329,24 @@ def test_dropping_the_collection_triggers_a_reindex(
     run(mongodb_uri, database_name, tmp_path, body)
 
 
-def test_positions_and_pruner(mongodb_uri: str, database_name: str) -> None:
-    async def body(db: Any, _root: Path) -> None:
-        head = await probe_head(db)
-        await db.customers.insert_one(raw_customer(1))
-        later = await probe_head(db)
-        assert later.covers(head) and not head.covers(later)
-        assert Position.from_doc(later.to_doc()) == later
-        assert later.covers(later.before()) and not later.before().covers(later)
-        # MongoDB KeyString tokens: 0x82 + the 8-byte cluster time, compared by time
-        mongo_token = {"_data": "826553F100000000052B022C0100296E5A1004" + "00" * 8}
-        assert Position.from_token(mongo_token) == Position(Timestamp(1700000000, 5))
-        assert Position.from_token({"_data": "zz"}) is None
-        pruner = OplogPruner(db, interval=0.0001)
-        assert await pruner.maybe_prune(caught_up=False, reindexing=False) == 0
-        assert pruner.last_run is not None
-        await asyncio.sleep(0.01)
-        assert await pruner.maybe_prune(caught_up=True, reindexing=False) >= 0
-        assert pruner.supported is True
+def test_the_oplog_is_pruned_only_while_caught_up_and_no_reindex_runs(tmp_path: Path) -> None:
+    with dedicated_server("--oplog-max-entries", "20") as uri:
 
-    run(mongodb_uri, database_name, Path("."), body)
+        async def body(db: Any, _root: Path) -> None:
+            await db.customers.insert_many([raw_customer(n) for n in range(60)])  # 60 entries
+            pruner = OplogPruner(db, interval=0.0001)
+            await asyncio.sleep(0.01)  # due
+            assert await pruner.maybe_prune(caught_up=False, reindexing=False) == 0
+            await asyncio.sleep(0.01)
+            assert await pruner.maybe_prune(caught_up=True, reindexing=True) == 0
+            assert pruner.supported is None and pruner.pruned_total == 0  # never asked
+            await asyncio.sleep(0.01)
+            pruned = await pruner.maybe_prune(caught_up=True, reindexing=False)
+            assert pruned >= 40  # down to the cap of 20 entries
+            assert pruner.supported is True and pruner.pruned_total == pruned
+            assert await prune_oplog(db.client) == 0  # nothing left above the cap
 
-
-def test_on_serve_runs_the_indexer_on_the_app_loop(
-    mongodb_uri: str, database_name: str, tmp_path: Path
-) -> None:
-    from app import create_app, runtime
-    from app.config import Settings
-    from indexers.cli import INDEXER, on_serve
-
-    settings = Settings(
-        mongodb_uri=mongodb_uri, mongodb_database=database_name, data_dir=tmp_path / "data"
-    )
-    app = create_app(settings)
-    stop = on_serve(app, settings)
-    try:
-        assert stop is not None
-        ix: Indexer = app.extensions[INDEXER]
-        service = app.extensions[runtime.SERVICE]
-
-        async def write_and_wait() -> dict[str, int]:
-            await until(lambda: ix.ready)
-            await service.database.customers.insert_one(raw_customer(1))
-            assert await ix.wait_until_applied(timeout=5)
-            return await ix.backend.versions(["cus_0000001"])
-
-        assert "cus_0000001" in runtime.run(write_and_wait(), app=app)
-    finally:
-        if stop is not None:
-            stop()
-        runtime.close_app(app)
-    assert not app.extensions[INDEXER].active
+        run(uri, "prune", tmp_path, body)
 
 
 def _replace_with_old_schema(root: Path, generation: str) -> None:
@@ -455,18 +394,13 @@ def test_an_incompatible_index_found_while_writing_runs_a_full_reindex(
         coll = db.customers
         backend = FlakyBackend(EmbeddedBackend(root))
         ix = indexer(db, backend)
-        stop = asyncio.Event()
-        task = asyncio.create_task(ix.run(stop))
-        await until(lambda: ix.ready)
-        backend.incompatible = await backend.active_generation()  # as if the files changed
-        await Writer(coll, seed=5).run(100)
-        await until(lambda: ix.stats.reindexes >= 2, timeout=30)
-        assert await ix.wait_until_applied(timeout=10)
-        assert ix.stats.history_lost >= 1 and ix.stats.retries == 0  # not a retry loop
-        assert await backend.active_generation() != backend.incompatible
-        await assert_index_matches(coll, backend)
-        stop.set()
-        await task
-        await backend.close()
+        async with running(ix, wait_for="ready"):
+            backend.incompatible = await backend.active_generation()  # as if the files changed
+            await Writer(coll, seed=5).run(100)
+            await until(lambda: ix.stats.reindexes >= 2, timeout=30)
+            assert await ix.wait_until_applied(timeout=10)
+            assert ix.stats.history_lost >= 1 and ix.stats.retries == 0  # not a retry loop
+            assert await backend.active_generation() != backend.incompatible
+            await assert_index_matches(coll, backend)
 
     run(mongodb_uri, database_name, tmp_path, body)

@@ -38,7 +38,7 @@ def start_indexer(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
             [
                 sys.executable,
                 "-c",
-                "from indexers.cli import index; index()",
+                "from app.cli.index import index; index()",
                 "--lease-ttl",
                 "3",
                 "--batch-size",
@@ -135,5 +135,37 @@ def test_indexer_process_killed_at_random_points_loses_and_resurrects_nothing(
                 proc.kill()
                 proc.wait()
             await mongo.close()
+
+    asyncio.run(main())
+
+
+def test_a_replay_after_a_kill_between_tantivy_delete_files_and_meta_json_applies(
+    tmp_path: Path,
+) -> None:
+    """A writer SIGKILLed inside a commit leaves a delete file that its meta.json never
+    listed; the restarted indexer replays the same batch, which names the same file."""
+    from indexers.backends.base import Delete
+    from tests.indexers.conftest import customer, upserts
+
+    async def main() -> None:
+        backend = EmbeddedBackend(tmp_path)
+        generation = await backend.create_generation()
+        await backend.activate(generation)
+        await backend.apply(upserts([customer(n) for n in range(10)]))
+        await backend.refresh()
+        await backend.release_writer()
+        meta = tmp_path / generation / "meta.json"
+        before = meta.read_text()
+        batch = [Delete(f"cus_{n:06d}", 2) for n in range(3)]
+        await backend.apply(batch)
+        await backend.refresh()
+        await backend.close()
+        meta.write_text(before)  # killed after the delete files, before the new meta.json
+
+        backend = EmbeddedBackend(tmp_path)
+        await backend.apply(batch)  # the replay from the checkpoint
+        await backend.refresh()
+        assert sorted(await backend.versions(None)) == [f"cus_{n:06d}" for n in range(3, 10)]
+        await backend.close()
 
     asyncio.run(main())

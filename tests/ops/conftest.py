@@ -1,7 +1,9 @@
 """Fixtures of the operations tests: apps of their own (readiness, metrics), scraping.
 
 Each test builds its own app (``create_app`` binds the Beanie models to that app's loop), so
-none of these share the package-scoped app of ``tests/api``.
+none of these share the package-scoped app of ``tests/api``. ``make_app`` builds them without
+the search index unless asked (``search=True``), and without an in-process indexer unless
+``indexer_enabled=True``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
-from app.auth import mint_token
 from app.config import Settings
-from app.runtime import close_app
+from app.credentials import mint_token
+from app.webapp import close_app
 
 SECRET = "ops-test-secret-long-enough-for-hs256-0123456789"
 
@@ -64,7 +66,9 @@ def make_app(
     """Build apps on this test's database (closed afterwards); returns (app, settings)."""
     made: list[Flask] = []
 
-    def make(uri: str | None = None, **overrides: Any) -> tuple[Flask, Settings]:
+    def make(
+        uri: str | None = None, *, search: bool = False, **overrides: Any
+    ) -> tuple[Flask, Settings]:
         options: dict[str, Any] = {
             "mongodb_uri": uri or mongodb_uri,
             "mongodb_database": database_name,
@@ -74,7 +78,7 @@ def make_app(
             **overrides,
         }
         settings = Settings(**options)
-        app = create_app(settings)
+        app = create_app(settings, search=search)
         app.config["TESTING"] = True
         made.append(app)
         return app, settings

@@ -8,9 +8,11 @@ import signal
 import threading
 from typing import Any
 
-from app import runtime
+from pymongo import MongoClient
+
 from app.embedded import EmbeddedServer
-from indexers.cli import on_serve
+from app.webapp import close_app, runtime_of
+from indexers.reindex import active_holder
 from tests.indexers.sync_support import free_port
 from tests.ops.conftest import admin_headers, samples, wait_for
 
@@ -23,7 +25,7 @@ def test_health_answers_while_the_event_loop_is_blocked(make_app) -> None:
     async def hog() -> None:  # a search that holds the loop (tantivy cannot be interrupted)
         release.wait(30)
 
-    blocked = asyncio.run_coroutine_threadsafe(hog(), app.extensions[runtime.LOOP].loop)
+    blocked = asyncio.run_coroutine_threadsafe(hog(), runtime_of(app).loop.loop)
     answers: list[Any] = []
     request = threading.Thread(target=lambda: answers.append(client.get("/health")))
     try:
@@ -48,56 +50,48 @@ def test_not_ready_without_the_search_index(make_app) -> None:
     assert body["checks"]["index"]["ok"] is False and body["checks"]["indexer"]["ok"] is False
 
 
-def test_ready_with_the_indexer_in_process_and_not_once_stopped(make_app) -> None:
-    app, settings = make_app(indexer_enabled=True)
+def test_ready_with_the_indexer_in_process_until_closed(
+    make_app, mongodb_uri, database_name
+) -> None:
+    app, _ = make_app(search=True, indexer_enabled=True)
     client = app.test_client()
-    stop = on_serve(app, settings)
-    try:
-        response = wait_for(
-            lambda: (r := client.get("/health/ready")).status_code == 200 and r, timeout=60
-        )
-        checks = response.json["checks"]
-        assert response.json["status"] == "ready"
-        assert checks["index"]["generation"].startswith("g-") and checks["index"]["documents"] == 0
-        assert checks["indexer"] == {"ok": True, "where": "this process", "lag_s": 0.0}
-        scraped = samples(client.get("/metrics", headers=admin_headers()).get_data(as_text=True))
-        index = (("index", "customers"),)
-        assert scraped[("customers_indexer_active", index)] == 1.0
-        assert scraped[("customers_indexer_lag_seconds", index)] == 0.0
-        assert scraped[("customers_indexer_reindexes_total", index)] == 1.0  # the first build
-        assert ("customers_indexer_checkpoint_age_seconds", index) in scraped
-    finally:
-        stop()
-    response = client.get("/health/ready")
-    assert response.status_code == 503
-    assert response.json["checks"]["index"] == {
-        "ok": False,
-        "error": "the search index is not attached",
-    }
-    metrics = client.get("/metrics", headers=admin_headers()).get_data(as_text=True)
-    assert "customers_indexer_active" not in metrics  # the stopped indexer left the registry
+    response = wait_for(
+        lambda: (r := client.get("/health/ready")).status_code == 200 and r, timeout=60
+    )
+    checks = response.json["checks"]
+    assert response.json["status"] == "ready"
+    assert checks["index"]["generation"].startswith("g-") and checks["index"]["documents"] == 0
+    assert checks["indexer"] == {"ok": True, "where": "this process", "lag_s": 0.0}
+    scraped = samples(client.get("/metrics", headers=admin_headers()).get_data(as_text=True))
+    index = (("index", "customers"),)
+    assert scraped[("customers_indexer_active", index)] == 1.0
+    assert scraped[("customers_indexer_lag_seconds", index)] == 0.0
+    assert scraped[("customers_indexer_reindexes_total", index)] == 1.0  # the first build
+    assert ("customers_indexer_checkpoint_age_seconds", index) in scraped
+    indexer = runtime_of(app).indexer
+    assert indexer is not None and indexer.active
+    close_app(app)
+    assert not indexer.active  # it stopped with the app, and released the lease:
+    with MongoClient(mongodb_uri) as mongo:
+        state = mongo[database_name].indexer_state.find_one({"_id": "customers"})
+    assert state is not None and active_holder(state) is None
 
 
 def test_not_ready_when_the_search_backend_does_not_answer(make_app) -> None:
-    app, settings = make_app(elasticsearch_url=f"http://127.0.0.1:{free_port()}")
-    stop = on_serve(app, settings)
-    try:
-        response = app.test_client().get("/health/ready")
-        assert response.status_code == 503
-        checks = response.json["checks"]
-        assert checks["mongodb"]["ok"] is True
-        assert checks["index"]["ok"] is False
-        assert (
-            "does not answer" in checks["index"]["error"] or "no answer" in checks["index"]["error"]
-        )
-        assert checks["indexer"]["ok"] is False
-        assert "no indexer holds the lease" in checks["indexer"]["error"]
-    finally:
-        stop()
+    app, _ = make_app(search=True, elasticsearch_url=f"http://127.0.0.1:{free_port()}")
+    response = app.test_client().get("/health/ready")
+    assert response.status_code == 503
+    checks = response.json["checks"]
+    assert checks["mongodb"]["ok"] is True
+    assert checks["index"]["ok"] is False
+    assert "does not answer" in checks["index"]["error"] or "no answer" in checks["index"]["error"]
+    assert checks["indexer"]["ok"] is False
+    assert "no indexer holds the lease" in checks["indexer"]["error"]
 
 
 def test_when_mongodb_hangs_liveness_holds_and_readiness_and_metrics_say_so(make_app) -> None:
     with EmbeddedServer.ephemeral() as server:
+        assert server.pid is not None
         app, _ = make_app(f"{server.uri}&timeoutMS=1500")
         client = app.test_client()
         assert client.get("/health/ready").json["checks"]["mongodb"]["ok"] is True
@@ -116,4 +110,4 @@ def test_when_mongodb_hangs_liveness_holds_and_readiness_and_metrics_say_so(make
         assert errors == [1.0]
         key = ("method", "GET"), ("route", "/admin/customers"), ("status", "503")
         assert scraped[("customers_http_requests_total", key)] == 1.0
-        runtime.close_app(app)
+        close_app(app)

@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import cli
+from app.cli.reindex import run_reindex
 from indexers.backends.embedded import EmbeddedBackend
-from indexers.cli import on_serve, run_reindex
 from indexers.state import IndexerState
 from indexers.sync import Indexer
 from tests.indexers.sync_support import client, free_port, raw_customer
@@ -102,19 +102,13 @@ def test_a_separate_indexer_serves_its_metrics_and_burst_and_readiness_follow_it
     assert "has applied every change made before this command" in result.output
 
     # the API with CUSTOMERS_INDEXER=off is ready through the state document
-    app, settings = make_app(data_dir=Path(env["CUSTOMERS_DATA_DIR"]))
-    stop = on_serve(app, settings)
-    try:
-        response = wait_for(
-            lambda: (r := app.test_client().get("/health/ready")).status_code == 200 and r
-        )
-        indexer = response.json["checks"]["indexer"]
-        assert indexer["where"] != "this process" and indexer["where"].split(":")[1] == str(
-            process.pid
-        )
-        assert indexer["lag_s"] == 0.0
-    finally:
-        stop()
+    app, _ = make_app(search=True, data_dir=Path(env["CUSTOMERS_DATA_DIR"]))
+    response = wait_for(
+        lambda: (r := app.test_client().get("/health/ready")).status_code == 200 and r
+    )
+    indexer = response.json["checks"]["indexer"]
+    assert indexer["where"] != "this process" and indexer["where"].split(":")[1] == str(process.pid)
+    assert indexer["lag_s"] == 0.0
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
@@ -185,7 +179,7 @@ def indexer_log() -> Iterator[list[logging.LogRecord]]:
     """The records of the ``customers.indexer`` loggers (whatever `serve` did to propagation)."""
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.DEBUG)
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler.emit = records.append  # type: ignore[method-assign,assignment]  # a list collects
     logger = logging.getLogger("customers.indexer")
     level = logger.level
     logger.addHandler(handler)

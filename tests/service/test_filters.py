@@ -141,6 +141,32 @@ def test_q_semantics(service, people, q, expected):
     assert [r["email"] for r in records if matches(q, r)] == expected
 
 
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        ("xa", True),  # 2 characters at the start of a word
+        ("on", True),  # ... of a later word
+        ("av", False),  # 2 characters inside a word: short words only match word starts
+        ("nb", False),
+        ("xav", True),  # 3 characters: anywhere
+        ("avi", True),
+        ("ier", True),
+        ("avie", True),  # 4 characters: anywhere
+        ("55", True),  # 2 digits at the start of a digit run
+        ("23", False),  # 2 digits inside a run
+        ("550", True),  # 3 digits: digit to digit, across the runs of "+1 555 0123"
+        ("012", True),
+    ],
+)
+def test_q_short_word_boundaries(service, q, found):
+    """Pins the short-word rule (words under 3 characters only at a word start) on both the
+    definition and MongoDB: a rule off by one changes both alike, which no comparison of the
+    two can notice."""
+    customer = service.create_customers({"first_name": "Xavier Onboarding", "phone": "+1 555 0123"})
+    assert matches(q, customer.model_dump()) is found
+    assert [c.id for c in service.list_customers({"q": q})] == ([customer.id] if found else [])
+
+
 def test_q_is_anded_with_other_filters(service, people):
     assert emails(service, {"q": "doe", "first_name": "Jane"}) == ["test2@email.com"]
     assert service.list_and_count_customers({"q": "x.org"}, {"take": 1})[1] == 2

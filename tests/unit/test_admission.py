@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from app.errors import Unavailable
 from app.service.admission import SearchGate, max_time_ms, note_arrival, response_margin
 
 
-def run(body: Callable[[], Awaitable[Any]]) -> Any:
+def run(body: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     return asyncio.run(body())
 
 
@@ -63,7 +63,7 @@ def test_a_waiting_search_gets_the_slot_a_finished_one_frees() -> None:
         await asyncio.sleep(0.01)
         assert not b.done()
         release.set()
-        assert await asyncio.gather(a, b) == [1, 2]
+        assert list(await asyncio.gather(a, b)) == [1, 2]
         assert gate.running == 0
 
     run(body)

@@ -10,8 +10,8 @@ import pytest
 
 from app.errors import InvalidData
 from app.ids import new_id, new_ulid
-from app.service.common import all_of
-from app.service.filters import like_to_regex
+from app.service.mongo import all_of
+from app.service.mongo_filters import like_to_regex
 from app.service.rules import apply_default_flags, check_one_default_per_kind, merge_metadata
 from app.textsearch import is_phone_word, matches
 

@@ -29,6 +29,7 @@ from indexers.analysis import covering_trigrams, plan_words
 from indexers.backends import elastic
 from indexers.documents import SearchDoc
 from indexers.ranking import MAX_FUZZY_CHARS, Highlighter, fuzzy_distance, plan_ranked
+from tests.indexers import es_model
 from tests.indexers.conftest import BASE_TIME
 
 # -- q limits ------------------------------------------------------------------------------------
@@ -198,18 +199,10 @@ def test_elasticsearch_phrases_are_span_near_with_gaps() -> None:
     assert sum("span_term" in c for c in terms) == MAX_Q_CHARS // 3 + 1
 
 
-def _walk(node: Any) -> list[dict[str, Any]]:
-    if isinstance(node, dict):
-        return [node, *(n for v in node.values() for n in _walk(v))]
-    if isinstance(node, list):
-        return [n for v in node for n in _walk(v)]
-    return []
-
-
 def test_elasticsearch_fuzzy_and_prefix_clauses_cap_their_expansions() -> None:
     plan = plan_ranked("jonathan smiht")
     assert plan is not None
-    nodes = _walk(elastic.ranked_query(plan))
+    nodes = es_model.nodes(elastic.ranked_query(plan))
     fuzzy = [n["fuzzy"] for n in nodes if "fuzzy" in n]
     prefix = [n["prefix"] for n in nodes if "prefix" in n]
     phrase_prefix = [n["match_phrase_prefix"] for n in nodes if "match_phrase_prefix" in n]
@@ -219,7 +212,7 @@ def test_elasticsearch_fuzzy_and_prefix_clauses_cap_their_expansions() -> None:
     assert all(v["max_expansions"] == 50 for p in phrase_prefix for v in p.values())
     long_word = plan_ranked("a" * (MAX_FUZZY_CHARS + 1))
     assert long_word is not None
-    assert not [n for n in _walk(elastic.ranked_query(long_word)) if "fuzzy" in n]
+    assert not [n for n in es_model.nodes(elastic.ranked_query(long_word)) if "fuzzy" in n]
 
 
 def test_elasticsearch_documents_do_not_grow_with_a_long_stored_value() -> None:

@@ -20,12 +20,12 @@ from tests.web.support import (
     CHROMIUM,
     CHROMIUM_FLAGS,
     PLAYWRIGHT_MISSING,
+    TIMEOUT_MS,
     AppServer,
     Tab,
+    open_tab,
     server_env,
 )
-
-TIMEOUT_MS = 15_000  # per Playwright action or wait: a failing step fails soon, not after 30 s
 
 
 @pytest.fixture(scope="package")
@@ -46,20 +46,13 @@ def browser() -> Iterator[Any]:
         pytest.skip(PLAYWRIGHT_MISSING)
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, as .ci/run does)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as actions (default 5 s)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
-
-
-def open_tab(browser: Any, server: AppServer, **context_options: Any) -> Tab:
-    """A new browser context (no shared storage) and its one tab."""
-    options = {"viewport": {"width": 1440, "height": 900}, **context_options}
-    context = browser.new_context(**options)
-    context.set_default_timeout(TIMEOUT_MS)
-    return Tab(context.new_page(), server)
 
 
 @pytest.fixture

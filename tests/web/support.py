@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,9 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Per Playwright action, wait or assertion: generous for a loaded 2-core machine, and a failing
+# step still fails in seconds rather than minutes.
+TIMEOUT_MS = 20_000
 # The developer's own configuration must not reach the server under test.
 _FOREIGN_ENV = (
     "CUSTOMERS_",
@@ -125,12 +130,11 @@ class Tab:
     def __post_init__(self) -> None:
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
-        self.page.on(
-            "response",
-            lambda response: (
-                response.status >= 400 and self.failed.append((response.status, response.url))
-            ),
-        )
+        self.page.on("response", self._response)
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            self.failed.append((response.status, response.url))
 
     def _console(self, message: Any) -> None:
         if message.type == "error":
@@ -152,9 +156,17 @@ class Tab:
         """The lookup's search field."""
         return self.page.get_by_role("searchbox", name="Search customers")
 
-    def type_query(self, text: str) -> None:
-        """Type ``text`` into the search field key by key, as a person does."""
+    def type_query(self, text: str, *, settle: bool = True) -> None:
+        """Type ``text`` into the search field key by key, as a person does; unless ``settle``
+        is false, wait until the answer to the whole text is drawn (not a prefix's)."""
         self.search_field().press_sequentially(text, delay=20)
+        if settle:
+            self.settled()
+
+    def settled(self) -> None:
+        """Wait until the lookup has drawn the answer to what the field holds."""
+        idle = "ul[aria-label='Matching customers']:not([aria-busy])"
+        self.page.locator(idle).wait_for(state="attached")
 
     def results(self) -> Any:
         """The rows of the lookup's results."""
@@ -163,3 +175,19 @@ class Tab:
     def path(self) -> str:
         """The current URL without the server part."""
         return self.page.url.removeprefix(self.server.base)
+
+    def wait_until(self, condition: Callable[[], bool], what: str) -> None:
+        """Wait for a condition of the test's own (e.g. a route handler ran), letting Playwright
+        deliver events meanwhile; fail after the tab's default timeout."""
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting until {what}"
+            self.page.wait_for_timeout(20)
+
+
+def open_tab(browser: Any, server: AppServer, **context_options: Any) -> Tab:
+    """A new browser context (no shared storage) and its one tab."""
+    options = {"viewport": {"width": 1440, "height": 900}, **context_options}
+    context = browser.new_context(**options)
+    context.set_default_timeout(TIMEOUT_MS)
+    return Tab(context.new_page(), server)

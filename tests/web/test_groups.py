@@ -56,12 +56,12 @@ def test_members_are_counted_and_paged(signed_in: Tab) -> None:
     page = signed_in.page
     signed_in.open(f"/app/groups/{group['id']}")
     pages = page.get_by_role("navigation", name="Pages of members")
-    expect(pages).to_contain_text("1–20 of 23 members")
+    expect(pages).to_contain_text("1\N{EN DASH}20 of 23 members")
     page.get_by_role("button", name="Next").click()
-    expect(pages).to_contain_text("21–23 of 23 members")
+    expect(pages).to_contain_text("21\N{EN DASH}23 of 23 members")
     assert signed_in.path() == f"/app/groups/{group['id']}?page=2"
     page.reload()
-    expect(pages).to_contain_text("21–23 of 23 members")
+    expect(pages).to_contain_text("21\N{EN DASH}23 of 23 members")
 
     page.get_by_role("button", name=f"Remove p22@{word}.example from the group").click()
-    expect(pages).to_contain_text("21–22 of 22 members")
+    expect(pages).to_contain_text("21\N{EN DASH}22 of 22 members")

@@ -82,7 +82,11 @@ def test_enter_right_after_typing_opens_the_best_match(signed_in: Tab, family) -
 
 
 def test_a_slow_earlier_answer_never_replaces_a_newer_one(signed_in: Tab, family) -> None:
+    page = signed_in.page
     held: list[Any] = []
+    over: list[Any] = []  # requests that got an answer or were given up (aborted)
+    page.on("requestfinished", lambda request: over.append(request))
+    page.on("requestfailed", lambda request: over.append(request))
 
     def hold_first(route: Any) -> None:
         if not held and "q=odi" in route.request.url and "odil" not in route.request.url:
@@ -90,10 +94,9 @@ def test_a_slow_earlier_answer_never_replaces_a_newer_one(signed_in: Tab, family
         else:
             route.continue_()
 
-    signed_in.page.route("**/admin/customers/search?*", hold_first)
-    signed_in.type_query("odi")
-    signed_in.page.wait_for_timeout(300)  # the debounce fired: "odi" is on its way (held)
-    assert held, "the first search was not sent"
+    page.route("**/admin/customers/search?*", hold_first)
+    signed_in.type_query("odi", settle=False)
+    signed_in.wait_until(lambda: bool(held), "the search for 'odi' is sent (and held)")
     signed_in.type_query(f"le {family['word']}")
     expect(signed_in.results().first).to_contain_text("Odile")
     stale = {
@@ -103,7 +106,8 @@ def test_a_slow_earlier_answer_never_replaces_a_newer_one(signed_in: Tab, family
     }
     with contextlib.suppress(Exception):  # the app may have aborted it already: just as good
         held[0].fulfill(status=200, content_type="application/json", body=json.dumps(stale))
-    signed_in.page.wait_for_timeout(300)
+    signed_in.wait_until(lambda: held[0].request in over, "the stale answer is in (or aborted)")
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done)))")
     expect(signed_in.results()).to_have_count(1)
     expect(signed_in.results().first).to_contain_text("Odile")
 

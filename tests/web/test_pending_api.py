@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import open_tab
-from tests.web.support import PLAYWRIGHT_MISSING, AppServer, Tab, customers_cli, unique_word
+from tests.web.support import (
+    PLAYWRIGHT_MISSING,
+    AppServer,
+    Tab,
+    customers_cli,
+    open_tab,
+    unique_word,
+)
 
 PENDING = pytest.mark.xfail(strict=True, reason="API part of issue 11 not built yet")
 

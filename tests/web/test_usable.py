@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import open_tab
-from tests.web.support import PLAYWRIGHT_MISSING, AppServer, Tab, unique_word
+from tests.web.support import PLAYWRIGHT_MISSING, AppServer, Tab, open_tab, unique_word
 
 expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).expect
 

@@ -3,6 +3,7 @@
 // Each keystroke restarts a short debounce; each search aborts the one before it, and an
 // answer is drawn only if no newer search has started since (a slow earlier answer never
 // overwrites a newer one). ↑/↓ move through the rows, Enter opens one, Esc clears.
+// The list is `aria-busy` from a keystroke until the answer to it is drawn (or fails).
 // After drawing, the page marks `lookup-rendered` (Performance API) for the benchmark.
 
 import * as api from "../api.js";
@@ -94,7 +95,13 @@ export function lookup({ initial = "", onQuery, onEmpty }) {
     if (hit) navigate(link("customers", hit.customer.id));
   }
 
+  function busy(yes) {
+    if (yes) list.setAttribute("aria-busy", "true");
+    else list.removeAttribute("aria-busy");
+  }
+
   function show(text, data) {
+    busy(false);
     state.hits = data.hits;
     state.shownFor = text;
     state.active = -1;
@@ -113,6 +120,7 @@ export function lookup({ initial = "", onQuery, onEmpty }) {
   }
 
   function clear() {
+    busy(false);
     state.controller?.abort();
     state.seq += 1;
     state.hits = [];
@@ -126,6 +134,7 @@ export function lookup({ initial = "", onQuery, onEmpty }) {
     const text = input.value.trim();
     onEmpty(!text);
     if (!text) return clear();
+    busy(true);
     const mine = ++state.seq;
     state.controller?.abort();
     state.controller = new AbortController();
@@ -138,12 +147,14 @@ export function lookup({ initial = "", onQuery, onEmpty }) {
       if (mine === state.seq) show(text, data);
     } catch (error) {
       if (error.name === "AbortError" || mine !== state.seq) return;
+      busy(false);
       status.textContent = error.message;
       status.classList.add("error");
     }
   }
 
   input.addEventListener("input", () => {
+    busy(true);
     clearTimeout(state.timer);
     state.timer = setTimeout(search, DEBOUNCE_MS);
     onQuery(input.value);

@@ -1,0 +1,94 @@
+"""``customers api-key create|list|revoke`` and ``customers token``: credentials."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from app.config import Settings
+
+if TYPE_CHECKING:
+    from app.credentials import ApiKeys
+
+__all__ = ["api_key", "token"]
+
+T = TypeVar("T")
+
+
+def _with_keys(work: Callable[[ApiKeys], Awaitable[T]]) -> T:
+    """Run ``work(keys)`` on the ``api_keys`` collection of the configured database."""
+    from app.bootstrap import connected
+    from app.cli.context import run_in
+    from app.credentials import ApiKeys
+
+    async def on(database: Any) -> T:
+        return await work(ApiKeys(database))
+
+    return run_in(connected(Settings.from_env()), on)
+
+
+@click.group("api-key")
+def api_key() -> None:
+    """Secret API keys for the admin API."""
+
+
+@api_key.command("create")
+@click.option("--title", required=True, help="What the key is for.")
+def api_key_create(title: str) -> None:
+    """Create a key and print its secret (shown only this once)."""
+    record, secret = _with_keys(lambda keys: keys.create(title))
+    click.echo(f"created {record['id']} ({title}); the secret is shown only once:", err=True)
+    click.echo(secret)
+
+
+@api_key.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def api_key_list(as_json: bool) -> None:
+    """List keys (never their secrets)."""
+    keys = _with_keys(lambda keys: keys.list_keys())
+    if as_json:
+        click.echo(json.dumps(keys, default=str, indent=2))
+        return
+    for key in keys:
+        state = f"revoked {key['revoked_at']:%Y-%m-%d %H:%M}" if key["revoked_at"] else "active"
+        click.echo(f"{key['id']}  {key['redacted']}  {state:<24}  {key['title']}")
+
+
+@api_key.command("revoke")
+@click.argument("key_id")
+def api_key_revoke(key_id: str) -> None:
+    """Revoke a key (servers notice within a few seconds)."""
+    from app.errors import CustomerModuleError
+
+    try:
+        _with_keys(lambda keys: keys.revoke(key_id))
+    except CustomerModuleError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"revoked {key_id}")
+
+
+@click.command()
+@click.option("--customer", "customer_id", help="Token of an existing customer (cus_...).")
+@click.option("--register", "email", help="Registration token for a new customer.")
+@click.option("--user", "user_id", help="Admin user token (actor_type user).")
+@click.option("--expires-in", default=24 * 3600, show_default=True, help="Seconds.")
+def token(customer_id: str | None, email: str | None, user_id: str | None, expires_in: int) -> None:
+    """Mint a development JWT signed with JWT_SECRET."""
+    from app.credentials import jwt_secret_for, mint_token
+
+    if sum(x is not None for x in (customer_id, email, user_id)) != 1:
+        raise click.UsageError("give exactly one of --customer, --register, --user")
+    try:
+        secret = jwt_secret_for(Settings.from_env())
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    if user_id is not None:
+        claims: dict[str, Any] = {"actor_type": "user", "actor_id": user_id}
+    elif customer_id is not None:
+        claims = {"actor_type": "customer", "actor_id": customer_id}
+    else:
+        claims = {"actor_type": "customer", "actor_id": "", "user_metadata": {"email": email}}
+    click.echo(mint_token(secret, expires_in=expires_in, **claims))

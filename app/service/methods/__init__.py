@@ -1,0 +1,1 @@
+"""The methods of ``CustomerModuleService``, one module per entity, on a shared base."""

@@ -1,0 +1,34 @@
+"""Typed reads of tantivy's search results, where its type stub (``tantivy.pyi``) falls short.
+
+The stub omits ``SearchResult.count`` (set when a search runs with ``count=True``) and types a
+stored field as ``Any | None``. These two functions are the only places that say so, and
+``tests/indexers/test_backend_contract.py`` exercises both on a real index.
+"""
+
+from __future__ import annotations
+
+import tantivy
+
+
+def hit_count(result: tantivy.SearchResult) -> int:
+    """How many documents matched a search run with ``count=True``."""
+    count = result.count  # type: ignore[attr-defined]  # present at runtime, missing in tantivy.pyi
+    if count is None:  # only when the search ran with count=False: a caller's bug
+        raise ValueError("search ran without count=True")
+    return int(count)
+
+
+def stored_id(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> str:
+    """The customer id stored with the document at ``address`` (every document has one)."""
+    return str(searcher.doc(address).get_first("id"))
+
+
+def fast_ints(
+    searcher: tantivy.Searcher, field: str, addresses: list[tantivy.DocAddress]
+) -> list[int]:
+    """The integer fast field ``field`` of each document (``version``, ``state``: every
+    document has them, so a missing one is a broken index, not a value)."""
+    values = searcher.fast_field_values(field, addresses)
+    if any(value is None for value in values):
+        raise ValueError(f"a document has no {field!r} fast field")
+    return [int(value) for value in values if value is not None]

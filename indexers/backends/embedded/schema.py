@@ -1,0 +1,124 @@
+"""The tantivy schema of a customer document, and opening an index directory with it.
+
+The schema is read from :data:`indexers.documents.LAYOUT` (the customer declaration): every text
+field kept whole is a raw stored field (exact filters), every date an i64 fast field (ranges,
+ordering), every sortable text field two u64 order keys, every ranked role's field a word
+field. Every document carries its version; a hard delete leaves a tombstone document (state 2)
+that is never returned by reads but keeps the version, so a stale write can never resurrect a
+customer.
+
+Token lists are joined with NUL and split by a registered regex tokenizer (one FFI call per
+field). The trigram runs of the fields (``g3``) are :data:`~indexers.analysis.RUN_GAP`
+positions apart.
+
+A generation records the :data:`FINGERPRINT` it was built with (the file ``SCHEMA``); opening
+one with another raises :class:`~indexers.backends.base.IncompatibleIndex`, which makes the
+sync indexer rebuild it (a full zero-downtime reindex), as does a tantivy schema that differs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from indexers.analysis import RUN_GAP
+from indexers.backends.base import IncompatibleIndex
+from indexers.documents import (
+    DATE_FIELDS,
+    KEPT_FIELDS,
+    LAYOUT,
+    SORT_TEXT_FIELDS,
+    fingerprint,
+)
+from indexers.ranking import WORD_FIELDS
+
+__all__ = ["FIELDS", "FINGERPRINT", "GAP", "ID_KEYS", "NUL", "SCHEMA", "SEP", "open_index"]
+
+NUL = "nul"  # tokenizer: tokens separated by NUL, positions counted per token
+SEP = "\x00"
+ID_KEYS = ("idk", "idk2", "idk3", "idk4")
+# RUN_GAP one-character tokens between fields: no trigram phrase spans them
+GAP = SEP + SEP.join(["\x01"] * RUN_GAP) + SEP
+
+SCHEMA_VERSION = 1
+"""Raise it when what a document holds changes in a way neither :data:`FIELDS` nor the
+declaration shows (a new token rule in :mod:`indexers.analysis`, say): indexes built before are
+then rebuilt."""
+
+_RAW = {"stored": True, "tokenizer_name": "raw", "index_option": "basic"}
+_TOKENS = {"tokenizer_name": NUL, "index_option": "basic"}
+_PHRASES = {"tokenizer_name": NUL, "index_option": "position"}
+_FAST = {"fast": True}
+
+FIELDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("id", "text", _RAW),
+    *((name, "unsigned", _FAST) for name in ID_KEYS),
+    ("state", "unsigned", {"indexed": True, "fast": True}),
+    ("flags", "text", _TOKENS),
+    ("version", "unsigned", _FAST),
+    *((name, "text", _RAW) for name in KEPT_FIELDS),
+    ("nulls", "text", _TOKENS),
+    *((name, "unsigned", _FAST) for name in LAYOUT.flags),
+    # stored so that documents() can return the whole SearchDoc (verify compares content)
+    ("groups", "text", {**_TOKENS, "stored": True}),
+    *((name, "integer", _FAST) for name in DATE_FIELDS),
+    *((f"o_{name}_{key}", "unsigned", _FAST) for name in SORT_TEXT_FIELDS for key in (1, 2)),
+    # exact q: trigram runs (with positions) and word-start prefixes; the same for phone digits
+    ("g3", "text", _PHRASES),
+    ("s", "text", _TOKENS),
+    ("gd", "text", _PHRASES),
+    ("sd", "text", _TOKENS),
+    # ranked lookup
+    *((name, "text", _TOKENS) for name in WORD_FIELDS),
+)
+"""(name, tantivy type, options) of every field, in schema order (the order is part of it)."""
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    for name, kind, options in FIELDS:
+        getattr(builder, f"add_{kind}_field")(name, **options)
+    return builder.build()
+
+
+SCHEMA = _schema()
+FINGERPRINT = fingerprint({"engine": "tantivy", "version": SCHEMA_VERSION, "fields": FIELDS})
+"""What an index built now holds (see :func:`indexers.documents.fingerprint`)."""
+LEGACY_FINGERPRINT = "be30e7bdd177fd37"
+"""What the generations built before generations recorded a fingerprint hold: the same schema
+and documents as the first fingerprinted ones, whose fingerprint this is. Never change it."""
+FINGERPRINT_FILE = "SCHEMA"
+
+
+def _check_fingerprint(path: Path) -> None:
+    try:
+        recorded = (path / FINGERPRINT_FILE).read_text().strip()
+    except FileNotFoundError:
+        recorded = LEGACY_FINGERPRINT
+    if recorded != FINGERPRINT:
+        raise IncompatibleIndex(
+            f"{path} was built with schema {recorded}, this is {FINGERPRINT}: reindex"
+        )
+
+
+def open_index(path: Path) -> tantivy.Index:
+    """Open (or create, in an empty directory) the tantivy index at ``path``.
+
+    :raise IncompatibleIndex: it was built with another fingerprint or tantivy schema.
+    """
+    if (path / "meta.json").exists():
+        _check_fingerprint(path)
+    else:
+        (path / FINGERPRINT_FILE).write_text(FINGERPRINT + "\n")
+    try:
+        index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+    except ValueError as exc:
+        if "schema does not match" in str(exc):
+            raise IncompatibleIndex(f"{path} was built with another schema: reindex") from exc
+        raise
+    index.register_tokenizer(
+        NUL, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex("[^\\x00]+")).build()
+    )
+    return index

@@ -1,0 +1,109 @@
+"""Read-your-writes: stream positions, the applied position, the cross-process wait, the hook."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson.timestamp import Timestamp
+
+from indexers.freshness import AppliedPosition, Freshness, probe_head, wait_for_position
+from indexers.inbox import wanted_position
+from indexers.query import NotServable
+from indexers.state import IndexerState, Position
+from tests.indexers.sync_support import raw_customer
+from tests.indexers.test_sync import run
+
+
+def test_positions_order_the_stream(mongodb_uri: str, database_name: str) -> None:
+    async def body(db: Any, _root: Path) -> None:
+        head = await probe_head(db)
+        await db.customers.insert_one(raw_customer(1))
+        later = await probe_head(db)
+        assert later.covers(head) and not head.covers(later)
+        assert Position.from_doc(later.to_doc()) == later
+        assert later.covers(later.before()) and not later.before().covers(later)
+        # MongoDB KeyString tokens: 0x82 + the 8-byte cluster time, compared by time
+        mongo_token = {"_data": "826553F100000000052B022C0100296E5A1004" + "00" * 8}
+        assert Position.from_token(mongo_token) == Position(Timestamp(1700000000, 5))
+        assert Position.from_token({"_data": "zz"}) is None
+
+    run(mongodb_uri, database_name, Path("."), body)
+
+
+def test_the_applied_position_wakes_waiters_and_never_moves_back() -> None:
+    early, late = Position(Timestamp(100, 1), 10), Position(Timestamp(100, 2), 20)
+
+    async def scenario() -> None:
+        applied = AppliedPosition()
+        assert not await applied.wait_for(early, timeout=0.01)
+        waiter = asyncio.ensure_future(applied.wait_for(late, timeout=10))
+        await applied.advance(early)
+        await asyncio.sleep(0)
+        assert not waiter.done() and applied.covers(early) and not applied.covers(late)
+        await applied.advance(late)
+        assert await waiter
+        await applied.advance(early)  # an older position never moves it back
+        assert applied.value == late
+        await applied.advance(None)
+        assert applied.value == late
+
+    asyncio.run(scenario())
+
+
+async def indexed_once(db: Any) -> IndexerState:
+    """A database whose indexer ran once (it has a state document), with a customer since."""
+    state = IndexerState(db)
+    await state.collection.insert_one({"_id": state.name})
+    await db.customers.insert_one(raw_customer(1))
+    return state
+
+
+def test_another_process_waits_on_the_saved_position_and_leaves_a_demand(
+    mongodb_uri: str, database_name: str
+) -> None:
+    async def body(db: Any, _root: Path) -> None:
+        state = await indexed_once(db)
+        head = await probe_head(db)
+        started = time.monotonic()
+        assert not await wait_for_position(state, head, 0.1)  # nothing saved yet
+        assert time.monotonic() - started >= 0.1
+        assert wanted_position(await state.load()) == head  # the active indexer answers this
+
+        async def answer() -> None:  # what the active indexer does on its next idle cycle
+            await asyncio.sleep(0.05)
+            await state.collection.update_one(
+                {"_id": state.name}, {"$set": {"position": head.to_doc()}}
+            )
+
+        answering = asyncio.ensure_future(answer())
+        assert await wait_for_position(state, head, 10)
+        await answering
+
+    run(mongodb_uri, database_name, Path("."), body)
+
+
+def test_the_hook_refuses_a_stale_index_then_skips_it_for_a_while(
+    mongodb_uri: str, database_name: str
+) -> None:
+    async def body(db: Any, _root: Path) -> None:
+        state = await indexed_once(db)
+        hook = Freshness(db, timeout=0.05)  # no indexer here, and none saved a position
+        with pytest.raises(NotServable, match="did not catch up"):
+            await hook()
+        with pytest.raises(NotServable, match="behind"):  # the cool-down: not even a wait
+            await hook()
+        # another process's indexer saved a position past every write (this one's included)
+        head = await probe_head(db)
+        ahead = Position(head.ts, None if head.seq is None else head.seq + 1000)
+        if head.seq is None:
+            ahead = Position(Timestamp(head.ts.time + 3600, 0))
+        await state.collection.update_one(
+            {"_id": state.name}, {"$set": {"position": ahead.to_doc()}}
+        )
+        await Freshness(db, timeout=0.05)()  # served by the index
+
+    run(mongodb_uri, database_name, Path("."), body)

@@ -1,0 +1,169 @@
+"""The index side is read from the customer declaration, and an index knows what it was built with.
+
+A field declared searchable, filterable and sortable is served by both engines with no edit in
+``indexers/``; an index built before (another fingerprint) is incompatible, so the sync indexer
+rebuilds it by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.entities import CUSTOMER, Role
+from indexers.backends.base import IncompatibleIndex, SearchBackend
+from indexers.backends.elastic import mapping as elastic_mapping
+from indexers.backends.embedded import EmbeddedBackend
+from indexers.backends.embedded import schema as embedded_schema
+from indexers.documents import LAYOUT, SearchDoc
+from indexers.query import ListQuery
+from indexers.reader import IndexReader
+from indexers.sync import Indexer
+from tests.indexers.conftest import Engine, customer, upserts
+from tests.indexers.sync_support import assert_index_matches, client, raw_customer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_layout_is_the_declarations() -> None:
+    assert LAYOUT.text == CUSTOMER.q_fields
+    assert set(LAYOUT.exact) == set(CUSTOMER.exact_fields) - {"id"}
+    assert set(LAYOUT.exact) | set(LAYOUT.text) <= set(LAYOUT.kept)
+    assert LAYOUT.kept[: len(LAYOUT.text)] == LAYOUT.text  # searched first: q's runs in q's order
+    assert LAYOUT.ranges == CUSTOMER.range_fields
+    assert set(LAYOUT.sort_text) | set(LAYOUT.sort_dates) == set(CUSTOMER.sort_fields) - {"id"}
+    assert LAYOUT.roles[Role.EMAIL] == "email"
+    assert set(SearchDoc.__dataclass_fields__) == {*CUSTOMER.indexed, "group_ids", "version"}
+
+
+def test_a_declared_field_is_served_by_both_engines_and_needs_a_reindex(tmp_path: Path) -> None:
+    async def build_today() -> None:
+        backend = EmbeddedBackend(tmp_path / "search")
+        await backend.apply(upserts([customer(1)]))
+        await backend.close()
+
+    asyncio.run(build_today())
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.indexers.declared_field", str(tmp_path / "search")],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "served", done.stderr[-3000:]
+
+
+# -- fingerprints --------------------------------------------------------------------------------
+
+
+async def _forge(engine: Engine, backend: SearchBackend, fingerprint: str | None) -> str:
+    """Make the active generation look built with ``fingerprint`` (None: none recorded)."""
+    name = await backend.active_generation()
+    assert name is not None
+    if engine.name == "embedded":
+        await backend.close()
+        recorded = engine.tmp_path / "search" / name / embedded_schema.FINGERPRINT_FILE
+        if fingerprint is None:
+            recorded.unlink()
+        else:
+            recorded.write_text(fingerprint)
+        return name
+    client_ = backend.client  # type: ignore[attr-defined]
+    forged = f"{name}-forged"
+    meta = {} if fingerprint is None else {"schema": fingerprint}
+    mappings = {**elastic_mapping.MAPPINGS, "_meta": meta}
+    await client_.indices.create(index=forged, settings=elastic_mapping.SETTINGS, mappings=mappings)
+    await backend.activate(forged)
+    return forged
+
+
+def test_a_generation_records_the_fingerprint_it_is_built_with(engine: Engine) -> None:
+    async def body(b: SearchBackend) -> None:
+        await b.apply(upserts([customer(1)]))
+        name = await b.active_generation()
+        if engine.name == "embedded":
+            recorded = engine.tmp_path / "search" / str(name) / embedded_schema.FINGERPRINT_FILE
+            assert recorded.read_text().strip() == embedded_schema.FINGERPRINT
+        else:
+            fingerprints = await b._generations.fingerprints(str(name))  # type: ignore[attr-defined]
+            assert fingerprints == {name: elastic_mapping.FINGERPRINT}
+
+    engine.run(body)
+
+
+def test_a_generation_of_another_fingerprint_is_incompatible(engine: Engine) -> None:
+    async def body(b: SearchBackend) -> None:
+        await b.apply(upserts([customer(1)]))
+        await _forge(engine, b, "another-schema")
+        b = engine.open() if engine.name == "embedded" else b
+        try:
+            with pytest.raises(IncompatibleIndex, match="another-schema"):
+                await b.count()
+            with pytest.raises(IncompatibleIndex):
+                await b.apply(upserts([customer(2)]))
+            assert await IndexReader(b).list_customer_ids(None) is None  # → MongoDB
+        finally:
+            if engine.name == "embedded":
+                await b.close()
+
+    engine.run(body)
+
+
+@pytest.mark.parametrize("todays", [True, False])
+def test_an_index_from_before_fingerprints_is_kept_only_if_nothing_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, todays: bool
+) -> None:
+    legacy = embedded_schema.FINGERPRINT if todays else "an-older-schema"
+    monkeypatch.setattr(embedded_schema, "LEGACY_FINGERPRINT", legacy)
+    engine = Engine("embedded", tmp_path)
+
+    async def body() -> None:
+        backend = engine.open()
+        await backend.apply(upserts([customer(1)]))
+        await _forge(engine, backend, None)
+        backend = engine.open()
+        try:
+            if todays:
+                assert await backend.list_ids(ListQuery()) == (["cus_000001"], 1)
+            else:
+                with pytest.raises(IncompatibleIndex, match="an-older-schema"):
+                    await backend.count()
+        finally:
+            await backend.close()
+
+    asyncio.run(body())
+
+
+def test_the_sync_indexer_rebuilds_an_index_of_another_fingerprint(
+    mongodb_uri: str, database_name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = Engine("embedded", tmp_path)
+
+    async def body() -> None:
+        mongo = client(mongodb_uri)
+        db: Any = mongo[database_name]
+        try:
+            await db.customers.insert_many([raw_customer(n) for n in range(20)])
+            backend = engine.open()
+            await Indexer(db, backend, lease_ttl=3.0).run_until_caught_up()
+            old = await _forge(engine, backend, "built-before-a-field-was-declared")
+            backend = engine.open()
+            indexer = Indexer(db, backend, lease_ttl=3.0)
+            with caplog.at_level(logging.ERROR):
+                await asyncio.wait_for(indexer.run_until_caught_up(), 60)
+            assert "incompatible schema" in caplog.text and "FULL REINDEX" in caplog.text
+            assert await backend.generations() == [await backend.active_generation()] != [old]
+            await assert_index_matches(db.customers, backend)
+            await backend.close()
+        finally:
+            await mongo.close()
+
+    asyncio.run(body())
