@@ -4,7 +4,8 @@
 // answer is drawn only if no newer search has started since (a slow earlier answer never
 // overwrites a newer one). ↑/↓ move through the rows, Enter opens one, Esc clears.
 // The list is `aria-busy` from a keystroke until the answer to it is drawn (or fails).
-// After drawing, the page marks `lookup-rendered` (Performance API) for the benchmark.
+// Each keystroke marks `lookup-input` and each drawing `lookup-rendered` (Performance API, with
+// the query in `detail`): scripts/bench_lookup_browser.py reads them.
 
 import * as api from "../api.js";
 import { h, uid } from "../dom.js";
@@ -154,6 +155,8 @@ export function lookup({ initial = "", onQuery, onEmpty }) {
   }
 
   input.addEventListener("input", () => {
+    performance.clearMarks("lookup-input");
+    performance.mark("lookup-input", { detail: { q: input.value.trim() } });
     busy(true);
     clearTimeout(state.timer);
     state.timer = setTimeout(search, DEBOUNCE_MS);
