@@ -4,7 +4,7 @@
 
 import { ApiError } from "./api.js";
 import { h, replace, uid } from "./dom.js";
-import { errorSlot, run } from "./forms.js";
+import { button, confirmDialog, errorSlot, run, showError } from "./forms.js";
 import { metadataValue } from "./format.js";
 
 function shown(value) {
@@ -97,4 +97,26 @@ export async function showConflict(container, { what, fields, seen, mine, load, 
   );
   container.hidden = false;
   container.querySelector("h3").focus();
+}
+
+/**
+ * A "Delete …" button (`label`) that asks first (`confirm()`: the dialog's title and message),
+ * deletes with the ETag the page holds (`remove(etag())`) and, on a 412, shows the conflict in
+ * `box`: reload, or delete anyway. `conflict`: showConflict's options but `mine` and `retry`.
+ */
+export function deleteButton({ label, confirm, remove, etag, slot, box, conflict }) {
+  const action = button(
+    label,
+    async () => {
+      if (!(await confirmDialog({ ...confirm(), confirmLabel: label }))) return;
+      await run(action, slot, () => remove(etag()), {
+        onConflict: () =>
+          showConflict(box, { ...conflict, mine: {}, retry: remove }).catch((error) =>
+            showError(slot, error),
+          ),
+      });
+    },
+    { kind: "danger" },
+  );
+  return action;
 }

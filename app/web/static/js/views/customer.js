@@ -4,12 +4,11 @@
 // sends it as If-Match, so an edit based on an outdated page is refused (412), not applied.
 
 import * as api from "../api.js";
-import { showConflict } from "../conflict.js";
+import { deleteButton, showConflict } from "../conflict.js";
 import { card, focusCard, focusHeading, h, replace } from "../dom.js";
 import {
   button,
   changedFields,
-  confirmDialog,
   errorSlot,
   run,
   showError,
@@ -132,27 +131,24 @@ function deleteSection(page) {
     await api.request(customerPath(page.id), { method: "DELETE", ifMatch: etag });
     page.show({ ...page.customer, deleted_at: new Date().toISOString() }, null);
   };
-  const action = button("Delete customer", async () => {
-    const name = displayName(page.customer);
-    const sure = await confirmDialog({
+  const action = deleteButton({
+    label: "Delete customer",
+    confirm: () => ({
       title: "Delete this customer?",
-      message: `${name} and their addresses will be deleted. An admin can restore them later.`,
-      confirmLabel: "Delete customer",
-    });
-    if (!sure) return;
-    await run(action, slot, () => remove(page.etag), {
-      onConflict: () =>
-        showConflict(conflictBox, {
-          what: "customer",
-          fields: PROFILE,
-          seen: page.customer,
-          mine: {},
-          load: () => readCustomer(page.id),
-          reload: () => page.reload(),
-          retry: remove,
-        }).catch((error) => showError(slot, error)),
-    });
-  }, { kind: "danger" });
+      message: `${displayName(page.customer)} and their addresses will be deleted. An admin can restore them later.`,
+    }),
+    remove,
+    etag: () => page.etag,
+    slot,
+    box: conflictBox,
+    conflict: {
+      what: "customer",
+      fields: PROFILE,
+      seen: page.customer,
+      load: () => readCustomer(page.id),
+      reload: () => page.reload(),
+    },
+  });
   return card("Delete", h("p", {}, "Deleting hides the customer from lists and lookups."), conflictBox, action, slot);
 }
 

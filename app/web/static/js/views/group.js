@@ -2,9 +2,9 @@
 
 import * as api from "../api.js";
 import { forgetGroups } from "../catalog.js";
-import { showConflict } from "../conflict.js";
+import { deleteButton, showConflict } from "../conflict.js";
 import { card, focusCard, focusHeading, h, replace } from "../dom.js";
-import { button, confirmDialog, errorSlot, run, showError, textField } from "../forms.js";
+import { button, errorSlot, run, showError, textField } from "../forms.js";
 import { dateTime } from "../format.js";
 import { customerTable, pageOf, pager } from "../pager.js";
 import { groupPath, readGroup } from "../resources.js";
@@ -127,26 +127,24 @@ function deleteCard(view) {
     forgetGroups();
     navigate(link("groups"));
   };
-  const action = button("Delete group", async () => {
-    const sure = await confirmDialog({
+  const action = deleteButton({
+    label: "Delete group",
+    confirm: () => ({
       title: "Delete this group?",
       message: `The group ${view.group.name} will be deleted; its members stay customers.`,
-      confirmLabel: "Delete group",
-    });
-    if (!sure) return;
-    await run(action, slot, () => destroy(view.etag), {
-      onConflict: () =>
-        showConflict(conflictBox, {
-          what: "group",
-          fields: COMPARED,
-          seen: view.group,
-          mine: {},
-          load: () => readGroup(view.id),
-          reload: () => view.reload(),
-          retry: destroy,
-        }).catch((error) => showError(slot, error)),
-    });
-  }, { kind: "danger" });
+    }),
+    remove: destroy,
+    etag: () => view.etag,
+    slot,
+    box: conflictBox,
+    conflict: {
+      what: "group",
+      fields: COMPARED,
+      seen: view.group,
+      load: () => readGroup(view.id),
+      reload: () => view.reload(),
+    },
+  });
   return card("Delete", conflictBox, action, slot);
 }
 
