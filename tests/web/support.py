@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,6 +99,12 @@ class AppServer:
         reply = self.serve.request(method, path, body, headers or admin_headers())
         assert reply.status == 200, (method, path, reply.status, reply.body)
         return reply.body
+
+    def headers(self, path: str) -> Any:
+        """The headers of ``GET path`` (a page or an asset: not JSON), after asserting a 200."""
+        with urllib.request.urlopen(self.base + path, timeout=30) as response:
+            assert response.status == 200, (path, response.status)
+            return response.headers
 
     def customer(self, **fields: Any) -> dict[str, Any]:
         """Create a customer; return it."""

@@ -37,10 +37,10 @@ def test_lookup_highlights_are_character_offsets(server: AppServer) -> None:
 @PENDING
 def test_the_app_is_served_with_security_headers(server: AppServer) -> None:
     for path in ("/app", "/app/customers/cus_1", "/app/static/js/main.js"):
-        headers = server.serve.request("GET", path).headers
+        headers = server.headers(path)
         assert headers["X-Content-Type-Options"] == "nosniff", path
         assert headers["Referrer-Policy"] == "no-referrer", path
-    csp = server.serve.request("GET", "/app").headers["Content-Security-Policy"]
+    csp = server.headers("/app")["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
 
@@ -51,8 +51,9 @@ def test_a_conflicting_edit_from_a_second_session_is_shown(browser, server, sign
     customer = server.customer(first_name="Yvette", last_name=word, email=f"y@{word}.example")
     other = open_tab(browser, server)
     try:
+        signed_in.open(f"/app/customers/{customer['id']}")
+        other.sign_in(path=f"/app/customers/{customer['id']}")
         for tab in (signed_in, other):
-            tab.sign_in(path=f"/app/customers/{customer['id']}")
             tab.page.get_by_role("button", name="Edit profile").click()
         other.page.get_by_label("First name").fill("Yvonne")
         other.page.get_by_role("button", name="Save profile").click()
