@@ -52,6 +52,7 @@ def configure(level: str = "INFO") -> None:
     if not any(getattr(h, "_customers", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
+        # a marker on our own handler, so a second setup does not add another
         handler._customers = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.propagate = False

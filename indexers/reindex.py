@@ -220,8 +220,12 @@ async def reindex_live(
     started = time.monotonic()
     started_at = datetime.now(UTC)
     previous = await backend.active_generation()
+    if previous is None:
+        writer.enable_main(False)  # nothing half-built may become readable
     for name in await backend.generations():
-        if name != previous:  # leftovers of an interrupted reindex
+        # leftovers of an interrupted reindex (never the active one, even if it appeared
+        # since ``previous`` was read)
+        if name not in (previous, await backend.active_generation()):
             log.info("dropping unfinished generation %s", name)
             await backend.drop_generation(name)
     generation = await backend.create_generation()
@@ -230,8 +234,6 @@ async def reindex_live(
     level = logging.INFO if routine else logging.WARNING
     meanwhile = f"{previous} stays active" if previous else "MongoDB answers customer lists"
     log.log(level, "full reindex (%s) into %s started; %s meanwhile", reason, generation, meanwhile)
-    if previous is None:
-        writer.enable_main(False)  # nothing half-built may become readable
     writer.add_target(target)  # dual write from the next flush on
     report = _ProgressReport(live, generation, reason, progress, started_at)
     try:

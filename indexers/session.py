@@ -141,6 +141,7 @@ class SyncSession:
                 await self._open_fresh(f"history lost: {exc}")
             else:
                 await self._check_index(doc.get("reindex_required"))
+        await self._hold_main_without_index()
         if await self.writer.probe_incompatible() and self.reindex.wanted is None:
             reason = "the search index has an incompatible schema"
             await self.state.require_reindex(self.lease.owner, reason)
@@ -203,7 +204,18 @@ class SyncSession:
         self.writer.reset()
         await self.state.require_reindex(self.lease.owner, reason)
         self.reindex.want(reason)
+        await self._hold_main_without_index()
         self.checkpoints.start(self.feed.resume_token)
+
+    async def _hold_main_without_index(self) -> None:
+        """With a reindex wanted and no active generation, batches wait for the reindex's.
+
+        Otherwise the first batch written to the main target would create and activate a
+        generation of its own, which the reindex then drops as a leftover while the batch
+        keeps retrying against it (seen as "generation … is missing" forever).
+        """
+        if self.reindex.wanted is not None and await self._no_index_yet():
+            self.writer.enable_main(False)
 
     # -- the loop -------------------------------------------------------------------------
     async def _loop(self, *, burst: bool) -> None:

@@ -60,6 +60,7 @@ def documented(
     """
 
     def mark(view: F) -> F:
+        # a function attribute the spec builder reads back; functions do not declare it
         view.__openapi__ = {  # type: ignore[attr-defined]
             "summary": summary,
             "response": response,
@@ -81,6 +82,7 @@ class _Components:
     def ref(self, model: type[BaseModel], mode: str = "validation") -> dict[str, str]:
         name = model.__name__
         if name not in self.schemas:
+            # ``mode`` is one of pydantic's JsonSchemaMode literals, passed through as a str
             schema = model.model_json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
             for key, sub in schema.pop("$defs", {}).items():
                 self.schemas.setdefault(key, sub)

@@ -95,6 +95,7 @@ class EmbeddedServer:
     @classmethod
     def ephemeral(cls, *, sync_on_commit: bool = False, **options: object) -> EmbeddedServer:
         """Return a handle on a private in-memory server (tests): fast, unshared, not durable."""
+        # ``options`` are the constructor's keyword options, forwarded as they came
         return cls(None, sync_on_commit=sync_on_commit, **options)  # type: ignore[arg-type]
 
     @property
