@@ -224,7 +224,10 @@ def lookups(
     warmup, measured = sequences[: args.warmup], sequences[args.warmup :]
     for _, text in warmup:
         type_sequence(page, text, rng, args.key_delay_ms)
-    rows = [(kind, type_sequence(page, text, rng, args.key_delay_ms)) for kind, text in measured]
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for kind, text in measured:
+        rows.append((kind, type_sequence(page, text, rng, args.key_delay_ms)))
+        print(f"{len(rows)}/{len(measured)} {kind}: {rows[-1][1]['total']:.0f} ms", file=sys.stderr)
     fetches = [figures["fetch"] for _, figures in rows if figures["fetch"] is not None]
     kinds = sorted({kind for kind, _ in rows})
     return {

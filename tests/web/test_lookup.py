@@ -140,3 +140,23 @@ def test_no_match_says_so(signed_in: Tab) -> None:
         signed_in.page.get_by_role("status").filter(has_text="No customers match")
     ).to_be_visible()
     expect(signed_in.results()).to_have_count(0)
+
+
+def test_long_stored_values_are_clipped_in_rows(signed_in: Tab) -> None:
+    shown = 200  # SHOWN_CHARS in format.js: what a row shows of one value
+    word = unique_word()
+    company = f"{word} " + "a very long company name " * 38  # 950 characters: within the limits
+    server = signed_in.server
+    customer = server.customer(
+        first_name="Long", last_name=word, email=f"l@{word}.example", company_name=company
+    )
+    group = server.group(f"Clipped {word}")
+    server.add_members(group["id"], [customer["id"]])
+
+    signed_in.type_query(word)
+    details = signed_in.results().first.locator(".hit-details")
+    expect(details).to_contain_text(company[:shown] + "…")
+    assert len(details.inner_text()) < shown + 40  # the company, clipped, and the group
+    signed_in.open(f"/app?group={group['id']}")
+    row = signed_in.page.get_by_role("table", name="Customers").get_by_role("row").nth(1)
+    expect(row.get_by_role("cell").nth(2)).to_have_text(company[:shown] + "…")

@@ -2,10 +2,24 @@
 
 import { badge } from "./dom.js";
 
-/** "First Last", or the email, or the id: what a customer is called on screen. */
+/** How many characters of one value a list, a lookup row or a heading shows. */
+export const SHOWN_CHARS = 200;
+
+/**
+ * The first `max` characters (code points) of `value` and "…" when there are more. Stored
+ * values are untrusted and some predate the input limits (a 1 MB email): drawn whole, one such
+ * row stalls the page's layout for seconds.
+ */
+export function clipped(value, max = SHOWN_CHARS) {
+  const text = value == null ? "" : String(value);
+  const head = Array.from(text.slice(0, 2 * max + 2)); // at least max + 1 code points if longer
+  return head.length > max ? `${head.slice(0, max).join("")}…` : text;
+}
+
+/** "First Last", or the email, or the id: what a customer is called on screen (clipped). */
 export function displayName(customer) {
   const name = [customer.first_name, customer.last_name].filter(Boolean).join(" ").trim();
-  return name || customer.email || customer.id;
+  return clipped(name || customer.email || customer.id);
 }
 
 const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });

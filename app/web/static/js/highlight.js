@@ -6,6 +6,7 @@
 // never add text (or markup) that is not in the value.
 
 import { h } from "./dom.js";
+import { SHOWN_CHARS } from "./format.js";
 
 /** Sorted, merged ranges of `value` that are valid for it (anything malformed is dropped). */
 export function cleanRanges(ranges, length) {
@@ -24,10 +25,12 @@ export function cleanRanges(ranges, length) {
   return merged;
 }
 
-/** `value` as a fragment: text nodes, with the `ranges` in <mark>. */
-export function highlighted(value, ranges) {
+/** `value` as a fragment: text nodes, with the `ranges` in <mark>; clipped like `clipped`. */
+export function highlighted(value, ranges, max = SHOWN_CHARS) {
   const text = value == null ? "" : String(value);
-  const chars = Array.from(text); // code points, so ranges match the server's characters
+  // Code points, so ranges match the server's characters; only as many as are shown.
+  const head = Array.from(text.slice(0, 2 * max + 2));
+  const chars = head.slice(0, max);
   const fragment = document.createDocumentFragment();
   let at = 0;
   for (const [start, end] of cleanRanges(ranges, chars.length)) {
@@ -36,6 +39,7 @@ export function highlighted(value, ranges) {
     at = end;
   }
   if (at < chars.length) fragment.append(chars.slice(at).join(""));
+  if (head.length > max) fragment.append("…");
   return fragment;
 }
 

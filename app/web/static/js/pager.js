@@ -1,7 +1,7 @@
 // Paging controls and the tables of customers shared by the list and a group's members.
 
 import { h } from "./dom.js";
-import { accountBadge, count, day, deletedBadge, displayName, plural } from "./format.js";
+import { accountBadge, clipped, count, day, deletedBadge, displayName, plural } from "./format.js";
 import { link } from "./router.js";
 
 /** Page number (1-based) from a URL parameter; anything else is page 1. */
@@ -70,9 +70,9 @@ export function customerTable(customers, { caption, actions = null }) {
               { scope: "row" },
               h("a", { href: link("customers", customer.id) }, displayName(customer)),
             ),
-            h("td", { class: "wrap" }, customer.email || ""),
-            h("td", {}, customer.phone || ""),
-            h("td", {}, customer.company_name || ""),
+            h("td", { class: "wrap" }, clipped(customer.email)),
+            h("td", {}, clipped(customer.phone)),
+            h("td", {}, clipped(customer.company_name)),
             h("td", {}, accountBadge(customer), deletedBadge(customer)),
             h("td", {}, day(customer.created_at)),
             actions ? h("td", {}, actions(customer)) : null,

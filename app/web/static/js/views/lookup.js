@@ -9,7 +9,7 @@
 
 import * as api from "../api.js";
 import { h, uid } from "../dom.js";
-import { accountBadge, deletedBadge, plural } from "../format.js";
+import { accountBadge, clipped, deletedBadge, plural } from "../format.js";
 import { highlighted, rangesOf } from "../highlight.js";
 import { link, navigate } from "../router.js";
 
@@ -30,7 +30,7 @@ function title(hit) {
 function details(hit) {
   const groups = (hit.customer.groups || []).map((group) => group.name).filter(Boolean);
   const parts = [field(hit, "phone"), field(hit, "company_name")].filter(Boolean);
-  if (groups.length) parts.push(`Groups: ${groups.join(", ")}`);
+  if (groups.length) parts.push(clipped(`Groups: ${groups.join(", ")}`));
   return parts.flatMap((part, i) => (i ? [" · ", part] : [part]));
 }
 
@@ -154,9 +154,10 @@ export function lookup({ initial = "", onQuery, onEmpty }) {
     }
   }
 
-  input.addEventListener("input", () => {
+  input.addEventListener("input", (event) => {
+    // When the key was pressed (the event's time), not when a busy page got round to it.
     performance.clearMarks("lookup-input");
-    performance.mark("lookup-input", { detail: { q: input.value.trim() } });
+    performance.mark("lookup-input", { startTime: event.timeStamp, detail: { q: input.value.trim() } });
     busy(true);
     clearTimeout(state.timer);
     state.timer = setTimeout(search, DEBOUNCE_MS);
