@@ -1,4 +1,4 @@
-"""``/admin/customers``: list, create, retrieve, update, soft-delete, group membership."""
+"""``/admin/customers``: list, create, read, update, soft-delete, restore, group links."""
 
 from __future__ import annotations
 
@@ -106,6 +106,21 @@ async def delete_customer(customer_id: str) -> Body:
     await ensure_customer(customer_id)
     await get_service().soft_delete_customers([customer_id])
     return {"id": customer_id, "object": "customer", "deleted": True}
+
+
+@bp.post("/<customer_id>/restore")
+@documented(
+    summary="Restore a deleted customer (an extension: Medusa has no restore route)",
+    query=s.FieldsQuery,
+    response=s.CustomerResponse,
+    auth="admin",
+)
+async def restore_customer(customer_id: str) -> Body:
+    """Bring back a soft-deleted customer and the addresses its delete took along; a live
+    customer is answered as it is, an unknown id is 404 (the re-read finds nothing)."""
+    query = parse_query(s.FieldsQuery)
+    await get_service().restore_customers([customer_id])
+    return await customer_response(customer_id, query.fields)
 
 
 @bp.post("/<customer_id>/customer-groups")

@@ -17,6 +17,7 @@ ROUTES = {
     ("get", "/admin/customers/{customer_id}"), ("post", "/admin/customers/{customer_id}"),
     ("delete", "/admin/customers/{customer_id}"),
     ("post", "/admin/customers/{customer_id}/customer-groups"),
+    ("post", "/admin/customers/{customer_id}/restore"),
     ("get", "/admin/customers/{customer_id}/addresses"),
     ("post", "/admin/customers/{customer_id}/addresses"),
     ("get", "/admin/customers/{customer_id}/addresses/{address_id}"),
