@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas.derive import Out, out_model
 from app.entities import ADDRESS, CUSTOMER, GROUP
@@ -73,7 +73,13 @@ class CustomerSearchHitOut(BaseModel):
 
     customer: CustomerOut
     score: float | None = None
-    highlights: dict[str, str] = {}
+    highlights: dict[str, list[tuple[int, int]]] = Field(
+        default={},
+        description=(
+            "The parts that matched: field → sorted, merged `[start, end)` ranges in characters "
+            "(Unicode code points) of the field's value as returned in `customer`."
+        ),
+    )
 
 
 class CustomerSearchResponse(BaseModel):
