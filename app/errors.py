@@ -8,7 +8,8 @@ that the HTTP layer maps to a status code (the mapping lives in ``app.api``, not
      ├── InvalidData               type: invalid_data
      ├── DuplicateError            type: duplicate_error
      ├── NotAllowed                type: not_allowed
-     │    └── RateLimited          (too many attempts: HTTP 429 + Retry-After)
+     │    ├── RateLimited          (too many attempts: HTTP 429 + Retry-After)
+     │    └── Forbidden            (the credentials' scope does not allow it: HTTP 403)
      ├── Conflict                  type: conflict
      ├── Unauthorized              type: unauthorized
      └── Unavailable               type: unexpected_state (retry later: HTTP 503 + Retry-After)
@@ -27,6 +28,7 @@ __all__ = [
     "Conflict",
     "CustomerModuleError",
     "DuplicateError",
+    "Forbidden",
     "InvalidData",
     "NotAllowed",
     "NotFound",
@@ -95,6 +97,10 @@ class RateLimited(NotAllowed):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many requests; retry in {retry_after} seconds")
         self.retry_after = retry_after
+
+
+class Forbidden(NotAllowed):
+    """The caller is authenticated, but its credentials' scope does not allow the request."""
 
 
 class Conflict(CustomerModuleError):

@@ -24,6 +24,7 @@ from app.api import (
     admin_addresses,
     admin_customers,
     admin_groups,
+    admin_me,
     admin_search,
     error_handlers,
     meta,
@@ -51,6 +52,7 @@ PAGE_HEADERS = {
 
 BLUEPRINTS: list[Blueprint] = [
     meta.bp,
+    admin_me.bp,
     admin_search.bp,
     admin_customers.bp,
     admin_addresses.bp,

@@ -7,8 +7,9 @@ the same document as plain HTML on the server (no CDN assets).
 
 The error statuses of an operation are derived from what the route is (:func:`_statuses`), so
 a new route documents every status it can answer without listing them: 400 when it takes
-input, 401 and 429 when it needs credentials, 404 when its path names an entity, 409, 413 and
-415 when it takes a body, and 500 and 503 everywhere. A route adds what only it can answer
+input, 401 and 429 when it needs credentials, 403 when it writes with admin ones (a ``read``
+key may not), 404 when its path names an entity, 409, 413 and 415 when it takes a body, and
+500 and 503 everywhere. A route adds what only it can answer
 (``documented(responses={422: ...})``). The limits of ``app.limits`` reach the document
 through the request models (``maxLength``, ``maxItems``, ``maximum`` ...).
 """
@@ -24,6 +25,7 @@ from flask import Flask
 from pydantic import BaseModel
 
 from app.api.schemas import ErrorResponse, UnauthorizedResponse
+from app.credentials import READ_METHODS
 from app.limits import MAX_ID_CHARS
 
 __all__ = ["build_spec", "documented", "render_docs"]
@@ -144,6 +146,8 @@ def _statuses(meta: Mapping[str, Any], path: str, method: str) -> dict[int, Resp
     if meta["auth"]:
         statuses[401] = ("Unauthorized", UnauthorizedResponse)
         statuses[429] = "Too many failed attempts; retry after `Retry-After` seconds"
+    if meta["auth"] == "admin" and method not in READ_METHODS:
+        statuses[403] = "The API key's scope is `read` (`not_allowed`)"
     if "{" in path:
         statuses[404] = "Not found (`not_found`)"
     if takes_body:

@@ -32,7 +32,7 @@ ROUTES = {
     ("get", "/store/customers/me/addresses/{address_id}"),
     ("post", "/store/customers/me/addresses/{address_id}"),
     ("delete", "/store/customers/me/addresses/{address_id}"),
-    ("get", "/health"), ("get", "/health/ready"),
+    ("get", "/health"), ("get", "/health/ready"), ("get", "/admin/me"),
 }  # fmt: skip
 
 
@@ -184,6 +184,7 @@ def test_a_new_route_gets_its_statuses_without_listing_them() -> None:
         "200",
         "400",
         "401",
+        "403",  # a write: a read-only key may not
         "404",
         "409",
         "413",

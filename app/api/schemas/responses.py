@@ -6,6 +6,7 @@ carries depends on ``fields``); the envelopes and the operational answers are wr
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +30,7 @@ __all__ = [
     "GroupResponse",
     "GroupSummaryOut",
     "HealthResponse",
+    "MeResponse",
     "ReadinessCheck",
     "ReadinessResponse",
     "UnauthorizedResponse",
@@ -146,6 +148,19 @@ class UnauthorizedResponse(BaseModel):
     """401: ``{message: "Unauthorized"}``."""
 
     message: Literal["Unauthorized"]
+
+
+class MeResponse(BaseModel):
+    """``GET /admin/me``: who the credentials are and what they may do."""
+
+    scope: Literal["admin", "read"] = Field(
+        description="`admin`: every admin route; `read`: GET (and HEAD, OPTIONS) routes only."
+    )
+    actor_type: Literal["api_key", "user"]
+    actor_id: str = Field(description="The API key's id (`apk_…`) or the user token's actor.")
+    expires_at: datetime | None = Field(
+        description="When the key (or token) stops being accepted; null: never (until revoked)."
+    )
 
 
 class HealthResponse(BaseModel):
