@@ -11,6 +11,7 @@ that the HTTP layer maps to a status code (the mapping lives in ``app.api``, not
      │    ├── RateLimited          (too many attempts: HTTP 429 + Retry-After)
      │    └── Forbidden            (the credentials' scope does not allow it: HTTP 403)
      ├── Conflict                  type: conflict
+     │    └── PreconditionFailed   type: precondition_failed (If-Match: HTTP 412)
      ├── Unauthorized              type: unauthorized
      └── Unavailable               type: unexpected_state (retry later: HTTP 503 + Retry-After)
 
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidData",
     "NotAllowed",
     "NotFound",
+    "PreconditionFailed",
     "RateLimited",
     "Unauthorized",
     "Unavailable",
@@ -107,6 +109,13 @@ class Conflict(CustomerModuleError):
     """A concurrent writer won and the operation could not be completed (HTTP 409)."""
 
     type = "conflict"
+
+
+class PreconditionFailed(Conflict):
+    """The entity changed since the version the write was based on (its ETag no longer
+    matches ``If-Match``); nothing was written."""
+
+    type = "precondition_failed"
 
 
 class Unauthorized(CustomerModuleError):

@@ -108,6 +108,7 @@ def init_app(app: Flask, settings: Settings, registry: CollectorRegistry) -> Non
             app,
             resources=resources,
             supports_credentials=True,
-            allow_headers=["Authorization", "Content-Type", "x-publishable-api-key"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "x-publishable-api-key"],
+            expose_headers=["ETag"],  # so that a page can send it back as If-Match
             max_age=600,
         )

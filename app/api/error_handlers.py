@@ -33,6 +33,7 @@ STATUS = {
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
+    "precondition_failed": 412,
     "duplicate_error": 422,
     "unexpected_state": 503,
 }
