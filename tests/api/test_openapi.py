@@ -152,6 +152,44 @@ def test_every_status_the_service_answers_is_documented(client) -> None:
     assert ready_503["application/json"]["schema"]["$ref"].endswith("/ReadinessResponse")
 
 
+CONDITIONAL = {  # the routes that take If-Match; each answers 412 and documents the header
+    ("post", "/admin/customers/{customer_id}"),
+    ("delete", "/admin/customers/{customer_id}"),
+    ("post", "/admin/customers/{customer_id}/addresses/{address_id}"),
+    ("delete", "/admin/customers/{customer_id}/addresses/{address_id}"),
+    ("post", "/admin/customer-groups/{group_id}"),
+    ("delete", "/admin/customer-groups/{group_id}"),
+}
+TAGGED = {  # the routes whose answer carries the resource's ETag
+    ("get", "/admin/customers/{customer_id}"),
+    ("post", "/admin/customers"),
+    ("post", "/admin/customers/{customer_id}"),
+    ("post", "/admin/customers/{customer_id}/restore"),
+    ("get", "/admin/customers/{customer_id}/addresses/{address_id}"),
+    ("post", "/admin/customers/{customer_id}/addresses"),
+    ("post", "/admin/customers/{customer_id}/addresses/{address_id}"),
+    ("get", "/admin/customer-groups/{group_id}"),
+    ("post", "/admin/customer-groups"),
+    ("post", "/admin/customer-groups/{group_id}"),
+}
+
+
+def test_conditional_requests_are_documented(client) -> None:
+    spec = client.get("/openapi.json").json
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            route = (method, path)
+            headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+            assert ("If-Match" in headers) == (route in CONDITIONAL), route
+            assert ("412" in operation["responses"]) == (route in CONDITIONAL), route
+            tagged = "ETag" in operation["responses"]["200"].get("headers", {})
+            assert tagged == (route in TAGGED), route
+    written = spec["paths"]["/admin/customers/{customer_id}"]["post"]["responses"]
+    assert written["412"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ErrorResponse"
+    )
+
+
 class _Thing(BaseModel):
     id: str
 
