@@ -155,7 +155,10 @@ def decode_token(secret: str, token: str) -> Actor:
         raise AuthError("token without actor")
     if not isinstance(metadata, dict) or not isinstance(identity, str):
         raise AuthError("malformed token claims")
-    expires_at = datetime.fromtimestamp(claims["exp"], UTC)  # PyJWT checked it is a number
+    try:  # PyJWT checked that it is a number in the future; it may still be out of range
+        expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+    except (OverflowError, OSError, ValueError):
+        raise AuthError("token expiry out of range") from None
     return Actor(actor_type, actor_id, identity, metadata, expires_at=expires_at)
 
 
