@@ -44,14 +44,18 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
+def _value(record: Mapping[str, Any] | BaseModel, name: str) -> Any:
+    """``record``'s field ``name`` (a stored document keeps its id as ``_id``); a DTO's
+    relations are never dumped, however many addresses it holds."""
+    if isinstance(record, BaseModel):
+        return getattr(record, name, None)
+    return record.get("_id", record.get("id")) if name == "id" else record.get(name)
+
+
 def etag_of(entity: Entity, record: Mapping[str, Any] | BaseModel) -> str:
     """The tag of ``record``, a stored document (``_id``) or a DTO of ``entity`` holding every
     public field (a partial ``select`` would give another tag)."""
-    values = record.model_dump() if isinstance(record, BaseModel) else record
-    own = {
-        name: values.get("_id", values.get("id")) if name == "id" else values.get(name)
-        for name in entity.public_names
-    }
+    own = {name: _value(record, name) for name in entity.public_names}
     canonical = json.dumps(own, sort_keys=True, separators=(",", ":"), default=_plain)
     digest = hashlib.sha256(canonical.encode("utf-8")).digest()[:_TAG_BYTES]
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
@@ -63,8 +67,7 @@ def check_tag(entity: Entity, record: Mapping[str, Any] | BaseModel, if_match: I
         return
     expected = (if_match,) if isinstance(if_match, str) else if_match
     if etag_of(entity, record) not in expected:
-        values = record.model_dump() if isinstance(record, BaseModel) else record
-        entity_id = values.get("_id", values.get("id"))
+        entity_id = _value(record, "id")
         raise PreconditionFailed(
             f"{entity.label} with id: {quote(entity_id)} was changed since it was read "
             "(If-Match does not match its ETag); read it again and retry"

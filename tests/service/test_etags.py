@@ -21,7 +21,9 @@ def address_tag(service, address_id: str) -> str:
 
 
 def test_a_customer_tag_follows_its_own_fields_only(service) -> None:
-    customer = service.create_customers({"email": "t@example.com"})
+    customer = service.create_customers(
+        {"email": "t@example.com", "metadata": {"b": [1, 2.5], "a": {"x": None}}}
+    )
     first = tag(service, customer.id)
     assert etag_of(CUSTOMER, customer) == first  # a write's result and a read agree
     group = service.create_customer_groups({"name": "G"})
