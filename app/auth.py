@@ -15,7 +15,11 @@ rate-limited per client address (:mod:`app.ratelimit`). The credentials themselv
 the ``api_keys`` collection, token claims) are :mod:`app.credentials`'.
 
 Verified keys are cached per process for :data:`KEY_CACHE_SECONDS` (:class:`KeyCache`), so a
-revocation made by another process takes effect within that time.
+revocation made by another process takes effect within that time. An expiry is checked on
+every request, cached key or not: an expired key is 401 at once, like an unknown one.
+
+Scopes: a ``read`` key may make ``GET``, ``HEAD`` and ``OPTIONS`` requests only; anything else
+is 403 ``not_allowed`` (:class:`app.errors.Forbidden`). User tokens are ``admin``.
 """
 
 from __future__ import annotations
@@ -26,11 +30,22 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, request
 
 from app import ratelimit
-from app.credentials import SECRET_PREFIX, Actor, ApiKeys, AuthError, decode_token, hash_secret
+from app.credentials import (
+    READ_METHODS,
+    SECRET_PREFIX,
+    Actor,
+    ApiKeys,
+    AuthError,
+    decode_token,
+    hash_secret,
+    key_actor,
+)
+from app.errors import Forbidden
 from app.limits import MAX_ID_CHARS
 
 __all__ = [
@@ -51,23 +66,34 @@ _JWT_SECRET = "customers.jwt_secret"
 _KEY_CACHE = "customers.api_key_cache"
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class KeyCache:
-    """Recently verified key hashes → key id (thread-safe, time-bounded).
+    """Recently verified key hashes → the key's caller (thread-safe, time-bounded).
 
     :param seconds: how long an entry is trusted.
     :param clock: monotonic seconds (tests move it instead of sleeping).
+    :param now: the wall clock keys' expiries are compared with (tests move it too).
     """
 
     def __init__(
-        self, seconds: float = KEY_CACHE_SECONDS, *, clock: Callable[[], float] = time.monotonic
+        self,
+        seconds: float = KEY_CACHE_SECONDS,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.seconds = seconds
         self.clock = clock
-        self._entries: dict[str, tuple[str, float]] = {}
+        self.now = now
+        self._entries: dict[str, tuple[Actor, float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, digest: str) -> str | None:
-        """The key id cached for ``digest``, unless it expired."""
+    def get(self, digest: str) -> Actor | None:
+        """The caller cached for ``digest``, unless the entry is older than :attr:`seconds`
+        (the key's own expiry is not checked here)."""
         with self._lock:
             entry = self._entries.get(digest)
             if entry is None or entry[1] < self.clock():
@@ -75,12 +101,12 @@ class KeyCache:
                 return None
             return entry[0]
 
-    def put(self, digest: str, key_id: str) -> None:
-        """Trust ``digest`` as ``key_id`` for :attr:`seconds`."""
+    def put(self, digest: str, actor: Actor) -> None:
+        """Trust ``digest`` as ``actor`` for :attr:`seconds`."""
         with self._lock:
             if len(self._entries) > KEY_CACHE_ENTRIES:
                 self._entries.clear()
-            self._entries[digest] = (key_id, self.clock() + self.seconds)
+            self._entries[digest] = (actor, self.clock() + self.seconds)
 
 
 def init_app(app: Flask, jwt_secret: str) -> None:
@@ -118,15 +144,17 @@ def _api_key_actor(secret: str) -> Actor:
 
     digest = hash_secret(secret)
     cache = key_cache_of(current_app)
-    key_id = cache.get(digest)
-    if key_id is None:
+    actor = cache.get(digest)
+    if actor is None:
         service = get_service()
         record = run(ApiKeys(service.database).verify(secret))
         if record is None:
             raise AuthError("unknown or revoked API key")
-        key_id = record["id"]
-        cache.put(digest, key_id)
-    return Actor("api-key", key_id)
+        actor = key_actor(record)
+        cache.put(digest, actor)
+    if actor.expired(cache.now()):  # every request: the cache may outlive the key
+        raise AuthError("expired API key")
+    return actor
 
 
 @contextmanager
@@ -140,11 +168,17 @@ def _failures_counted() -> Iterator[None]:
 
 
 def require_admin() -> None:
-    """``before_request`` of admin blueprints: an API key or a user JWT."""
+    """``before_request`` of admin blueprints: an API key or a user JWT, whose scope allows
+    the request's method."""
     if request.method == "OPTIONS":  # CORS preflight carries no credentials
         return
     with _failures_counted():
         g.actor = _admin_actor()
+    if not g.actor.may(request.method):  # valid credentials: not a failed authentication
+        raise Forbidden(
+            f"This API key has the {g.actor.scope!r} scope: it may read "
+            f"({', '.join(sorted(READ_METHODS))}) but not {request.method}"
+        )
 
 
 def _admin_actor() -> Actor:

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from app.entities import ADDRESS, CUSTOMER, ENTITIES, GROUP, MEMBERSHIP, Entity, Relation
+from app.textsearch import Highlights
 
 __all__ = [
     "DTO",
@@ -81,14 +82,14 @@ for _model in (CustomerAddressDTO, CustomerGroupDTO, CustomerDTO, CustomerGroupC
 
 
 class CustomerSearchHit(BaseModel):
-    """One ranked hit: the customer, its score and the matched text per field.
+    """One ranked hit: the customer, its score and the matched ranges per field.
 
     ``score`` is ``None`` when the search index was unavailable and MongoDB answered unranked.
     """
 
     customer: CustomerDTO
     score: float | None = None
-    highlights: dict[str, str] = {}
+    highlights: Highlights = {}
 
 
 class CustomerSearchResult(BaseModel):

@@ -8,8 +8,10 @@ that the HTTP layer maps to a status code (the mapping lives in ``app.api``, not
      ├── InvalidData               type: invalid_data
      ├── DuplicateError            type: duplicate_error
      ├── NotAllowed                type: not_allowed
-     │    └── RateLimited          (too many attempts: HTTP 429 + Retry-After)
+     │    ├── RateLimited          (too many attempts: HTTP 429 + Retry-After)
+     │    └── Forbidden            (the credentials' scope does not allow it: HTTP 403)
      ├── Conflict                  type: conflict
+     │    └── PreconditionFailed   type: precondition_failed (If-Match: HTTP 412)
      ├── Unauthorized              type: unauthorized
      └── Unavailable               type: unexpected_state (retry later: HTTP 503 + Retry-After)
 
@@ -27,9 +29,11 @@ __all__ = [
     "Conflict",
     "CustomerModuleError",
     "DuplicateError",
+    "Forbidden",
     "InvalidData",
     "NotAllowed",
     "NotFound",
+    "PreconditionFailed",
     "RateLimited",
     "Unauthorized",
     "Unavailable",
@@ -97,10 +101,21 @@ class RateLimited(NotAllowed):
         self.retry_after = retry_after
 
 
+class Forbidden(NotAllowed):
+    """The caller is authenticated, but its credentials' scope does not allow the request."""
+
+
 class Conflict(CustomerModuleError):
     """A concurrent writer won and the operation could not be completed (HTTP 409)."""
 
     type = "conflict"
+
+
+class PreconditionFailed(Conflict):
+    """The entity changed since the version the write was based on (its ETag no longer
+    matches ``If-Match``); nothing was written."""
+
+    type = "precondition_failed"
 
 
 class Unauthorized(CustomerModuleError):

@@ -41,6 +41,8 @@ __all__ = [
     "MAX_REGEX_CHARS",
     "SEARCHED_CHARS",
     "SHORT_WORD",
+    "Highlights",
+    "Range",
     "check_q",
     "check_word",
     "digit_regex",
@@ -60,6 +62,12 @@ SHORT_WORD = 3
 
 SEARCHED_CHARS = MAX_TEXT_CHARS
 """``q`` looks at this many leading characters of a field (every value within the limits)."""
+
+Range = tuple[int, int]
+"""``[start, end)`` in characters (code points, as Python counts them) of a stored value."""
+Highlights = dict[str, list[Range]]
+"""What a ranked hit matched: field → sorted, merged ranges of its stored value. Ranges, not
+marked-up text, so that a value holding markup (``a<em>b</em>``) cannot pass for a match."""
 
 _PHONE_PUNCTUATION = frozenset("+-().")
 _DIGITS = frozenset("0123456789")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.entities import CUSTOMER
+from app.textsearch import Highlights
 
 __all__ = [
     "ORDER_FIELDS",
@@ -98,8 +99,8 @@ class RankedQuery:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One ranked result: the customer id, its score, and which fields matched (field → text)."""
+    """One ranked result: the customer id, its score, and which parts of which fields matched."""
 
     id: str
     score: float
-    highlights: dict[str, str] = field(default_factory=dict)
+    highlights: Highlights = field(default_factory=dict)

@@ -10,7 +10,8 @@ Bounded cost, whatever the query (within ``app.limits``) and whatever is stored:
 than :data:`MAX_FUZZY_CHARS` is matched exactly, by prefix or as a substring, never fuzzily (an
 edit automaton grows with the word, and no name is that long); engines that can cap expansions
 take at most :data:`MAX_EXPANSIONS` terms per fuzzy or prefix clause; highlights look at the
-searched part of each value (:func:`app.textsearch.searched`) and stop once a lookup has spent
+searched part of each value (:func:`app.textsearch.searched`), answer ranges of it (never
+marked-up text), and stop once a lookup has spent
 :data:`HIGHLIGHT_CHECKS` word comparisons or :data:`HIGHLIGHT_EDITS` edit distances (the
 remaining hits come back without highlights, or with only their exact matches marked).
 """
@@ -22,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.entities import Role
-from app.textsearch import SEARCHED_CHARS, digits_of, is_phone_word, searched, split_words
+from app.textsearch import Highlights, Range, digits_of, is_phone_word, searched, split_words
 from indexers.analysis import fold, words_of
 from indexers.documents import LAYOUT, TEXT_FIELDS
 
@@ -42,6 +43,7 @@ __all__ = [
     "Score",
     "edit_distance",
     "fuzzy_distance",
+    "merge_ranges",
     "plan_ranked",
 ]
 
@@ -202,25 +204,25 @@ class Highlighter:
             (w, plan.prefix_last and i == last, fuzzy_distance(w)) for i, w in enumerate(plan.words)
         ]
 
-    def __call__(self, record: Mapping[str, str | None]) -> dict[str, str]:
-        """Return field → value with the matching parts wrapped in ``<em>…</em>``."""
-        out: dict[str, str] = {}
+    def __call__(self, record: Mapping[str, str | None]) -> Highlights:
+        """Return field → the sorted, merged ranges of its value that matched (only fields
+        with a match; ranges lie within the searched part of a long value)."""
+        out: Highlights = {}
         if self.checks_left <= 0:
             return out
         for field in HIGHLIGHT_FIELDS:
             value = record.get(field)
             if not value:
                 continue
-            shown = searched(value)
-            spans = self._spans(field, shown)
+            spans = self._spans(field, searched(value))
             if spans:
-                out[field] = _mark(shown, spans) + ("…" if len(value) > SEARCHED_CHARS else "")
+                out[field] = merge_ranges(spans)
         return out
 
-    def _spans(self, field: str, value: str) -> list[tuple[int, int]]:
+    def _spans(self, field: str, value: str) -> list[Range]:
         plan = self.plan
-        spans: list[tuple[int, int]] = []
-        lowered = value.lower()
+        spans: list[Range] = []
+        lowered = _lower(value)
         if field == EMAIL_FIELD and plan.email and lowered == plan.email:
             spans.append((0, len(value)))
         lowered = fold(lowered)  # same length: spans stay spans of the value
@@ -230,11 +232,10 @@ class Highlighter:
         for match in _WORD.finditer(lowered):
             if self._hits(match.group()):
                 spans.append(match.span())
-        if len(lowered) == len(value):
-            for word in plan.words:
-                start = lowered.find(word) if len(word) >= 3 else -1
-                if start != -1:
-                    spans.append((start, start + len(word)))
+        for word in plan.words:
+            start = lowered.find(word) if len(word) >= 3 else -1
+            if start != -1:
+                spans.append((start, start + len(word)))
         if digits and any(d and d in digits for d in plan.word_digits):
             spans.append((0, len(value)))
         return spans
@@ -271,17 +272,22 @@ class Highlighter:
         return False
 
 
-def _mark(value: str, spans: list[tuple[int, int]]) -> str:
-    merged: list[list[int]] = []
+def _lower(value: str) -> str:
+    """``value`` lower-cased character by character, keeping its length (a character whose
+    lower case is longer, like "İ", stays as it is), so that spans found in it are spans of
+    ``value``."""
+    lowered = value.lower()
+    if len(lowered) == len(value):
+        return lowered
+    return "".join(c if len(low := c.lower()) != 1 else low for c in value)
+
+
+def merge_ranges(spans: list[Range]) -> list[Range]:
+    """``spans`` sorted, with overlapping or touching ones merged."""
+    merged: list[Range] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
-            merged.append([start, end])
-    parts, last = [], 0
-    for start, end in merged:
-        parts.append(value[last:start])
-        parts.append(f"<em>{value[start:end]}</em>")
-        last = end
-    parts.append(value[last:])
-    return "".join(parts)
+            merged.append((start, end))
+    return merged

@@ -143,7 +143,8 @@ async def sync_lag(service: CustomerModuleService, indexer: Indexer, rate: int, 
     next to the writes it measures.
     """
     lags: list[float] = []
-    ids = [c.id for c in await service.list_customers({}, {"take": 2000})]
+    # ids straight from MongoDB: a 2,000-customer list page is a search, over its budget here
+    ids = [d["_id"] async for d in service.store.customers.find({}, {"_id": 1}).limit(2000)]
     rng = random.Random(3)
 
     async def one(i: int) -> None:

@@ -4,7 +4,8 @@ Auth failures are 401 ``{message: "Unauthorized"}`` (Medusa's body). ``unexpecte
 (:class:`app.errors.Unavailable`: database unreachable, overloaded, query budget spent) is 503
 with ``Retry-After``, and so is any PyMongo connection failure or timeout that reaches here:
 retrying later can succeed, so it is never a 500. :class:`app.errors.RateLimited` (too many
-failed authentications or registrations from one address) is 429 with ``Retry-After``.
+failed authentications or registrations from one address) is 429 with ``Retry-After``;
+:class:`app.errors.Forbidden` (a read-only key asking to write) is 403 ``not_allowed``.
 Anything else we did not raise on purpose is 500 ``unknown_error`` with a fixed message; the
 detail goes to the log only.
 """
@@ -21,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from app import metrics
 from app.credentials import AuthError
-from app.errors import CustomerModuleError, RateLimited, Unavailable
+from app.errors import CustomerModuleError, Forbidden, RateLimited, Unavailable
 
 __all__ = ["STATUS", "init_app"]
 
@@ -32,6 +33,7 @@ STATUS = {
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
+    "precondition_failed": 412,
     "duplicate_error": 422,
     "unexpected_state": 503,
 }
@@ -53,6 +55,8 @@ def _service_error(exc: CustomerModuleError) -> ResponseReturnValue:
         return exc.to_dict(), 503, _retry_after(exc.retry_after)
     if isinstance(exc, RateLimited):
         return exc.to_dict(), 429, _retry_after(exc.retry_after)
+    if isinstance(exc, Forbidden):
+        return exc.to_dict(), 403
     if status == 500:
         log.error(
             "service error %s: %s", exc.type, exc.message, extra={"request_id": g.get("request_id")}

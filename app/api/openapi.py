@@ -7,10 +7,13 @@ the same document as plain HTML on the server (no CDN assets).
 
 The error statuses of an operation are derived from what the route is (:func:`_statuses`), so
 a new route documents every status it can answer without listing them: 400 when it takes
-input, 401 and 429 when it needs credentials, 404 when its path names an entity, 409, 413 and
-415 when it takes a body, and 500 and 503 everywhere. A route adds what only it can answer
-(``documented(responses={422: ...})``). The limits of ``app.limits`` reach the document
-through the request models (``maxLength``, ``maxItems``, ``maximum`` ...).
+input, 401 and 429 when it needs credentials, 403 when it writes with admin ones (a ``read``
+key may not), 404 when its path names an entity, 409, 413 and 415 when it takes a body, and
+500 and 503 everywhere. A route adds what only it can answer
+(``documented(responses={422: ...})``). Conditional requests are two flags: ``etag`` (the
+200 answer carries an ``ETag`` header) and ``if_match`` (the ``If-Match`` header and its 412).
+The limits of ``app.limits`` reach the document through the request models (``maxLength``,
+``maxItems``, ``maximum`` ...).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from flask import Flask
 from pydantic import BaseModel
 
 from app.api.schemas import ErrorResponse, UnauthorizedResponse
+from app.credentials import READ_METHODS
 from app.limits import MAX_ID_CHARS
 
 __all__ = ["build_spec", "documented", "render_docs"]
@@ -36,6 +40,19 @@ _REF = "#/components/schemas/{model}"
 _RULE_ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 # reST inline markup of docstrings: ``literal``, `interpreted` and :role:`target`
 _RST_CODE = re.compile(r"``(.+?)``|(?::[\w.-]+:)?`([^`]+)`")
+_ETAG_HEADER = {
+    "description": "The resource's version (a strong tag): send it as `If-Match` to change or "
+    "delete the resource only if nobody else changed it meanwhile.",
+    "schema": {"type": "string"},
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "Apply only if the resource's ETag is this one (or one of these; `*`: any); "
+    "else 412 `precondition_failed` and nothing is written.",
+    "schema": {"type": "string"},
+}
 _AUTH: dict[str | None, list[dict[str, list[str]]]] = {
     "admin": [{"apiKeyBasic": []}, {"bearer": []}],
     "store": [{"bearer": []}],
@@ -52,11 +69,15 @@ def documented(
     auth: str | None = None,
     tag: str | None = None,
     responses: Mapping[int, Response] | None = None,
+    etag: bool = False,
+    if_match: bool = False,
 ) -> Callable[[F], F]:
     """Attach OpenAPI metadata to a view function.
 
     ``responses`` adds (or replaces) statuses only this route answers, e.g.
     ``{422: "Email already registered"}`` or ``{503: ("Not ready", HealthResponse)}``.
+    ``etag``: the answer carries the resource's ``ETag``; ``if_match``: the route takes
+    ``If-Match`` (412 when it no longer matches).
     """
 
     def mark(view: F) -> F:
@@ -69,6 +90,8 @@ def documented(
             "auth": auth,
             "tag": tag,
             "responses": dict(responses or {}),
+            "etag": etag,
+            "if_match": if_match,
         }
         return view
 
@@ -146,8 +169,12 @@ def _statuses(meta: Mapping[str, Any], path: str, method: str) -> dict[int, Resp
     if meta["auth"]:
         statuses[401] = ("Unauthorized", UnauthorizedResponse)
         statuses[429] = "Too many failed attempts; retry after `Retry-After` seconds"
+    if meta["auth"] == "admin" and method not in READ_METHODS:
+        statuses[403] = "The API key's scope is `read` (`not_allowed`)"
     if "{" in path:
         statuses[404] = "Not found (`not_found`)"
+    if meta.get("if_match"):
+        statuses[412] = "`If-Match` no longer matches the resource's ETag (`precondition_failed`)"
     if takes_body:
         statuses[409] = "A concurrent change won; try again (`conflict`)"
         statuses[413] = "Body larger than 1 MiB (`invalid_data`)"
@@ -172,6 +199,8 @@ def _responses(
             },
         }
     }
+    if meta.get("etag"):
+        responses["200"]["headers"] = {"ETag": _ETAG_HEADER}
     for status, response in _statuses(meta, path, method).items():
         description, model = response if isinstance(response, tuple) else (response, ErrorResponse)
         responses[str(status)] = _error(description, model, components, status)
@@ -204,7 +233,7 @@ def build_spec(app: Flask, *, title: str = "Customers API", version: str = "0.1.
                 "operationId": rule.endpoint.replace(".", "_"),
                 "summary": meta["summary"],
                 "tags": [meta["tag"] or rule.endpoint.split(".")[0]],
-                "parameters": params,
+                "parameters": [*params, _IF_MATCH] if meta.get("if_match") else params,
                 "responses": _responses(meta, path, method, components),
                 "security": _AUTH[meta["auth"]],
             }

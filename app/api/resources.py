@@ -17,6 +17,7 @@ from app.api.serialize import dump
 from app.auth import created_by
 from app.dto import CustomerAddressDTO, CustomerDTO, CustomerGroupDTO
 from app.errors import CustomerModuleError, NotFound, address_not_found
+from app.service.etags import IfMatch
 from app.webapp import get_service
 
 __all__ = ["answer", "delete_address", "found", "link_memberships", "owned_address"]
@@ -85,11 +86,17 @@ async def owned_address(customer_id: str, address_id: str) -> CustomerAddressDTO
 
 
 async def delete_address(
-    customer_id: str, address_id: str, *, kind: str, parent: Callable[[], Awaitable[Body]]
+    customer_id: str,
+    address_id: str,
+    *,
+    kind: str,
+    parent: Callable[[], Awaitable[Body]],
+    if_match: IfMatch = None,
 ) -> Body:
-    """Hard-delete the customer's address; answer ``{id, object: kind, deleted, parent}``
-    with the customer as ``parent()`` reads it afterwards."""
+    """Hard-delete the customer's address (if its ETag still matches ``if_match``); answer
+    ``{id, object: kind, deleted, parent}`` with the customer as ``parent()`` reads it
+    afterwards."""
     await owned_address(customer_id, address_id)
-    await get_service().delete_customer_addresses([address_id])
+    await get_service().delete_customer_addresses([address_id], if_match=if_match)
     customer = (await parent())["customer"]
     return {"id": address_id, "object": kind, "deleted": True, "parent": customer}

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from app.config import Settings
+from app.credentials import ADMIN, SCOPES
 
 if TYPE_CHECKING:
     from app.credentials import ApiKeys
@@ -16,6 +19,27 @@ if TYPE_CHECKING:
 __all__ = ["api_key", "token"]
 
 T = TypeVar("T")
+
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_LONGEST = timedelta(days=100 * 365)  # an expiry further away than this is a typo
+_DURATION = re.compile(r"\s*([0-9]{1,9})\s*([smhd])\s*", re.IGNORECASE)
+
+
+class Duration(click.ParamType):
+    """A duration such as ``90s``, ``15m``, ``12h`` or ``30d`` (a number and its unit)."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, timedelta):
+            return value
+        match = _DURATION.fullmatch(str(value))
+        if match is None or int(match[1]) == 0:
+            self.fail(f"{value!r} is not a positive duration like 90s, 15m, 12h or 30d", param, ctx)
+        duration = timedelta(**{_UNITS[match[2].lower()]: int(match[1])})
+        if duration > _LONGEST:
+            self.fail(f"{value!r} is more than {_LONGEST.days} days", param, ctx)
+        return duration
 
 
 def _with_keys(work: Callable[[ApiKeys], Awaitable[T]]) -> T:
@@ -37,11 +61,29 @@ def api_key() -> None:
 
 @api_key.command("create")
 @click.option("--title", required=True, help="What the key is for.")
-def api_key_create(title: str) -> None:
+@click.option(
+    "--scope",
+    type=click.Choice(SCOPES),
+    default=ADMIN,
+    show_default=True,
+    help="admin: every admin route; read: GET routes only (support staff).",
+)
+@click.option(
+    "--expires-in", type=Duration(), help="Refuse the key after this long: 90s, 15m, 12h, 30d."
+)
+def api_key_create(title: str, scope: str, expires_in: timedelta | None) -> None:
     """Create a key and print its secret (shown only this once)."""
-    record, secret = _with_keys(lambda keys: keys.create(title))
-    click.echo(f"created {record['id']} ({title}); the secret is shown only once:", err=True)
+    record, secret = _with_keys(lambda keys: keys.create(title, scope=scope, expires_in=expires_in))
+    until = f", expires {_when(record['expires_at'])}" if record["expires_at"] else ""
+    click.echo(
+        f"created {record['id']} ({title}; scope {scope}{until}); the secret is shown only once:",
+        err=True,
+    )
     click.echo(secret)
+
+
+def _when(moment: Any) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 @api_key.command("list")
@@ -53,8 +95,12 @@ def api_key_list(as_json: bool) -> None:
         click.echo(json.dumps(keys, default=str, indent=2))
         return
     for key in keys:
-        state = f"revoked {key['revoked_at']:%Y-%m-%d %H:%M}" if key["revoked_at"] else "active"
-        click.echo(f"{key['id']}  {key['redacted']}  {state:<24}  {key['title']}")
+        state = f"revoked {_when(key['revoked_at'])}" if key["revoked_at"] else "active"
+        expiry = f"expires {_when(key['expires_at'])}" if key["expires_at"] else "no expiry"
+        click.echo(
+            f"{key['id']}  {key['redacted']}  {key['scope']:<5}  {state:<24}  {expiry:<28}  "
+            f"{key['title']}"
+        )
 
 
 @api_key.command("revoke")

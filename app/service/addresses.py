@@ -22,6 +22,7 @@ from app.input_checks import too_many
 from app.limits import MAX_ADDRESSES
 from app.service.customers import cas_update, new_address_doc
 from app.service.documents import changes
+from app.service.etags import IfMatch, check_tag
 from app.service.inputs import CreateAddress, UpdateAddress
 from app.service.mongo import all_of, live
 from app.service.mongo_filters import to_mongo
@@ -127,8 +128,11 @@ async def resolve(
     return [(found[i], i) for i in ids]
 
 
-async def update(store: Store, pairs: list[tuple[str, str]], data: UpdateAddress) -> list[RawDoc]:
-    """Apply ``data`` to the given addresses; returns them in the order of ``pairs``."""
+async def update(
+    store: Store, pairs: list[tuple[str, str]], data: UpdateAddress, *, if_match: IfMatch = None
+) -> list[RawDoc]:
+    """Apply ``data`` to the given addresses; returns them in the order of ``pairs``.
+    ``if_match``: the ETag of the one address changed, compared in the same CAS."""
     now = utcnow()
     by_customer: dict[str, list[str]] = {}
     for customer_id, address_id in pairs:
@@ -146,6 +150,7 @@ async def update(store: Store, pairs: list[tuple[str, str]], data: UpdateAddress
             addresses = [dict(a) for a in doc.get("addresses", [])]
             for address in addresses:
                 if address["id"] in targets:
+                    check_tag(ADDRESS, address, if_match)
                     address.update(changes(ADDRESS, address, data))
                     address["updated_at"] = now
                     updated[address["id"]] = address
@@ -159,13 +164,33 @@ async def update(store: Store, pairs: list[tuple[str, str]], data: UpdateAddress
     return [updated[address_id] for _, address_id in pairs if address_id in updated]
 
 
-async def hard_delete(store: Store, ids: list[str]) -> None:
-    """Remove addresses for good."""
-    if ids:
+async def hard_delete(store: Store, ids: list[str], *, if_match: IfMatch = None) -> None:
+    """Remove addresses for good; with ``if_match`` (one id), in a compare-and-set that checks
+    the address's ETag first."""
+    if if_match is not None:
+        await _delete_tagged(store, ids[0], if_match)
+    elif ids:
         await store.customers.update_many(
             {"addresses.id": {"$in": ids}},
             {"$pull": {"addresses": {"id": {"$in": ids}}}, "$inc": {"version": 1}},
         )
+
+
+async def _delete_tagged(store: Store, address_id: str, if_match: IfMatch) -> None:
+    owner = await store.customers.find_one({"addresses.id": address_id}, {"_id": 1})
+    missing = errors.missing_ids("CustomerAddress", [address_id])
+    if owner is None:
+        raise missing
+
+    def mutate(doc: RawDoc) -> RawDoc:
+        addresses = doc.get("addresses", [])
+        target = next((a for a in addresses if a["id"] == address_id), None)
+        if target is None:
+            raise missing
+        check_tag(ADDRESS, target, if_match)
+        return {"addresses": [a for a in addresses if a is not target]}
+
+    await cas_update(store, owner["_id"], mutate, missing=missing)
 
 
 async def soft_delete(store: Store, ids: list[str]) -> None:

@@ -19,6 +19,7 @@ from app.entities import ADDRESS, CUSTOMER
 from app.entities.values import utcnow
 from app.service import identities
 from app.service.documents import changes, new_document
+from app.service.etags import IfMatch, check_tag
 from app.service.inputs import CreateCustomer, UpdateCustomer
 from app.service.mongo import duplicate_key
 from app.service.rules import check_one_default_per_kind
@@ -139,13 +140,17 @@ def customer_changes(doc: Mapping[str, Any], data: UpdateCustomer, now: datetime
     return {**changes(CUSTOMER, doc, data), "updated_at": now}
 
 
-async def update(store: Store, ids: list[str], data: UpdateCustomer) -> list[RawDoc]:
-    """Update live customers by id; all of them or none (several ids: one transaction)."""
+async def update(
+    store: Store, ids: list[str], data: UpdateCustomer, *, if_match: IfMatch = None
+) -> list[RawDoc]:
+    """Update live customers by id; all of them or none (several ids: one transaction).
+    ``if_match``: the ETag the change is based on (one id), compared in the same CAS."""
     now = utcnow()
 
     def changes(doc: RawDoc) -> RawDoc:
         if doc.get("deleted_at") is not None:
             raise errors.missing_ids("Customer", [doc["_id"]])
+        check_tag(CUSTOMER, doc, if_match)
         return customer_changes(doc, data, now)
 
     async def apply(session: AsyncClientSession | None) -> list[RawDoc]:
@@ -169,17 +174,23 @@ async def update(store: Store, ids: list[str], data: UpdateCustomer) -> list[Raw
     return await store.transaction(apply)
 
 
-async def soft_delete(store: Store, ids: list[str]) -> None:
+async def soft_delete(store: Store, ids: list[str], *, if_match: IfMatch = None) -> None:
     """Soft-delete customers and, with the same timestamp, their live addresses; then remove
     their identity links (their identities may register again; a restore does not link again).
 
     One ``update_many``: idempotent, so a failure midway is repaired by calling it again (a
     link left behind is harmless, see :mod:`app.service.identities`). Memberships are left
-    alone; reads hide them while the customer is deleted.
+    alone; reads hide them while the customer is deleted. With ``if_match`` (one id), the
+    same change is one compare-and-set that checks the customer's ETag first.
     """
     if not ids:
         return
     now = utcnow()
+    if if_match is not None:
+        missing = errors.missing_ids("Customer", ids)
+        await cas_update(store, ids[0], lambda doc: _deletion(doc, now, if_match), missing=missing)
+        await identities.unlink_customers(store, ids)
+        return
     await store.customers.update_many(
         {"_id": {"$in": ids}, "deleted_at": None},
         {
@@ -189,6 +200,18 @@ async def soft_delete(store: Store, ids: list[str]) -> None:
         array_filters=[{"a.deleted_at": None}],
     )
     await identities.unlink_customers(store, ids)
+
+
+def _deletion(doc: RawDoc, now: datetime, if_match: IfMatch) -> RawDoc:
+    """The soft delete of one live customer whose ETag ``if_match`` must match."""
+    if doc.get("deleted_at") is not None:
+        raise errors.missing_ids("Customer", [doc["_id"]])
+    check_tag(CUSTOMER, doc, if_match)
+    addresses = [dict(a) for a in doc.get("addresses", [])]
+    for address in addresses:
+        if address.get("deleted_at") is None:
+            address["deleted_at"] = now
+    return {"deleted_at": now, "addresses": addresses}
 
 
 def _restore_changes(doc: Mapping[str, Any]) -> RawDoc | None:

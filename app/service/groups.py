@@ -8,7 +8,7 @@ Hard-deleting groups removes their memberships and the groups in one transaction
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -18,6 +18,7 @@ from app import errors
 from app.entities import GROUP, MEMBERSHIP
 from app.entities.values import utcnow
 from app.service.documents import changes, new_document
+from app.service.etags import IfMatch, check_tag
 from app.service.inputs import CreateGroup, GroupPair, UpdateGroup
 from app.service.mongo import duplicate_key
 from app.service.store import CAS_RETRIES, RawDoc, Store, backoff
@@ -56,18 +57,20 @@ async def create(store: Store, items: list[CreateGroup]) -> list[RawDoc]:
 
 
 async def _cas(
-    store: Store, group_id: str, data: UpdateGroup, session: AsyncClientSession | None
+    store: Store,
+    group_id: str,
+    mutate: Callable[[RawDoc], RawDoc],
+    session: AsyncClientSession | None = None,
 ) -> RawDoc:
+    """Read a group, change it (``mutate(doc)``: the ``$set`` fields; it may raise) and write
+    it back only if its ``version`` is unchanged, retrying lost races (``mutate`` runs again
+    on the winner's version)."""
     for attempt in range(CAS_RETRIES):
         doc = await store.groups.find_one({"_id": group_id}, session=session)
         if doc is None:
             raise errors.missing_ids("CustomerGroup", [group_id])
         version = doc.get("version", 0)
-        update = {
-            **changes(GROUP, doc, data),
-            "updated_at": utcnow(),
-            "version": version + 1,
-        }
+        update = {**mutate(doc), "version": version + 1}
         try:
             result = await store.groups.update_one(
                 {"_id": group_id, "version": version}, {"$set": update}, session=session
@@ -81,29 +84,50 @@ async def _cas(
     raise errors.Conflict(f"CustomerGroup with id: {group_id} is being changed concurrently")
 
 
-async def update(store: Store, ids: list[str], data: UpdateGroup) -> list[RawDoc]:
-    """Update live groups by id; all of them or none."""
+async def update(
+    store: Store, ids: list[str], data: UpdateGroup, *, if_match: IfMatch = None
+) -> list[RawDoc]:
+    """Update live groups by id; all of them or none. ``if_match``: the ETag of the one group
+    changed, compared in the same compare-and-set."""
     found = await store.groups.find({"_id": {"$in": ids}, "deleted_at": None}, {"_id": 1}).to_list()
     known = {doc["_id"] for doc in found}
     missing = [i for i in ids if i not in known]
     if missing:
         raise errors.missing_ids("CustomerGroup", missing)
+
+    def change(doc: RawDoc) -> RawDoc:
+        check_tag(GROUP, doc, if_match)
+        return {**changes(GROUP, doc, data), "updated_at": utcnow()}
+
     if len(ids) == 1:
-        return [await _cas(store, ids[0], data, None)]
+        return [await _cas(store, ids[0], change)]
 
     async def apply(session: AsyncClientSession) -> list[RawDoc]:
-        return [await _cas(store, group_id, data, session) for group_id in ids]
+        return [await _cas(store, group_id, change, session) for group_id in ids]
 
     return await store.transaction(apply)
 
 
-async def soft_delete(store: Store, ids: list[str]) -> None:
-    """Soft-delete groups; their memberships stay but are hidden until a restore."""
-    if ids:
+async def soft_delete(store: Store, ids: list[str], *, if_match: IfMatch = None) -> None:
+    """Soft-delete groups; their memberships stay but are hidden until a restore. With
+    ``if_match`` (one id), a compare-and-set that checks the group's ETag first."""
+    if if_match is not None:
+        await _delete_tagged(store, ids[0], if_match)
+    elif ids:
         await store.groups.update_many(
             {"_id": {"$in": ids}, "deleted_at": None},
             {"$set": {"deleted_at": utcnow()}, "$inc": {"version": 1}},
         )
+
+
+async def _delete_tagged(store: Store, group_id: str, if_match: IfMatch) -> None:
+    def deletion(doc: RawDoc) -> RawDoc:
+        if doc.get("deleted_at") is not None:
+            raise errors.missing_ids("CustomerGroup", [group_id])
+        check_tag(GROUP, doc, if_match)
+        return {"deleted_at": utcnow()}
+
+    await _cas(store, group_id, deletion)
 
 
 async def restore(store: Store, ids: list[str]) -> None:

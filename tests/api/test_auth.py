@@ -10,7 +10,14 @@ import pytest
 
 from app.auth import KEY_CACHE_SECONDS, key_cache_of
 from app.config import DEFAULT_JWT_SECRET, Settings
-from app.credentials import ApiKeys, decode_token, hash_secret, jwt_secret_for, new_secret
+from app.credentials import (
+    ApiKeys,
+    AuthError,
+    decode_token,
+    hash_secret,
+    jwt_secret_for,
+    new_secret,
+)
 from app.webapp import run, runtime_of
 from tests.api.conftest import JWT_SECRET, token_for
 
@@ -140,3 +147,12 @@ def test_decode_token_reads_medusa_claims() -> None:
         {"customer_id": "cus_1"},
     )
     assert actor.auth_identity_id.startswith("authid_")
+
+
+def test_a_token_expiring_beyond_the_calendar_is_refused(client) -> None:
+    token = jwt.encode(
+        {"actor_type": "user", "actor_id": "user_1", "exp": 10**15}, JWT_SECRET, "HS256"
+    )
+    with pytest.raises(AuthError, match="out of range"):
+        decode_token(JWT_SECRET, token)
+    assert client.get("/admin/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401

@@ -35,6 +35,41 @@ def test_api_key_lifecycle(env) -> None:
     assert missing.exit_code == 1 and "not found" in missing.output
 
 
+def test_api_keys_with_a_scope_and_an_expiry(env) -> None:
+    runner = CliRunner()
+    created = runner.invoke(
+        cli,
+        ["api-key", "create", "--title", "support", "--scope", "read", "--expires-in", "30d"],
+        env=env,
+    )
+    assert created.exit_code == 0, created.output
+    assert "scope read" in created.stderr and "expires 20" in created.stderr
+    default = runner.invoke(cli, ["api-key", "create", "--title", "ops"], env=env)
+    assert default.exit_code == 0 and "scope admin" in default.stderr
+    listed = runner.invoke(cli, ["api-key", "list"], env=env).stdout.splitlines()
+    support = next(line for line in listed if line.endswith("support"))
+    ops = next(line for line in listed if line.endswith("ops"))
+    assert " read " in support and "expires 20" in support
+    assert " admin " in ops and "no expiry" in ops
+    as_json = runner.invoke(cli, ["api-key", "list", "--json"], env=env).stdout
+    assert '"scope": "read"' in as_json and '"expires_at": "20' in as_json
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "complaint"),
+    [
+        ("--scope", "write", "'write' is not one of 'admin', 'read'"),
+        ("--expires-in", "30x", "'30x' is not a positive duration like 90s, 15m, 12h or 30d"),
+        ("--expires-in", "0d", "is not a positive duration"),
+        ("--expires-in", "-5m", "is not a positive duration"),
+        ("--expires-in", "999999999d", "'999999999d' is more than 36500 days"),
+    ],
+)
+def test_api_key_options_are_checked(env, option, value, complaint) -> None:
+    result = CliRunner().invoke(cli, ["api-key", "create", "--title", "x", option, value], env=env)
+    assert result.exit_code == 2 and complaint in result.output
+
+
 def test_token_command() -> None:
     runner = CliRunner()
     env = {"JWT_SECRET": SECRET}

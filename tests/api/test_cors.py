@@ -38,3 +38,19 @@ def test_preflight_and_origins(cors_client) -> None:
     assert "Access-Control-Allow-Origin" not in other.headers
     store = cors_client.get("/store/customers/me", headers={"Origin": "https://shop.example"})
     assert store.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+
+
+def test_pages_on_other_origins_may_send_if_match_and_read_etag(cors_client) -> None:
+    preflight = cors_client.options(
+        "/admin/customers/cus_1",
+        headers={
+            "Origin": "https://admin.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, if-match",
+        },
+    )
+    assert preflight.status_code == 200
+    allowed = preflight.headers["Access-Control-Allow-Headers"].lower()
+    assert "if-match" in allowed.replace(" ", "").split(",")
+    response = cors_client.get("/admin/customers", headers={"Origin": "https://admin.example"})
+    assert response.headers["Access-Control-Expose-Headers"] == "ETag"

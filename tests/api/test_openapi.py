@@ -17,6 +17,7 @@ ROUTES = {
     ("get", "/admin/customers/{customer_id}"), ("post", "/admin/customers/{customer_id}"),
     ("delete", "/admin/customers/{customer_id}"),
     ("post", "/admin/customers/{customer_id}/customer-groups"),
+    ("post", "/admin/customers/{customer_id}/restore"),
     ("get", "/admin/customers/{customer_id}/addresses"),
     ("post", "/admin/customers/{customer_id}/addresses"),
     ("get", "/admin/customers/{customer_id}/addresses/{address_id}"),
@@ -31,7 +32,7 @@ ROUTES = {
     ("get", "/store/customers/me/addresses/{address_id}"),
     ("post", "/store/customers/me/addresses/{address_id}"),
     ("delete", "/store/customers/me/addresses/{address_id}"),
-    ("get", "/health"), ("get", "/health/ready"),
+    ("get", "/health"), ("get", "/health/ready"), ("get", "/admin/me"),
 }  # fmt: skip
 
 
@@ -151,6 +152,44 @@ def test_every_status_the_service_answers_is_documented(client) -> None:
     assert ready_503["application/json"]["schema"]["$ref"].endswith("/ReadinessResponse")
 
 
+CONDITIONAL = {  # the routes that take If-Match; each answers 412 and documents the header
+    ("post", "/admin/customers/{customer_id}"),
+    ("delete", "/admin/customers/{customer_id}"),
+    ("post", "/admin/customers/{customer_id}/addresses/{address_id}"),
+    ("delete", "/admin/customers/{customer_id}/addresses/{address_id}"),
+    ("post", "/admin/customer-groups/{group_id}"),
+    ("delete", "/admin/customer-groups/{group_id}"),
+}
+TAGGED = {  # the routes whose answer carries the resource's ETag
+    ("get", "/admin/customers/{customer_id}"),
+    ("post", "/admin/customers"),
+    ("post", "/admin/customers/{customer_id}"),
+    ("post", "/admin/customers/{customer_id}/restore"),
+    ("get", "/admin/customers/{customer_id}/addresses/{address_id}"),
+    ("post", "/admin/customers/{customer_id}/addresses"),
+    ("post", "/admin/customers/{customer_id}/addresses/{address_id}"),
+    ("get", "/admin/customer-groups/{group_id}"),
+    ("post", "/admin/customer-groups"),
+    ("post", "/admin/customer-groups/{group_id}"),
+}
+
+
+def test_conditional_requests_are_documented(client) -> None:
+    spec = client.get("/openapi.json").json
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            route = (method, path)
+            headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+            assert ("If-Match" in headers) == (route in CONDITIONAL), route
+            assert ("412" in operation["responses"]) == (route in CONDITIONAL), route
+            tagged = "ETag" in operation["responses"]["200"].get("headers", {})
+            assert tagged == (route in TAGGED), route
+    written = spec["paths"]["/admin/customers/{customer_id}"]["post"]["responses"]
+    assert written["412"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ErrorResponse"
+    )
+
+
 class _Thing(BaseModel):
     id: str
 
@@ -183,6 +222,7 @@ def test_a_new_route_gets_its_statuses_without_listing_them() -> None:
         "200",
         "400",
         "401",
+        "403",  # a write: a read-only key may not
         "404",
         "409",
         "413",

@@ -102,12 +102,11 @@ def test_ranked_lookups_over_long_values_are_bounded_and_highlight_the_searched_
         hits, count = await b.search(RankedQuery(q="a" * MAX_Q_CHARS, limit=1000))
         assert count == 2 and {h.id for h in hits} == {"cus_000001", "cus_000002"}
         legacy = next(h for h in hits if h.id == "cus_000001")
-        assert legacy.highlights["email"].endswith("…")
-        assert len(legacy.highlights["email"]) < SEARCHED_CHARS + 20
+        assert legacy.highlights["email"][-1][1] <= SEARCHED_CHARS  # the searched part only
         typos = " ".join(["aaaaaaaaaaaaaab"] * MAX_Q_WORDS)  # long fuzzy words, repeated
         hits, _ = await b.search(RankedQuery(q=typos, limit=1000))
         assert {h.id for h in hits} <= {"cus_000001", "cus_000002"}
         hits, _ = await b.search(RankedQuery(q="Legacy", limit=5))
-        assert hits[0].id == "cus_000001" and hits[0].highlights["first_name"] == "<em>Legacy</em>"
+        assert hits[0].id == "cus_000001" and hits[0].highlights["first_name"] == [(0, 6)]
 
     engine.run(body)

@@ -6,9 +6,10 @@ carries depends on ``fields``); the envelopes and the operational answers are wr
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas.derive import Out, out_model
 from app.entities import ADDRESS, CUSTOMER, GROUP
@@ -29,6 +30,7 @@ __all__ = [
     "GroupResponse",
     "GroupSummaryOut",
     "HealthResponse",
+    "MeResponse",
     "ReadinessCheck",
     "ReadinessResponse",
     "UnauthorizedResponse",
@@ -73,7 +75,13 @@ class CustomerSearchHitOut(BaseModel):
 
     customer: CustomerOut
     score: float | None = None
-    highlights: dict[str, str] = {}
+    highlights: dict[str, list[tuple[int, int]]] = Field(
+        default={},
+        description=(
+            "The parts that matched: field → sorted, merged `[start, end)` ranges in characters "
+            "(Unicode code points) of the field's value as returned in `customer`."
+        ),
+    )
 
 
 class CustomerSearchResponse(BaseModel):
@@ -140,6 +148,19 @@ class UnauthorizedResponse(BaseModel):
     """401: ``{message: "Unauthorized"}``."""
 
     message: Literal["Unauthorized"]
+
+
+class MeResponse(BaseModel):
+    """``GET /admin/me``: who the credentials are and what they may do."""
+
+    scope: Literal["admin", "read"] = Field(
+        description="`admin`: every admin route; `read`: GET (and HEAD, OPTIONS) routes only."
+    )
+    actor_type: Literal["api_key", "user"]
+    actor_id: str = Field(description="The API key's id (`apk_…`) or the user token's actor.")
+    expires_at: datetime | None = Field(
+        description="When the key (or token) stops being accepted; null: never (until revoked)."
+    )
 
 
 class HealthResponse(BaseModel):

@@ -11,6 +11,7 @@ from app.input_checks import validate
 from app.service import addresses, queries
 from app.service.arguments import id_list, is_selector, one_or_many
 from app.service.documents import to_dto
+from app.service.etags import IfMatch, single_target
 from app.service.findconfig import parse_config
 from app.service.inputs import CreateAddress, UpdateAddress
 from app.service.methods.base import Config, Data, Filters, Ids, ManyIds, ServiceBase
@@ -58,21 +59,26 @@ class AddressMethods(ServiceBase):
         return items, total or 0
 
     @overload
-    async def update_customer_addresses(self, selector: str, data: Data) -> CustomerAddressDTO: ...
+    async def update_customer_addresses(
+        self, selector: str, data: Data, *, if_match: IfMatch = None
+    ) -> CustomerAddressDTO: ...
     @overload
     async def update_customer_addresses(
-        self, selector: ManyIds | Mapping[str, object], data: Data
+        self, selector: ManyIds | Mapping[str, object], data: Data, *, if_match: IfMatch = None
     ) -> list[CustomerAddressDTO]: ...
     async def update_customer_addresses(
-        self, selector: Ids | Mapping[str, object], data: Data
+        self, selector: Ids | Mapping[str, object], data: Data, *, if_match: IfMatch = None
     ) -> CustomerAddressDTO | list[CustomerAddressDTO]:
-        """Update addresses by id (→ one), ids or selector (→ list)."""
+        """Update addresses by id (→ one), ids or selector (→ list). ``if_match`` (one id
+        only): the address's ETag the change is based on (``precondition_failed`` if it
+        changed meanwhile; nothing is written)."""
+        single_target(selector, if_match, "address")
         update = validate(UpdateAddress, data)
         target = selector if is_selector(selector) else id_list(selector)
         pairs = await addresses.resolve(self._store, target)
         if not pairs:
             return []
-        docs = await addresses.update(self._store, pairs, update)
+        docs = await addresses.update(self._store, pairs, update, if_match=if_match)
         out = [to_dto(CustomerAddressDTO, doc) for doc in docs]
         return out[0] if isinstance(selector, str) else out
 
@@ -82,9 +88,14 @@ class AddressMethods(ServiceBase):
             return [address_id for _, address_id in pairs]
         return id_list(selector)
 
-    async def delete_customer_addresses(self, selector: Ids | Mapping[str, object]) -> None:
-        """Hard-delete addresses."""
-        await addresses.hard_delete(self._store, await self._address_ids(selector))
+    async def delete_customer_addresses(
+        self, selector: Ids | Mapping[str, object], *, if_match: IfMatch = None
+    ) -> None:
+        """Hard-delete addresses; ``if_match`` (one id only): the ETag the deletion is based
+        on."""
+        single_target(selector, if_match, "address")
+        ids = await self._address_ids(selector)
+        await addresses.hard_delete(self._store, ids, if_match=if_match)
 
     async def soft_delete_customer_addresses(self, ids: Ids, config: Config = None) -> None:
         """Soft-delete addresses."""

@@ -18,6 +18,7 @@ from app.filtering import And, Node, compile_filters, has_text
 from app.service.admission import SearchGate
 from app.service.findconfig import FindConfig, parse_config
 from app.service.store import Store
+from app.textsearch import Highlights
 
 __all__ = [
     "Config",
@@ -64,7 +65,7 @@ class RankedHit(Protocol):
     def score(self) -> float: ...
 
     @property
-    def highlights(self) -> dict[str, str]: ...
+    def highlights(self) -> Highlights: ...
 
 
 class CustomerIndex(Protocol):

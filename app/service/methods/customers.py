@@ -17,6 +17,7 @@ from app.limits import MAX_ID_CHARS
 from app.service import customers, queries
 from app.service.arguments import id_list, is_selector, one_or_many
 from app.service.documents import to_dto
+from app.service.etags import IfMatch, single_target
 from app.service.findconfig import FindConfig, parse_config
 from app.service.inputs import CreateCustomer, UpdateCustomer
 from app.service.methods.base import (
@@ -195,20 +196,28 @@ class CustomerMethods(ServiceBase):
         return _with_addresses(doc)
 
     @overload
-    async def update_customers(self, selector: str, data: Data) -> CustomerDTO: ...
+    async def update_customers(
+        self, selector: str, data: Data, *, if_match: IfMatch = None
+    ) -> CustomerDTO: ...
     @overload
     async def update_customers(
-        self, selector: ManyIds | Mapping[str, object], data: Data
+        self, selector: ManyIds | Mapping[str, object], data: Data, *, if_match: IfMatch = None
     ) -> list[CustomerDTO]: ...
     async def update_customers(
-        self, selector: Ids | Mapping[str, object], data: Data
+        self, selector: Ids | Mapping[str, object], data: Data, *, if_match: IfMatch = None
     ) -> CustomerDTO | list[CustomerDTO]:
-        """Update by id (→ one), ids or a filter selector (→ list); metadata is merged."""
+        """Update by id (→ one), ids or a filter selector (→ list); metadata is merged.
+
+        ``if_match`` (one id only): the customer's ETag (:func:`app.service.etags.etag_of`)
+        the change is based on; if it changed meanwhile, ``precondition_failed`` and nothing is
+        written.
+        """
+        single_target(selector, if_match, "customer")
         update = validate(UpdateCustomer, data)
         ids = await self._customer_ids(selector)
         if not ids:
             return []
-        docs = await customers.update(self._store, ids, update)
+        docs = await customers.update(self._store, ids, update, if_match=if_match)
         out = [to_dto(CustomerDTO, doc) for doc in docs]
         return out[0] if isinstance(selector, str) else out
 
@@ -228,9 +237,13 @@ class CustomerMethods(ServiceBase):
             self._store, await self._customer_ids(selector, with_deleted=True)
         )
 
-    async def soft_delete_customers(self, ids: Ids, config: Config = None) -> None:
-        """Soft-delete customers and their addresses; their auth identities may register again."""
-        await customers.soft_delete(self._store, id_list(ids))
+    async def soft_delete_customers(
+        self, ids: Ids, config: Config = None, *, if_match: IfMatch = None
+    ) -> None:
+        """Soft-delete customers and their addresses; their auth identities may register again.
+        ``if_match`` (one id only): the ETag the deletion is based on."""
+        single_target(ids, if_match, "customer")
+        await customers.soft_delete(self._store, id_list(ids), if_match=if_match)
 
     async def restore_customers(self, ids: Ids, config: Config = None) -> None:
         """Restore soft-deleted customers and the addresses deleted with them."""

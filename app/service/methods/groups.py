@@ -12,6 +12,7 @@ from app.input_checks import validate
 from app.service import groups, queries
 from app.service.arguments import id_list, is_selector, one_or_many
 from app.service.documents import to_dto
+from app.service.etags import IfMatch, single_target
 from app.service.findconfig import parse_config
 from app.service.inputs import CreateGroup, GroupPair, UpdateGroup
 from app.service.methods.base import Config, Data, Filters, Ids, ManyIds, ServiceBase
@@ -70,20 +71,24 @@ class GroupMethods(ServiceBase):
         return id_list(selector)
 
     @overload
-    async def update_customer_groups(self, selector: str, data: Data) -> CustomerGroupDTO: ...
+    async def update_customer_groups(
+        self, selector: str, data: Data, *, if_match: IfMatch = None
+    ) -> CustomerGroupDTO: ...
     @overload
     async def update_customer_groups(
-        self, selector: ManyIds | Mapping[str, object], data: Data
+        self, selector: ManyIds | Mapping[str, object], data: Data, *, if_match: IfMatch = None
     ) -> list[CustomerGroupDTO]: ...
     async def update_customer_groups(
-        self, selector: Ids | Mapping[str, object], data: Data
+        self, selector: Ids | Mapping[str, object], data: Data, *, if_match: IfMatch = None
     ) -> CustomerGroupDTO | list[CustomerGroupDTO]:
-        """Update groups by id (→ one), ids or selector (→ list); metadata is merged."""
+        """Update groups by id (→ one), ids or selector (→ list); metadata is merged.
+        ``if_match`` (one id only): the group's ETag the change is based on."""
+        single_target(selector, if_match, "customer group")
         update = validate(UpdateGroup, data)
         ids = await self._group_ids(selector)
         if not ids:
             return []
-        docs = await groups.update(self._store, ids, update)
+        docs = await groups.update(self._store, ids, update, if_match=if_match)
         out = [to_dto(CustomerGroupDTO, doc) for doc in docs]
         return out[0] if isinstance(selector, str) else out
 
@@ -91,9 +96,13 @@ class GroupMethods(ServiceBase):
         """Hard-delete groups and their memberships (one transaction)."""
         await groups.hard_delete(self._store, await self._group_ids(selector, with_deleted=True))
 
-    async def soft_delete_customer_groups(self, ids: Ids, config: Config = None) -> None:
-        """Soft-delete groups; members stop listing them until a restore."""
-        await groups.soft_delete(self._store, id_list(ids))
+    async def soft_delete_customer_groups(
+        self, ids: Ids, config: Config = None, *, if_match: IfMatch = None
+    ) -> None:
+        """Soft-delete groups; members stop listing them until a restore. ``if_match`` (one
+        id only): the ETag the deletion is based on."""
+        single_target(ids, if_match, "customer group")
+        await groups.soft_delete(self._store, id_list(ids), if_match=if_match)
 
     async def restore_customer_groups(self, ids: Ids, config: Config = None) -> None:
         """Restore soft-deleted groups."""
