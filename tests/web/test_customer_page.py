@@ -143,7 +143,7 @@ def test_group_membership(signed_in: Tab, customer) -> None:
     assert signed_in.server.read_customer(customer["id"])["groups"] == []
 
 
-def test_delete_asks_first(signed_in: Tab, customer) -> None:
+def test_delete_asks_first_and_restore(signed_in: Tab, customer) -> None:
     delete = signed_in.page.get_by_role("button", name="Delete customer")
     delete.click()
     signed_in.page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
@@ -169,6 +169,11 @@ def test_delete_asks_first(signed_in: Tab, customer) -> None:
 
     signed_in.page.reload()  # a deleted customer's page still opens (from the list with deleted)
     expect(signed_in.page.get_by_text("This customer was deleted on")).to_be_visible()
+
+    signed_in.page.get_by_role("button", name="Restore customer").click()
+    expect(signed_in.page.get_by_role("button", name="Edit profile")).to_be_visible()
+    expect(signed_in.page.get_by_text("This customer was deleted on")).to_have_count(0)
+    assert signed_in.server.read_customer(customer["id"])["deleted_at"] is None
 
 
 def test_an_unknown_customer(signed_in: Tab) -> None:

@@ -160,3 +160,18 @@ def test_long_stored_values_are_clipped_in_rows(signed_in: Tab) -> None:
     signed_in.open(f"/app?group={group['id']}")
     row = signed_in.page.get_by_role("table", name="Customers").get_by_role("row").nth(1)
     expect(row.get_by_role("cell").nth(2)).to_have_text(company[:shown] + "…")
+
+
+def test_highlights_are_ranges_of_the_stored_text(signed_in: Tab) -> None:
+    word = unique_word()
+    server = signed_in.server
+    server.customer(first_name="a<em>b</em>", last_name=word, email=f"h@{word}.example")
+    hits = server.admin("GET", f"/admin/customers/search?q={word}")["hits"]
+    assert hits[0]["highlights"]["last_name"] == [[0, len(word)]]
+    assert "first_name" not in hits[0]["highlights"]
+
+    signed_in.type_query(word)
+    first = signed_in.results().first
+    expect(first).to_contain_text(f"a<em>b</em> {word}")  # the markup-like name is plain text
+    assert first.locator("em").count() == 0
+    assert first.locator(".hit-title mark").all_inner_texts() == [word]

@@ -6,7 +6,7 @@ import pytest
 
 from app.credentials import mint_token
 from tests.api.serve_support import SECRET
-from tests.web.support import PLAYWRIGHT_MISSING, Tab
+from tests.web.support import PLAYWRIGHT_MISSING, Tab, customers_cli, unique_word
 
 expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).expect
 
@@ -74,3 +74,36 @@ def test_a_pasted_link_opens_after_sign_in(tab: Tab) -> None:
     group = tab.server.group("Pasted link group")
     tab.sign_in(path=f"/app/groups/{group['id']}")
     expect(tab.page.get_by_role("heading", name="Pasted link group", level=1)).to_be_visible()
+
+
+def test_a_read_key_hides_what_it_cannot_do(tab: Tab) -> None:
+    server = tab.server
+    key = customers_cli(server.env, "api-key", "create", "--title", "support", "--scope", "read")
+    word = unique_word()
+    customer = server.customer(first_name="Reader", last_name=word, email=f"r@{word}.example")
+    tab.sign_in(key)
+    page = tab.page
+    expect(page.get_by_text("Read-only key")).to_be_visible()
+    tab.type_query(word)
+    expect(tab.results().first).to_contain_text(f"Reader {word}")
+    tab.results().first.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Reader {word}")
+    expect(page.get_by_role("region", name="Profile")).to_contain_text(f"r@{word}.example")
+    for name in ("Edit profile", "Add address", "Add", "Delete customer"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
+    page.get_by_role("link", name="Groups", exact=True).first.click()
+    expect(page.get_by_role("heading", name="Customer groups")).to_be_visible()
+    expect(page.get_by_role("button", name="Create group")).to_have_count(0)
+    assert tab.failed == []  # the app asked for nothing a read key may not do
+    reply = server.serve.request(
+        "POST",
+        f"/admin/customers/{customer['id']}",
+        {"first_name": "X"},
+        {"Authorization": f"Bearer {key}"},
+    )
+    assert reply.status == 403  # what it hides, the API refuses
+
+
+def test_an_admin_key_sees_no_read_only_badge(signed_in: Tab) -> None:
+    expect(signed_in.page.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(signed_in.page.get_by_text("Read-only key")).to_have_count(0)

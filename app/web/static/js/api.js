@@ -84,16 +84,9 @@ export async function get(path, query, options = {}) {
 }
 
 /**
- * What `key` may do: `{scope: "admin" | "read", ...}`, from `GET /admin/me` (401: not a key
- * the API accepts). A server without that route (404) predates key scopes: every key there is
- * an admin key, and a cheap admin read checks the key instead.
+ * What `key` may do: `GET /admin/me` → `{scope: "admin" | "read", actor_type, actor_id,
+ * expires_at}`; a 401 means the API does not accept the key.
  */
 export async function whoAmI(key) {
-  try {
-    return (await request("/admin/me", { key })).data;
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 404) throw error;
-  }
-  await request("/admin/customer-groups", { key, query: { limit: 1, fields: "id" } });
-  return { scope: "admin" };
+  return (await request("/admin/me", { key })).data;
 }

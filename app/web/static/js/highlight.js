@@ -43,38 +43,8 @@ export function highlighted(value, ranges, max = SHOWN_CHARS) {
   return fragment;
 }
 
-/** The ranges of `field` in a hit: the contract's offsets, or (older servers) marked text. */
+/** The ranges of `field` in a hit (none when the API sent none, or not a list). */
 export function rangesOf(hit, field) {
   const found = hit.highlights ? hit.highlights[field] : undefined;
-  if (typeof found === "string") return rangesFromMarked(found, hit.customer[field]);
   return Array.isArray(found) ? found : [];
-}
-
-// --- adapter for servers that still answer `<em>`-marked strings (remove with them) ---------
-
-const MARK = /<em>|<\/em>/g;
-
-/**
- * Ranges from a value with `<em>…</em>` inserted, or none when the unmarked text is not the
- * stored value (such markers cannot be told apart from a value that contains `<em>` itself).
- */
-export function rangesFromMarked(marked, value) {
-  const text = value == null ? "" : String(value);
-  const ranges = [];
-  let plain = "";
-  let start = null;
-  let last = 0;
-  for (const match of marked.matchAll(MARK)) {
-    plain += marked.slice(last, match.index);
-    last = match.index + match[0].length;
-    const at = Array.from(plain).length;
-    if (match[0] === "<em>" && start === null) start = at;
-    else if (match[0] === "</em>" && start !== null) {
-      ranges.push([start, at]);
-      start = null;
-    } else return [];
-  }
-  plain += marked.slice(last);
-  if (plain.endsWith("…") && !text.endsWith("…")) plain = plain.slice(0, -1); // long values
-  return start === null && text.startsWith(plain) && plain ? ranges : [];
 }
