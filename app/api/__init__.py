@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, Response, g, request
 from flask_cors import CORS
 from prometheus_client import CollectorRegistry
 
-from app import metrics
+from app import metrics, web
 from app.api import (
     admin_addresses,
     admin_customers,
@@ -58,6 +58,7 @@ BLUEPRINTS: list[Blueprint] = [
     admin_addresses.bp,
     admin_groups.bp,
     store_customers.bp,
+    web.bp,  # the admin web app at /app (its own package: page, modules, styles)
 ]
 
 
