@@ -19,13 +19,15 @@ remaining hits come back without highlights, or with only their exact matches ma
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from app.entities import Role
 from app.textsearch import Highlights, Range, digits_of, is_phone_word, searched, split_words
 from indexers.analysis import fold, words_of
 from indexers.documents import LAYOUT, TEXT_FIELDS
+from indexers.query import Hit
 
 __all__ = [
     "EMAIL_FIELD",
@@ -41,6 +43,7 @@ __all__ = [
     "Highlighter",
     "RankedPlan",
     "Score",
+    "best_hits",
     "edit_distance",
     "fuzzy_distance",
     "merge_ranges",
@@ -291,3 +294,18 @@ def merge_ranges(spans: list[Range]) -> list[Range]:
         else:
             merged.append((start, end))
     return merged
+
+
+def best_hits(plan: RankedPlan, found: Iterable[tuple[str, float, Mapping[str, Any]]]) -> list[Hit]:
+    """The hits of one lookup, best first and ties by id, as both engines must order them.
+
+    :param found: each match as ``(id, the engine's score, its text fields)``, in the engine's
+        order: the highlight budget goes to the best matches first.
+    """
+    highlight = Highlighter(plan)
+    hits = [
+        Hit(id=id, score=round(float(score), 4), highlights=highlight(record))
+        for id, score, record in found
+    ]
+    hits.sort(key=lambda h: (-h.score, h.id))
+    return hits

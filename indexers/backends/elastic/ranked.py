@@ -16,9 +16,9 @@ from indexers.ranking import (
     LAST_NAME_WORDS,
     MAX_EXPANSIONS,
     WORD_FIELDS,
-    Highlighter,
     RankedPlan,
     Score,
+    best_hits,
     fuzzy_distance,
 )
 
@@ -118,17 +118,14 @@ def ranked_query(plan: RankedPlan) -> dict[str, Any]:
 
 def ranked_hits(plan: RankedPlan, found: list[dict[str, Any]]) -> list[Hit]:
     """The ranked hits of a search response, best first, with their highlights."""
-    highlight = Highlighter(plan)
-    hits = []
-    for hit in found:
-        source = hit["_source"]
-        record = {name: source.get(name) for name in TEXT_FIELDS}
-        hits.append(
-            Hit(
-                id=hit["_id"],
-                score=round(float(hit["_score"] or 0.0), 4),
-                highlights=highlight(record),
+    return best_hits(
+        plan,
+        (
+            (
+                hit["_id"],
+                hit["_score"] or 0.0,
+                {name: hit["_source"].get(name) for name in TEXT_FIELDS},
             )
-        )
-    hits.sort(key=lambda h: (-h.score, h.id))
-    return hits
+            for hit in found
+        ),
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import tantivy
 
 from indexers.analysis import covering_trigrams
@@ -26,9 +28,9 @@ from indexers.ranking import (
     FUZZY_WORD_FIELDS,
     LAST_NAME_WORDS,
     WORD_FIELDS,
-    Highlighter,
     RankedPlan,
     Score,
+    best_hits,
     fuzzy_distance,
     plan_ranked,
 )
@@ -125,17 +127,13 @@ def search(searcher: tantivy.Searcher, query: RankedQuery) -> tuple[list[Hit], i
     filters = Q.const_score_query(Q.boolean_query(clauses), 0.0)  # filters do not score
     tq = Q.boolean_query([(MUST, filters), (MUST, ranked_query(plan))])
     result = searcher.search(tq, max(query.limit, 1), count=True)
-    hits = []
-    highlight = Highlighter(plan)
-    for score, addr in result.hits:
-        stored = searcher.doc(addr).to_dict()
-        record = {name: (stored.get(name) or [None])[0] for name in TEXT_FIELDS}
-        hits.append(
-            Hit(
-                id=stored["id"][0],
-                score=round(float(score), 4),
-                highlights=highlight(record),
-            )
-        )
-    hits.sort(key=lambda h: (-h.score, h.id))
+    hits = best_hits(plan, (_found(searcher, score, addr) for score, addr in result.hits))
     return hits[: query.limit], hit_count(result)
+
+
+def _found(
+    searcher: tantivy.Searcher, score: float, addr: tantivy.DocAddress
+) -> tuple[str, float, dict[str, Any]]:
+    """A match as :func:`best_hits` takes it: its id, score and stored text fields."""
+    stored = searcher.doc(addr).to_dict()
+    return stored["id"][0], score, {name: (stored.get(name) or [None])[0] for name in TEXT_FIELDS}
