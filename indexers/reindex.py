@@ -222,10 +222,11 @@ async def reindex_live(
     previous = await backend.active_generation()
     if previous is None:
         writer.enable_main(False)  # nothing half-built may become readable
-    for name in await backend.generations():
-        # leftovers of an interrupted reindex (never the active one, even if it appeared
-        # since ``previous`` was read)
-        if name not in (previous, await backend.active_generation()):
+    names = await backend.generations()
+    # the active one read again after the listing: one may have appeared since ``previous``
+    active = await backend.active_generation()
+    for name in names:
+        if name not in (previous, active):  # leftovers of an interrupted reindex
             log.info("dropping unfinished generation %s", name)
             await backend.drop_generation(name)
     generation = await backend.create_generation()

@@ -80,10 +80,7 @@ class EmbeddedBackend(SearchBackend):
 
     def _write_target(self) -> Generation:
         """The generation writes go to: the first write creates (and activates) one."""
-        name = self._pinned or self._shared.read_active()
-        if name is None:
-            name = self._shared.create_and_activate_first()
-        return self._shared.open(name)
+        return self._target() or self._shared.open(self._shared.create_and_activate_first())
 
     def _reader(self) -> Generation:
         generation = self._target()

@@ -30,7 +30,7 @@ from indexers.backends.base import (
 from indexers.backends.embedded import paging, ranked
 from indexers.backends.embedded.documents import stored_docs, to_tantivy, tombstone
 from indexers.backends.embedded.queries import MUST, Q
-from indexers.backends.embedded.results import fast_ints, hit_count, stored_id
+from indexers.backends.embedded.results import count_matches, fast_ints, stored_id
 from indexers.backends.embedded.schema import SCHEMA, open_index
 from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
 from indexers.documents import SearchDoc
@@ -167,7 +167,7 @@ class Generation:
         for start in range(0, len(ids), 10_000):
             chunk = list(ids[start : start + 10_000])
             query = Q.term_set_query(SCHEMA, "id", chunk)
-            found = hit_count(searcher.search(query, 1, count=True))
+            found = count_matches(searcher, query)
             for id, version, state in self._ids_and_versions(searcher, query, found):
                 if (tombstones or state != TOMBSTONE) and version > out.get(id, -1):
                     out[id] = version
@@ -280,7 +280,7 @@ class Generation:
         for start in range(0, len(ids), 10_000):
             chunk = list(ids[start : start + 10_000])
             query = Q.boolean_query([(MUST, Q.term_set_query(SCHEMA, "id", chunk)), (MUST, live)])
-            found = hit_count(searcher.search(query, 1, count=True))
+            found = count_matches(searcher, query)
             if found:
                 hits = searcher.search(query, found, count=False).hits
                 out.update(stored_docs(searcher, [addr for _, addr in hits]))
@@ -289,7 +289,7 @@ class Generation:
     def count(self) -> int:
         searcher = self.searcher()
         query = Q.term_set_query(SCHEMA, "state", [LIVE, SOFT_DELETED])
-        return hit_count(searcher.search(query, 1, count=True))
+        return count_matches(searcher, query)
 
     def list_ids(self, query: ListQuery) -> tuple[list[str], int]:
         return paging.list_ids(self.searcher(), query)

@@ -19,7 +19,7 @@ from typing import Any
 import tantivy
 
 from indexers.backends.embedded.queries import I64, MUST, U64, Q, filter_clauses
-from indexers.backends.embedded.results import hit_count, stored_id
+from indexers.backends.embedded.results import count_matches, hit_count, stored_id
 from indexers.backends.embedded.schema import ID_KEYS, SCHEMA
 from indexers.backends.plan import order_of
 from indexers.documents import SORT_DATE_FIELDS
@@ -68,7 +68,7 @@ class Pager:
         self.residual = residual
 
     def count(self, query: tantivy.Query) -> int:
-        return hit_count(self.searcher.search(query, 1, count=True))
+        return count_matches(self.searcher, query)
 
     def page(
         self, query: tantivy.Query, depth: int, skip: int, take: int, *, total: bool = False

@@ -18,6 +18,11 @@ def hit_count(result: tantivy.SearchResult) -> int:
     return int(count)
 
 
+def count_matches(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+    """How many documents ``query`` matches (a search for the count alone)."""
+    return hit_count(searcher.search(query, 1, count=True))
+
+
 def stored_id(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> str:
     """The customer id stored with the document at ``address`` (every document has one)."""
     return str(searcher.doc(address).get_first("id"))
