@@ -4,6 +4,10 @@ Fields are listed in the order Medusa returns them; ``q`` gives the order ``q`` 
 What is special stays visible here: emails are normalised (``normalize_email``), a phone's
 digits are stored beside it for ``q`` (``digits``), ids are stored as ``_id`` (``stored_as``),
 and a membership's ``customer_id`` is its parent customer's id (``stored=False``).
+
+A customer's ``merged_into`` (the survivor's id, on a customer merged into another) and
+``provenance`` (where it came from: ``{"imported": {...}, "merged_from": [...]}``) are kept
+for the data export and erasure, never served by the API's routes.
 """
 
 from __future__ import annotations
@@ -107,6 +111,8 @@ CUSTOMER = Entity(
         Relation("groups", "customer_group", embeds="customer_group_customer", filter=True,
                  response=ADMIN),
         *_stamps(filter=LISTED, index=True),
+        Field("merged_into", Kind.ID, system=True, internal=True),
+        Field("provenance", Kind.METADATA, system=True, internal=True),
         _version(),
     ),
 )  # fmt: skip
