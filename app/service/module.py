@@ -29,12 +29,13 @@ from app.service.methods.addresses import AddressMethods
 from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
 from app.service.methods.groups import GroupMethods
+from app.service.methods.imports import ImportMethods
 from app.service.store import Store
 
 __all__ = ["CustomerIndex", "CustomerModuleService"]
 
 
-class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods):
+class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods, ImportMethods):
     """The customer module: customers, their addresses, groups and memberships."""
 
     @classmethod
