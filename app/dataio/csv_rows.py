@@ -97,13 +97,14 @@ class _CellError(ValueError):
 
 
 def _values(cells: dict[str, str], fields: dict[str, Field], prefix: str = "") -> dict[str, Any]:
-    """The fields given in ``cells`` (an empty cell is null; a flag's empty cell is left out)."""
+    """The fields given in ``cells``: an empty cell is null, except for fields that never
+    hold null or that only the service sets (``created_by``, ``id``): it leaves those alone."""
     out: dict[str, Any] = {}
     for column, field in fields.items():
         if column not in cells:
             continue
         value = _cell(column, cells[column], field)
-        if value is None and not field.nullable:
+        if value is None and (not field.nullable or not field.create & Who.ADMIN):
             continue
         out[column.removeprefix(prefix)] = value
     return out
