@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import IO, Any
 
 from app.dataio.jsonl import ERROR_KEY
 from app.dataio.layout import Format
@@ -27,7 +27,7 @@ def error_file_name(format: Format) -> str:
 class ErrorFile:
     """Writes failed rows to ``out`` (a text file opened with ``newline=""``)."""
 
-    def __init__(self, out: TextIO, format: Format, header: Sequence[str] | None) -> None:
+    def __init__(self, out: IO[str], format: Format, header: Sequence[str] | None) -> None:
         self._out = out
         self._csv = None if format is Format.JSONL else csv.writer(out, lineterminator="\r\n")
         names = list(header or ())

@@ -31,6 +31,10 @@ class Reading:
         """Bytes of the file read so far (of the compressed file, for gzip)."""
         return self.lines.position()
 
+    def release(self) -> None:
+        """Let go of the file (see :meth:`Lines.release`)."""
+        self.lines.release()
+
 
 def read_file(raw: BinaryIO, format: Format | str | None = None) -> Reading:
     """Start reading ``raw``: gzip and a BOM are handled, the layout is ``format`` or told
@@ -38,10 +42,11 @@ def read_file(raw: BinaryIO, format: Format | str | None = None) -> Reading:
     lines = open_lines(raw)
     try:
         chosen = Format(format) if format else detect_format(lines.first)
-    except ValueError as exc:
+        if chosen is Format.JSONL:
+            return Reading(chosen, None, read_jsonl(lines), lines)
+        table = Table(lines)
+        rows = read_shopify(table) if chosen is Format.SHOPIFY else read_csv(table)
+        return Reading(chosen, table.header, rows, lines)
+    except ValueError as exc:  # FileError included
+        lines.release()
         raise FileError(str(exc)) from None
-    if chosen is Format.JSONL:
-        return Reading(chosen, None, read_jsonl(lines), lines)
-    table = Table(lines)
-    rows = read_shopify(table) if chosen is Format.SHOPIFY else read_csv(table)
-    return Reading(chosen, table.header, rows, lines)

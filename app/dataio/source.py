@@ -51,6 +51,16 @@ class Lines:
         except (OSError, ValueError):
             return 0
 
+    def release(self) -> None:
+        """Let go of the file without closing it (the caller opened it, the caller closes
+        it): the text layer is detached, a gzip layer closed."""
+        try:
+            inner = self.text.detach()
+        except ValueError:  # already released
+            return
+        if inner is not self.raw:
+            inner.close()
+
     def __iter__(self) -> Iterator[str]:
         """Every line, the first included, with its line ending; a line longer than
         ``max_line`` is yielded as :data:`TOO_LONG`."""

@@ -17,7 +17,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, BinaryIO, TextIO
+from typing import IO, Any, BinaryIO
 
 from app.dataio.errorfile import ErrorFile
 from app.dataio.readers import Reading, read_file
@@ -124,7 +124,7 @@ async def run_import(
     dry_run: bool = False,
     actor: str | None = None,
     source_name: str | None = None,
-    error_file: TextIO | None = None,
+    error_file: IO[str] | None = None,
     progress: Progress | None = None,
     skip: int = 0,
     size: int | None = None,
@@ -139,6 +139,28 @@ async def run_import(
     origin = {"format": str(reading.format), "source": source_name, "at": now}
     setting = Setting(mode=chosen_mode, now=now, actor=actor, origin=origin)
     errors = ErrorFile(error_file, reading.format, reading.header) if error_file else None
+    try:
+        counts, first, rows = await _batches(
+            store, reading, setting, errors, progress, skip, size, dry_run
+        )
+    finally:
+        reading.release()
+        if errors is not None:
+            errors.flush()
+    return ImportReport(str(reading.format), rows, dry_run, counts, first)
+
+
+async def _batches(
+    store: Store,
+    reading: Reading,
+    setting: Setting,
+    errors: ErrorFile | None,
+    progress: Progress | None,
+    skip: int,
+    size: int | None,
+    dry_run: bool,
+) -> tuple[ImportCounts, list[RowError], int]:
+    """Every batch of the file: written, counted, reported."""
     run = _Run(reading, skip)
     counts = ImportCounts()
     first: list[RowError] = []
@@ -148,7 +170,7 @@ async def run_import(
         except FileError as exc:
             raise InvalidData(f"Invalid request: {exc} (after {run.rows} rows)") from None
         if not batch:
-            break
+            return counts, first, run.rows
         write = import_groups_batch if batch[0].kind == "group" else import_customers_batch
         outcomes = await write(store, batch, setting, dry_run=dry_run)
         new_errors = _record(outcomes, counts, errors)
@@ -158,9 +180,6 @@ async def run_import(
             result = progress(report)
             if inspect.isawaitable(result):
                 await result
-    if errors is not None:
-        errors.flush()
-    return ImportReport(str(reading.format), run.rows, dry_run, counts, first)
 
 
 def _mode(mode: str) -> Mode:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO, TextIO
+from typing import IO, BinaryIO
 
 from app.service.importing import ImportReport, Mode, Progress, run_import
 from app.service.methods.base import ServiceBase
@@ -20,7 +20,7 @@ class ImportMethods(ServiceBase):
         format: str | None = None,
         mode: str = Mode.UPSERT,
         dry_run: bool = False,
-        error_file: TextIO | None = None,
+        error_file: IO[str] | None = None,
         progress: Progress | None = None,
         actor: str | None = None,
         source_name: str | None = None,
