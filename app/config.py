@@ -110,6 +110,7 @@ class Settings:
     rate_limit_register: str = "10/minute"  # CUSTOMERS_RATE_LIMIT_REGISTER: per client address
     metrics_port: int | None = None  # METRICS_PORT: serve /metrics there instead (no auth)
     shutdown_timeout: float = 10.0  # CUSTOMERS_SHUTDOWN_TIMEOUT: in-flight requests' deadline
+    import_max_bytes: int = 1 << 30  # CUSTOMERS_IMPORT_MAX_BYTES: largest import upload (1 GiB)
 
     def __post_init__(self) -> None:
         """Refuse values no service can run with, naming the variable (also for Settings(...))."""
@@ -140,6 +141,7 @@ class Settings:
             rate_limit_register=env.get("CUSTOMERS_RATE_LIMIT_REGISTER") or "10/minute",
             metrics_port=_integer(env, "METRICS_PORT", None, what=PORT_NUMBER),
             shutdown_timeout=_number(env, "CUSTOMERS_SHUTDOWN_TIMEOUT", 10.0),
+            import_max_bytes=_integer(env, "CUSTOMERS_IMPORT_MAX_BYTES", 1 << 30),
         )
 
     @property
@@ -210,6 +212,10 @@ def _check_settings(settings: Settings) -> None:
         f"METRICS_PORT must be {PORT_NUMBER}, got {port}",
     )
     _check_seconds(settings.shutdown_timeout, "CUSTOMERS_SHUTDOWN_TIMEOUT", zero_ok=True)
+    _require(
+        settings.import_max_bytes >= 1,
+        f"CUSTOMERS_IMPORT_MAX_BYTES must be 1 or more, got {settings.import_max_bytes}",
+    )
 
 
 def _check_connections(settings: Settings) -> None:

@@ -63,7 +63,7 @@ _AUTH: dict[str | None, list[dict[str, list[str]]]] = {
 def documented(
     *,
     summary: str,
-    response: type[BaseModel],
+    response: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
     auth: str | None = None,
@@ -71,6 +71,9 @@ def documented(
     responses: Mapping[int, Response] | None = None,
     etag: bool = False,
     if_match: bool = False,
+    status: int = 200,
+    request_content: Mapping[str, Any] | None = None,
+    response_content: Mapping[str, Any] | None = None,
 ) -> Callable[[F], F]:
     """Attach OpenAPI metadata to a view function.
 
@@ -92,6 +95,9 @@ def documented(
             "responses": dict(responses or {}),
             "etag": etag,
             "if_match": if_match,
+            "status": status,
+            "request_content": request_content,
+            "response_content": response_content,
         }
         return view
 
@@ -162,7 +168,8 @@ def _error(
 
 def _statuses(meta: Mapping[str, Any], path: str, method: str) -> dict[int, Response]:
     """Every error status the route can answer, from what the route is."""
-    takes_body = meta["body"] is not None and method in ("POST", "PUT", "PATCH")
+    has_body = meta["body"] is not None or meta.get("request_content") is not None
+    takes_body = has_body and method in ("POST", "PUT", "PATCH")
     statuses: dict[int, Response] = {}
     if meta["query"] is not None or takes_body or "{" in path:
         statuses[400] = "Invalid request (`invalid_data`), e.g. a value over a limit"
@@ -191,16 +198,15 @@ def _statuses(meta: Mapping[str, Any], path: str, method: str) -> dict[int, Resp
 def _responses(
     meta: Mapping[str, Any], path: str, method: str, components: _Components
 ) -> dict[str, Any]:
+    success = str(meta.get("status") or 200)
+    content = meta.get("response_content") or {
+        "application/json": {"schema": components.ref(meta["response"], "serialization")}
+    }
     responses: dict[str, Any] = {
-        "200": {
-            "description": "OK",
-            "content": {
-                "application/json": {"schema": components.ref(meta["response"], "serialization")}
-            },
-        }
+        success: {"description": "Accepted" if success == "202" else "OK", "content": content}
     }
     if meta.get("etag"):
-        responses["200"]["headers"] = {"ETag": _ETAG_HEADER}
+        responses[success]["headers"] = {"ETag": _ETAG_HEADER}
     for status, response in _statuses(meta, path, method).items():
         description, model = response if isinstance(response, tuple) else (response, ErrorResponse)
         responses[str(status)] = _error(description, model, components, status)
@@ -240,7 +246,9 @@ def build_spec(app: Flask, *, title: str = "Customers API", version: str = "0.1.
             doc = (view.__doc__ or "").strip()
             if doc:
                 operation["description"] = doc
-            if meta["body"] is not None and method in ("POST", "PUT", "PATCH"):
+            if meta.get("request_content") and method in ("POST", "PUT", "PATCH"):
+                operation["requestBody"] = {"required": True, "content": meta["request_content"]}
+            elif meta["body"] is not None and method in ("POST", "PUT", "PATCH"):
                 operation["requestBody"] = {
                     "required": True,
                     "content": {"application/json": {"schema": components.ref(meta["body"])}},
@@ -344,11 +352,15 @@ def render_docs(spec: dict[str, Any]) -> str:
                     )
                 )
             body = op.get("requestBody")
-            if body:
+            if body and "application/json" in body["content"]:
                 ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
                 parts.append(f"<p>Body (<code>{html.escape(ref)}</code>):</p>")
                 parts.append(_fields_table(schemas.get(ref, {})))
-            ok = op["responses"]["200"]["content"]["application/json"]["schema"]
-            parts.append(f"<p>200: <code>{html.escape(_type_of(ok))}</code></p>")
+            elif body:
+                parts.append(f"<p>Body: <code>{html.escape(', '.join(body['content']))}</code></p>")
+            code, ok = next((c, r) for c, r in op["responses"].items() if c.startswith("2"))
+            answer = ok["content"].get("application/json")
+            shown = _type_of(answer["schema"]) if answer else ", ".join(ok["content"])
+            parts.append(f"<p>{code}: <code>{html.escape(shown)}</code></p>")
     parts.append("</body></html>")
     return "".join(parts)

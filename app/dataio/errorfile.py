@@ -25,14 +25,15 @@ def error_file_name(format: Format) -> str:
 
 
 class ErrorFile:
-    """Writes failed rows to ``out`` (a text file opened with ``newline=""``)."""
+    """Writes failed rows to ``out`` (a text file opened with ``newline=""``; the CSV header
+    is written when it is empty, so a resumed import appends to what it wrote before)."""
 
     def __init__(self, out: IO[str], format: Format, header: Sequence[str] | None) -> None:
         self._out = out
         self._csv = None if format is Format.JSONL else csv.writer(out, lineterminator="\r\n")
         names = list(header or ())
         self._keep = [i for i, name in enumerate(names) if name not in ERROR_COLUMNS]
-        if self._csv is not None:
+        if self._csv is not None and out.tell() == 0:  # appending after a resume: no header
             self._csv.writerow([*(names[i] for i in self._keep), *ERROR_COLUMNS])
         self.count = 0
 

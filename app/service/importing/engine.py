@@ -204,6 +204,8 @@ def _record(
         found.append(RowError(outcome.row.line, column, outcome.failure.message))
         if errors is not None:
             errors.write(outcome.row, column, outcome.failure.message)
+    if found and errors is not None:
+        errors.flush()  # a job's error report is read while the job runs
     return found
 
 
