@@ -9,10 +9,11 @@ that is not one of ours is a 400 at once; the answer is 202 with the job. Admin 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import IO, Any
 
-from flask import Blueprint, Response, current_app, request, send_file, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.formparser import FormDataParser
 
@@ -152,9 +153,19 @@ def import_errors(job_id: str) -> Response:
     if path is None:
         raise NotFound(f"Import with id: {quote(job_id)} has no error report yet")
     mimetype = "application/x-ndjson" if name.endswith(".jsonl") else "text/csv"
-    return send_file(
-        path, mimetype=mimetype, as_attachment=True, download_name=f"{job_id}-{name}", max_age=0
+    disposition = f'attachment; filename="{job_id}-{name}"'
+    return Response(
+        _chunks(path),
+        mimetype=mimetype,
+        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
     )
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """The file in pieces, opened only once the answer is sent (and closed after)."""
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK_BYTES):
+            yield chunk
 
 
 async def _job(job_id: str) -> dict[str, Any]:
