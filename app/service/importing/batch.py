@@ -1,11 +1,14 @@
 """One batch of import rows against MongoDB: look up, plan, write.
 
 A batch costs a few round trips whatever its size: one read for the customers its rows match
-(by id, one by email), one for the groups it names, and one unordered bulk write of its creates
-and updates. A row's write is one document (its addresses and memberships embedded), so a row
-either lands whole or not at all; a row that loses a race (its stored version changed between
-the read and the write) is planned again on the new version. A failed row never stops the
-others: it comes back as an :class:`Outcome` with its failure.
+(by id, one by email), one for the groups it names, and one bulk write of its creates and
+updates in a transaction (one commit, as ``create_customers`` writes a batch). When a row of
+it fails (a duplicate email, say), nothing was written and the batch is written again
+unordered outside a transaction, where each row lands or fails on its own. A row's write is
+one document (its addresses and memberships embedded), so a row either lands whole or not at
+all; a row that loses a race (its stored version changed between the read and the write) is
+planned again on the new version. A failed row never stops the others: it comes back as an
+:class:`Outcome` with its failure.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymongo import InsertOne, ReplaceOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from app.dataio.rows import Row
@@ -230,12 +234,9 @@ async def _write(
     ]
     failed: dict[int, RowFailure] = {}
     try:
-        result = await store.customers.bulk_write(ops, ordered=False)
-        matched = result.matched_count
-    except BulkWriteError as exc:
-        matched = exc.details.get("nMatched", 0)
-        for error in exc.details.get("writeErrors", []):
-            failed[error["index"]] = _failure(error)
+        matched = await _write_all(store, ops)
+    except BulkWriteError:  # some row failed, so nothing was written: each row on its own
+        matched, failed = await _write_each(store, ops)
     updates = [i for i, (_, p) in enumerate(planned) if p.action is Action.UPDATED]
     raced = await _raced(store, planned, updates, failed) if matched < len(updates) else set()
     outcomes = [
@@ -244,6 +245,27 @@ async def _write(
         if i not in raced
     ]
     return outcomes, [planned[i] for i in sorted(raced)]
+
+
+async def _write_all(store: Store, ops: list[Any]) -> int:
+    """The batch in one transaction: one commit (as ``create_customers`` writes a batch),
+    all or nothing; the number of updates that matched their version."""
+
+    async def write(session: AsyncClientSession) -> int:
+        result = await store.customers.bulk_write(ops, ordered=True, session=session)
+        return result.matched_count
+
+    return await store.transaction(write)
+
+
+async def _write_each(store: Store, ops: list[Any]) -> tuple[int, dict[int, RowFailure]]:
+    """The batch unordered, outside a transaction: each row lands or fails on its own."""
+    try:
+        result = await store.customers.bulk_write(ops, ordered=False)
+        return result.matched_count, {}
+    except BulkWriteError as exc:
+        failed = {e["index"]: _failure(e) for e in exc.details.get("writeErrors", [])}
+        return exc.details.get("nMatched", 0), failed
 
 
 async def _raced(

@@ -1,0 +1,203 @@
+"""Benchmark the import: Shopify-CSV rows/s end to end vs ``create_customers``; index catch-up.
+
+    python scripts/bench_import.py [--rows 100000] [--rss-rows 1000000]
+
+1. Writes a Shopify customer CSV of N rows (one default address each, deterministic data).
+2. Baseline: the same rows, parsed beforehand into service input, through ``create_customers``
+   in batches of 1,000 into a fresh database (only the calls are timed): rows/s.
+3. The import: ``import_customers`` of the file into another fresh database, end to end
+   (reading, parsing, validating, matching, writing): rows/s and its ratio to the baseline.
+   Both run on the embedded server as ``customers serve`` runs it (``--sync-on-commit``), each
+   with a sync indexer (tantivy) running in the same process, as in ``serve``.
+4. Read-your-writes after the import: seconds from the import's end until the indexer has
+   applied every write (``wait_until_applied``).
+5. ``--rss-rows``: peak RSS of a process importing that many rows (and of one importing a
+   tenth of them), to show memory does not grow with the file.
+
+Prints one JSON object with the 1-minute load average at each step (the machine is shared:
+compare the figures of one run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.dataio.layout import SHOPIFY_COLUMNS  # noqa: E402
+from app.dataio.readers import read_file  # noqa: E402
+from app.embedded import EmbeddedServer  # noqa: E402
+from app.service import CustomerModuleService  # noqa: E402
+from indexers.backends.embedded import EmbeddedBackend  # noqa: E402
+from indexers.sync import Indexer  # noqa: E402
+
+BATCH = 1_000
+FIRST = ["Ann", "Bob", "Chloé", "Dmitri", "Eve", "Farid", "Grace", "Hiro", "Ines", "José"]
+LAST = ["Lee", "Martin", "Müller", "Nguyen", "Okafor", "Petrov", "Quinn", "Rossi", "Smith"]
+CITIES = [("Paris", "FR", "75001"), ("Berlin", "DE", "10115"), ("Austin", "US", "73301")]
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def shopify_rows(count: int) -> Iterator[list[str]]:
+    """Deterministic Shopify rows: names, email, phone, one default address, a note."""
+    for i in range(count):
+        city, country, zip_code = CITIES[i % len(CITIES)]
+        cells = {
+            "First Name": FIRST[i % len(FIRST)],
+            "Last Name": LAST[(i // 7) % len(LAST)],
+            "Email": f"customer{i}@example.com",
+            "Accepts Email Marketing": "yes" if i % 3 else "no",
+            "Default Address Company": f"Company {i % 500}" if i % 4 == 0 else "",
+            "Default Address Address1": f"{i % 300} Main Street",
+            "Default Address City": city,
+            "Default Address Country Code": country,
+            "Default Address Zip": zip_code,
+            "Phone": f"+1 555 {i:07d}",
+            "Accepts SMS Marketing": "no",
+            "Note": "Prefers email, please" if i % 10 == 0 else "",
+            "Tax Exempt": "no",
+        }
+        yield [cells.get(name, "") for name in SHOPIFY_COLUMNS]
+
+
+def write_file(path: Path, count: int) -> int:
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(SHOPIFY_COLUMNS)
+        writer.writerows(shopify_rows(count))
+    return path.stat().st_size
+
+
+def service_input(path: Path) -> list[list[dict[str, Any]]]:
+    """The file's rows as ``create_customers`` input, in batches (the import's own mapping)."""
+    batches: list[list[dict[str, Any]]] = [[]]
+    with path.open("rb") as source:
+        reading = read_file(source)
+        for row in reading.rows:
+            if len(batches[-1]) == BATCH:
+                batches.append([])
+            batches[-1].append({**row.values, "addresses": row.addresses})
+        reading.release()
+    return batches
+
+
+async def with_indexer(uri: str, database: str, index_dir: Path, work: Any) -> dict[str, Any]:
+    """Run ``work(service)`` on a fresh database with a sync indexer beside it (as in
+    ``serve``); then time how long the index takes to catch up."""
+    service = await CustomerModuleService.connect(uri, database=database)
+    backend = EmbeddedBackend(index_dir)
+    indexer = Indexer(service.database, backend)
+    await indexer.run_until_caught_up(reindex=True, timeout=120)  # the first (empty) build
+    stop = asyncio.Event()
+    task = asyncio.create_task(indexer.run(stop))
+    try:
+        result: dict[str, Any] = await work(service)
+        ended = time.perf_counter()
+        caught_up = await indexer.wait_until_applied(timeout=600)
+        result["index_caught_up_s"] = round(time.perf_counter() - ended, 2) if caught_up else None
+        result["load_after"] = load()
+        return result
+    finally:
+        stop.set()
+        await task
+        await backend.close()
+        await service.close()
+
+
+async def baseline(service: CustomerModuleService, batches: list[list[dict[str, Any]]]) -> dict:
+    rows = sum(len(b) for b in batches)
+    before = load()
+    start = time.perf_counter()
+    for batch in batches:
+        await service.create_customers(batch)
+    elapsed = time.perf_counter() - start
+    return {"rows": rows, "seconds": round(elapsed, 1), "rows_per_s": round(rows / elapsed),
+            "load_before": before}  # fmt: skip
+
+
+async def import_file(service: CustomerModuleService, path: Path) -> dict:
+    before = load()
+    start = time.perf_counter()
+    with path.open("rb") as source:
+        report = await service.import_customers(source, source_name=path.name)
+    elapsed = time.perf_counter() - start
+    return {"rows": report.rows, "counts": report.counts.as_dict(), "seconds": round(elapsed, 1),
+            "rows_per_s": round(report.rows / elapsed), "load_before": before}  # fmt: skip
+
+
+def peak_rss(uri: str, rows: int, work_dir: Path) -> dict[str, Any]:
+    """Peak RSS of a child process importing ``rows`` rows into a fresh database."""
+    path = work_dir / f"rss-{rows}.csv"
+    write_file(path, rows)
+    code = (
+        "import asyncio, resource, sys, time\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from app.service import CustomerModuleService\n"
+        "async def main():\n"
+        f"    s = await CustomerModuleService.connect({uri!r}, database='rss_{rows}')\n"
+        f"    with open({str(path)!r}, 'rb') as f:\n"
+        "        t = time.perf_counter(); r = await s.import_customers(f)\n"
+        "    await s.close(); return r.rows, time.perf_counter() - t\n"
+        "rows, secs = asyncio.run(main())\n"
+        "print(rows, round(secs, 1), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    before = load()
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    done, seconds, kib = out.stdout.split()
+    path.unlink()
+    return {"rows": int(done), "seconds": float(seconds), "peak_rss_mib": round(int(kib) / 1024, 1),
+            "load_before": before, "load_after": load()}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rss-rows", type=int, default=0, help="0 skips the RSS measurement")
+    args = parser.parse_args(argv)
+    work_dir = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    path = work_dir / "shopify.csv"
+    result: dict[str, Any] = {"rows": args.rows, "file_bytes": write_file(path, args.rows)}
+    batches = service_input(path)
+    with EmbeddedServer(work_dir / "db", sync_on_commit=True) as server:
+        result["create_customers_batches_of_1000"] = asyncio.run(
+            with_indexer(server.uri, "base", work_dir / "index-base",
+                         lambda s: baseline(s, batches))
+        )  # fmt: skip
+        batches.clear()  # the import does not need them in memory
+        result["import_customers"] = asyncio.run(
+            with_indexer(server.uri, "imported", work_dir / "index-import",
+                         lambda s: import_file(s, path))
+        )  # fmt: skip
+        base = result["create_customers_batches_of_1000"]["rows_per_s"]
+        result["import_to_baseline_ratio"] = round(
+            result["import_customers"]["rows_per_s"] / base, 3
+        )
+        if args.rss_rows:
+            result["peak_rss"] = [
+                peak_rss(server.uri, n, work_dir) for n in (args.rss_rows // 10, args.rss_rows)
+            ]
+    result["this_process_peak_rss_mib"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
