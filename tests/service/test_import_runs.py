@@ -121,3 +121,17 @@ def test_a_bad_header_fails_the_whole_file(service):
     with pytest.raises(CustomerModuleError, match="not recognised"):
         run_import(service, b"name,age\nann,3\n")
     assert raw_customers(service) == []
+
+
+def test_a_row_failing_at_the_write_fails_alone(service):
+    taken = service.create_customers({"email": "a@x.com"})
+    data = "\r\n".join(["id,email,first_name", "cus_new,a@x.com,Clash", ",b@x.com,Fine", ""])
+    report, errors = run_import(service, data.encode())
+    assert counts(report) == (1, 0, 0, 1)
+    assert (report.errors[0].line, report.errors[0].field) == (2, "email")
+    assert report.errors[0].message == (
+        "Customer with email: a@x.com, has_account: false, already exists."
+    )
+    assert "cus_new,a@x.com,Clash,2,email," in errors
+    assert sorted(c.email for c in service.list_customers()) == ["a@x.com", "b@x.com"]
+    assert service.retrieve_customer(taken.id).first_name is None
