@@ -49,3 +49,34 @@ def test_a_stopped_import_job_resumes_and_counts_every_row_once(service, tmp_pat
     report = (directory / "errors.csv").read_text().splitlines()
     assert len(report) == 1 + 3  # the header once, each failed row once
     assert [line.split(",")[-3] for line in report[1:]] == ["2", "3", "4"]
+
+
+def test_a_resumed_job_cuts_its_error_file_back_to_the_checkpoint(service, tmp_path, monkeypatch):
+    """A runner died after writing a failed row to the error file but before saving the
+    checkpoint of that batch: the row is reported again by the resumed job, and only once."""
+    jobs = Harness(service, tmp_path)
+    monkeypatch.setattr(engine, "BATCH_ROWS", 2)
+    rows = [{"Email": "x" * 400}, {"Email": "a@x.com"}, {"Email": "y" * 400}, {"Email": "b@x.com"}]
+    job_id, directory = submit(jobs, shopify(*rows))
+    first = "First Name,Last Name,Email,import_error_line,import_error_field,import_error_message"
+    kept = "\r\n".join([first, "a,b,c,2,Email,bad", ""])  # what the checkpoint covers
+    (directory / "errors.csv").write_text(kept + "left,over,row,4,Email,bad\r\n", newline="")
+    checkpoint = {"rows": 2, "error_bytes": len(kept.encode()),
+                  "counts": {"created": 1, "updated": 0, "unchanged": 0, "failed": 1,
+                             "groups_created": 0}}  # fmt: skip
+
+    async def die_after_the_first_batch() -> None:
+        claimed = await jobs.store.claim(jobs.runner.node, "dead-owner", 0.1)
+        assert claimed is not None and claimed["_id"] == job_id
+        await jobs.store.update_running(job_id, {"checkpoint": checkpoint})
+        await asyncio.sleep(0.2)
+
+    jobs.service.run(die_after_the_first_batch())
+    view = jobs.run_until(_ended, job_id)
+    assert view["state"] == "succeeded", view
+    assert view["counts"]["failed"] == 2 and view["counts"]["created"] == 2
+    report = (directory / "errors.csv").read_text().splitlines()
+    assert report[:2] == [first, "a,b,c,2,Email,bad"] and len(report) == 3
+    assert report[2].endswith(
+        ",4,Email,Invalid request: Field 'email' must be at most 320 characters"
+    )
