@@ -136,3 +136,9 @@ def test_bad_lines_fail_alone_with_their_field(service):
         == "Invalid request: Field 'first_name' must be at most 1000 characters"
     )
     assert len(errors.splitlines()) == 4 and '"import_error"' in errors
+
+
+def test_a_dry_run_of_a_restore_writes_nothing_and_fails_nothing(service):
+    report, errors = run_import(service, jsonl(*GROUPS, ANN, GONE), dry_run=True)
+    assert counts(report) == (5, 0, 0, 0), errors
+    assert raw_customers(service) == [] and service.list_customer_groups() == []

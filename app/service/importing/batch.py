@@ -63,6 +63,8 @@ async def _group(store: Store, row: Row, setting: Setting, dry_run: bool) -> Act
     group_id = row.values.get("id")
     stored = await store.groups.find_one({"_id": group_id}) if isinstance(group_id, str) else None
     plan = plan_group(row, stored, setting)
+    if dry_run:
+        setting.dry_groups.add(plan.doc["_id"])
     if dry_run or plan.action is Action.UNCHANGED:
         return plan.action
     try:
@@ -108,7 +110,7 @@ async def _customers(
     attempt: int = 0,
 ) -> list[Outcome]:
     stored = await _matches(store, rows)
-    known = await _known_groups(store, rows)
+    known = await _known_groups(store, rows) | setting.dry_groups
     planned: list[tuple[Row, Plan]] = []
     outcomes: list[Outcome] = []
     for row in rows:

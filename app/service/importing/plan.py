@@ -10,7 +10,7 @@ what makes a second run of the same file write nothing.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -45,12 +45,15 @@ class Action(StrEnum):
 @dataclass(frozen=True)
 class Setting:
     """What every row of one import shares: its mode, its time, who runs it, and where the
-    rows came from (``provenance.imported`` of the customers it creates, but the line)."""
+    rows came from (``provenance.imported`` of the customers it creates, but the line).
+    ``dry_groups``: the group ids a dry run's group lines would have written, which its
+    customer lines may name."""
 
     mode: Mode
     now: datetime
     actor: str | None
     origin: Mapping[str, Any]
+    dry_groups: set[str] = field(default_factory=set)
 
 
 @dataclass
