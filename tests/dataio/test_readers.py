@@ -12,19 +12,12 @@ from app.dataio.layout import CSV_HEADER, SHOPIFY_COLUMNS, Format
 from app.dataio.readers import read_file
 from app.dataio.rows import FileError, content_id
 from app.dataio.source import ERROR_COLUMNS
-
-SHOPIFY_HEADER = ",".join(SHOPIFY_COLUMNS)
+from tests.service.import_support import SHOPIFY_HEADER, quoted
 
 
 def shopify_row(**cells: str) -> str:
     values = {name: "" for name in SHOPIFY_COLUMNS} | cells
-    return ",".join(_quoted(values[name]) for name in SHOPIFY_COLUMNS)
-
-
-def _quoted(text: str) -> str:
-    if any(c in text for c in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
+    return ",".join(quoted(values[name]) for name in SHOPIFY_COLUMNS)
 
 
 def rows_of(data: bytes, format: str | None = None):
@@ -132,7 +125,6 @@ def test_jsonl_lines_and_their_problems():
 
 
 def test_over_long_lines_are_skipped_and_reported(monkeypatch):
-    monkeypatch.setattr("app.dataio.source.MAX_LINE_CHARS", 100)
     from app.dataio import readers
 
     monkeypatch.setattr(readers, "open_lines", _bounded_open(100))
