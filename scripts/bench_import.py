@@ -11,8 +11,10 @@
    with a sync indexer (tantivy) running in the same process, as in ``serve``.
 4. Read-your-writes after the import: seconds from the import's end until the indexer has
    applied every write (``wait_until_applied``).
-5. ``--rss-rows``: peak RSS of a process importing that many rows (and of one importing a
-   tenth of them), to show memory does not grow with the file.
+5. ``--rss-rows N``: peak RSS of a process importing N rows and of one importing N/10, to
+   show memory does not grow with the file (``--rss-dry-run``: dry runs, which read,
+   validate, match and plan every row but write none: much faster on a slow server;
+   ``--skip-rate``: only this).
 
 Prints one JSON object with the 1-minute load average at each step (the machine is shared:
 compare the figures of one run).
@@ -141,8 +143,9 @@ async def import_file(service: CustomerModuleService, path: Path) -> dict:
             "rows_per_s": round(report.rows / elapsed), "load_before": before}  # fmt: skip
 
 
-def peak_rss(uri: str, rows: int, work_dir: Path) -> dict[str, Any]:
-    """Peak RSS of a child process importing ``rows`` rows into a fresh database."""
+def peak_rss(uri: str, rows: int, work_dir: Path, dry_run: bool) -> dict[str, Any]:
+    """Peak RSS of a child process importing ``rows`` rows into a fresh database (``dry_run``:
+    read, validated, matched and planned, not written)."""
     path = work_dir / f"rss-{rows}.csv"
     write_file(path, rows)
     code = (
@@ -152,7 +155,7 @@ def peak_rss(uri: str, rows: int, work_dir: Path) -> dict[str, Any]:
         "async def main():\n"
         f"    s = await CustomerModuleService.connect({uri!r}, database='rss_{rows}')\n"
         f"    with open({str(path)!r}, 'rb') as f:\n"
-        "        t = time.perf_counter(); r = await s.import_customers(f)\n"
+        f"        t = time.perf_counter(); r = await s.import_customers(f, dry_run={dry_run})\n"
         "    await s.close(); return r.rows, time.perf_counter() - t\n"
         "rows, secs = asyncio.run(main())\n"
         "print(rows, round(secs, 1), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
@@ -161,36 +164,44 @@ def peak_rss(uri: str, rows: int, work_dir: Path) -> dict[str, Any]:
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     done, seconds, kib = out.stdout.split()
     path.unlink()
-    return {"rows": int(done), "seconds": float(seconds), "peak_rss_mib": round(int(kib) / 1024, 1),
-            "load_before": before, "load_after": load()}  # fmt: skip
+    return {"rows": int(done), "dry_run": dry_run, "seconds": float(seconds),
+            "peak_rss_mib": round(int(kib) / 1024, 1), "load_before": before,
+            "load_after": load()}  # fmt: skip
+
+
+def rates(uri: str, path: Path, work_dir: Path) -> dict[str, Any]:
+    """The baseline and the import on the same rows, each into a fresh database."""
+    result: dict[str, Any] = {}
+    batches = service_input(path)
+    result["create_customers_batches_of_1000"] = asyncio.run(
+        with_indexer(uri, "base", work_dir / "index-base", lambda s: baseline(s, batches))
+    )
+    batches.clear()  # the import does not need them in memory
+    result["import_customers"] = asyncio.run(
+        with_indexer(uri, "imported", work_dir / "index-import", lambda s: import_file(s, path))
+    )
+    base = result["create_customers_batches_of_1000"]["rows_per_s"]
+    result["import_to_baseline_ratio"] = round(result["import_customers"]["rows_per_s"] / base, 3)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rss-rows", type=int, default=0, help="0 skips the RSS measurement")
+    parser.add_argument("--rss-dry-run", action="store_true", help="RSS of dry runs (faster)")
+    parser.add_argument("--skip-rate", action="store_true", help="only the RSS measurement")
     args = parser.parse_args(argv)
     work_dir = Path(tempfile.mkdtemp(prefix="bench-import-"))
     path = work_dir / "shopify.csv"
     result: dict[str, Any] = {"rows": args.rows, "file_bytes": write_file(path, args.rows)}
-    batches = service_input(path)
     with EmbeddedServer(work_dir / "db", sync_on_commit=True) as server:
-        result["create_customers_batches_of_1000"] = asyncio.run(
-            with_indexer(server.uri, "base", work_dir / "index-base",
-                         lambda s: baseline(s, batches))
-        )  # fmt: skip
-        batches.clear()  # the import does not need them in memory
-        result["import_customers"] = asyncio.run(
-            with_indexer(server.uri, "imported", work_dir / "index-import",
-                         lambda s: import_file(s, path))
-        )  # fmt: skip
-        base = result["create_customers_batches_of_1000"]["rows_per_s"]
-        result["import_to_baseline_ratio"] = round(
-            result["import_customers"]["rows_per_s"] / base, 3
-        )
+        if not args.skip_rate:
+            result.update(rates(server.uri, path, work_dir))
         if args.rss_rows:
             result["peak_rss"] = [
-                peak_rss(server.uri, n, work_dir) for n in (args.rss_rows // 10, args.rss_rows)
+                peak_rss(server.uri, n, work_dir, args.rss_dry_run)
+                for n in (args.rss_rows // 10, args.rss_rows)
             ]
     result["this_process_peak_rss_mib"] = round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
