@@ -160,26 +160,34 @@ async def _batches(
     size: int | None,
     dry_run: bool,
 ) -> tuple[ImportCounts, list[RowError], int]:
-    """Every batch of the file: written, counted, reported."""
+    """Every batch of the file: written, counted, reported. The next batch is read (in a
+    worker thread) while this one is written, so parsing overlaps the database's work."""
     run = _Run(reading, skip)
     counts = ImportCounts()
     first: list[RowError] = []
-    while True:
-        try:
-            batch = await asyncio.to_thread(run.next_batch)
-        except FileError as exc:
-            raise InvalidData(f"Invalid request: {exc} (after {run.rows} rows)") from None
-        if not batch:
-            return counts, first, run.rows
-        write = import_groups_batch if batch[0].kind == "group" else import_customers_batch
-        outcomes = await write(store, batch, setting, dry_run=dry_run)
-        new_errors = _record(outcomes, counts, errors)
-        first.extend(new_errors[: FIRST_ERRORS - len(first)])
-        if progress is not None:
-            report = ImportProgress(run.rows, reading.position(), size, counts, new_errors)
-            result = progress(report)
-            if inspect.isawaitable(result):
-                await result
+    ahead = asyncio.ensure_future(asyncio.to_thread(run.next_batch))
+    try:
+        while True:
+            try:
+                batch, done, position = await ahead
+            except FileError as exc:
+                raise InvalidData(f"Invalid request: {exc} (after {run.rows} rows)") from None
+            if not batch:
+                return counts, first, done
+            ahead = asyncio.ensure_future(asyncio.to_thread(run.next_batch))
+            write = import_groups_batch if batch[0].kind == "group" else import_customers_batch
+            outcomes = await write(store, batch, setting, dry_run=dry_run)
+            new_errors = _record(outcomes, counts, errors)
+            first.extend(new_errors[: FIRST_ERRORS - len(first)])
+            if progress is not None:
+                result = progress(ImportProgress(done, position, size, counts, new_errors))
+                if inspect.isawaitable(result):
+                    await result
+    finally:
+        if not ahead.done():  # the reader thread must be done before the file is let go
+            await asyncio.wait([ahead])
+        if not ahead.cancelled():
+            ahead.exception()  # retrieved: an unread batch's error is not worth a warning
 
 
 def _mode(mode: str) -> Mode:
@@ -213,13 +221,15 @@ class _Run:
     """The rows of a reading, cut into batches; ``rows`` counts those consumed so far."""
 
     def __init__(self, reading: Reading, skip: int) -> None:
+        self._reading = reading
         self._rows: Iterator[Row] = reading.rows
         self._skip = skip
         self._held: Row | None = None
         self.rows = 0
 
-    def next_batch(self) -> list[Row]:
-        """Up to :data:`BATCH_ROWS` rows of one kind, no two of them for the same customer."""
+    def next_batch(self) -> tuple[list[Row], int, int]:
+        """Up to :data:`BATCH_ROWS` rows of one kind, no two of them for the same customer;
+        the rows consumed and the file's byte position after them."""
         batch: list[Row] = []
         keys: set[object] = set()
         while len(batch) < BATCH_ROWS:
@@ -237,7 +247,7 @@ class _Run:
             batch.append(row)
             keys |= row_keys
             self.rows += 1
-        return batch
+        return batch, self.rows, self._reading.position()
 
 
 def _keys(row: Row) -> set[object]:
