@@ -3,13 +3,15 @@
     python scripts/bench_import.py [--rows 100000] [--rss-rows 1000000]
 
 1. Writes a Shopify customer CSV of N rows (one default address each, deterministic data).
-2. Baseline: the same rows, parsed beforehand into service input, through ``create_customers``
-   in batches of 1,000 into a fresh database (only the calls are timed): rows/s.
+2. Baseline: the rows, parsed beforehand into service input, through ``create_customers`` in
+   batches of 1,000 into a fresh database (only the calls are timed): rows/s.
 3. The import: ``import_customers`` of the file into another fresh database, end to end
    (reading, parsing, validating, matching, writing): rows/s and its ratio to the baseline.
    Both run on the embedded server as ``customers serve`` runs it (``--sync-on-commit``), each
-   with a sync indexer (tantivy) running in the same process, as in ``serve``.
-4. Read-your-writes after the import: seconds from the import's end until the indexer has
+   with a sync indexer (tantivy) running in the same process, as in ``serve``. The file is
+   cut into ``--rounds`` slices and the two alternate slice by slice, so that a change of
+   the shared machine's load weighs on both alike.
+4. Read-your-writes: after each slice (untimed), seconds from its end until the indexer has
    applied every write (``wait_until_applied``).
 5. ``--rss-rows N``: peak RSS of a process importing N rows and of one importing N/10, to
    show memory does not grow with the file (``--rss-dry-run``: dry runs, which read,
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import itertools
 import json
 import os
 import resource
@@ -78,12 +81,22 @@ def shopify_rows(count: int) -> Iterator[list[str]]:
         yield [cells.get(name, "") for name in SHOPIFY_COLUMNS]
 
 
-def write_file(path: Path, count: int) -> int:
+def write_file(path: Path, count: int, first: int = 0) -> int:
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(SHOPIFY_COLUMNS)
-        writer.writerows(shopify_rows(count))
+        writer.writerows(itertools.islice(shopify_rows(first + count), first, None))
     return path.stat().st_size
+
+
+def write_slices(work_dir: Path, rows: int, rounds: int) -> list[Path]:
+    """The rows as ``rounds`` files of consecutive rows."""
+    size = -(-rows // rounds)
+    paths = []
+    for index, first in enumerate(range(0, rows, size)):
+        paths.append(work_dir / f"shopify-{index}.csv")
+        write_file(paths[-1], min(size, rows - first), first)
+    return paths
 
 
 def service_input(path: Path) -> list[list[dict[str, Any]]]:
@@ -99,48 +112,81 @@ def service_input(path: Path) -> list[list[dict[str, Any]]]:
     return batches
 
 
-async def with_indexer(uri: str, database: str, index_dir: Path, work: Any) -> dict[str, Any]:
-    """Run ``work(service)`` on a fresh database with a sync indexer beside it (as in
-    ``serve``); then time how long the index takes to catch up."""
-    service = await CustomerModuleService.connect(uri, database=database)
-    backend = EmbeddedBackend(index_dir)
-    indexer = Indexer(service.database, backend)
-    await indexer.run_until_caught_up(reindex=True, timeout=120)  # the first (empty) build
-    stop = asyncio.Event()
-    task = asyncio.create_task(indexer.run(stop))
-    try:
-        result: dict[str, Any] = await work(service)
+class Target:
+    """A fresh database with a sync indexer beside it (as in ``serve``)."""
+
+    def __init__(self, uri: str, database: str, index_dir: Path) -> None:
+        self.uri, self.database, self.index_dir = uri, database, index_dir
+        self.seconds = 0.0
+        self.rows = 0
+        self.catch_up: list[float] = []
+
+    async def __aenter__(self) -> Target:
+        self.service = await CustomerModuleService.connect(self.uri, database=self.database)
+        self.backend = EmbeddedBackend(self.index_dir)
+        self.indexer = Indexer(self.service.database, self.backend)
+        await self.indexer.run_until_caught_up(reindex=True, timeout=120)  # the empty build
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(self.indexer.run(self.stop))
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.stop.set()
+        await self.task
+        await self.backend.close()
+        await self.service.close()
+
+    async def timed(self, rows: int, work: Any) -> None:
+        """Time ``work()``; then (untimed) wait until the index has applied every write."""
+        start = time.perf_counter()
+        await work()
         ended = time.perf_counter()
-        caught_up = await indexer.wait_until_applied(timeout=600)
-        result["index_caught_up_s"] = round(time.perf_counter() - ended, 2) if caught_up else None
-        result["load_after"] = load()
-        return result
-    finally:
-        stop.set()
-        await task
-        await backend.close()
-        await service.close()
+        self.seconds += ended - start
+        self.rows += rows
+        await self.indexer.wait_until_applied(timeout=600)
+        self.catch_up.append(round(time.perf_counter() - ended, 2))
+
+    def summary(self) -> dict[str, Any]:
+        return {"rows": self.rows, "seconds": round(self.seconds, 1),
+                "rows_per_s": round(self.rows / self.seconds),
+                "index_caught_up_s_after_each_round": self.catch_up}  # fmt: skip
 
 
-async def baseline(service: CustomerModuleService, batches: list[list[dict[str, Any]]]) -> dict:
-    rows = sum(len(b) for b in batches)
-    before = load()
-    start = time.perf_counter()
-    for batch in batches:
-        await service.create_customers(batch)
-    elapsed = time.perf_counter() - start
-    return {"rows": rows, "seconds": round(elapsed, 1), "rows_per_s": round(rows / elapsed),
-            "load_before": before}  # fmt: skip
+async def alternate(uri: str, slices: list[Path], work_dir: Path) -> dict[str, Any]:
+    """Baseline and import, a slice of the rows each in turn (so that a shared machine's load
+    changes weigh on both alike), each into its own fresh database."""
+    loads = [load()]
+    async with (
+        Target(uri, "base", work_dir / "index-base") as base,
+        Target(uri, "imported", work_dir / "index-import") as imported,
+    ):
+        for path in slices:
+            batches = service_input(path)
+            rows = sum(len(b) for b in batches)
 
+            async def create(batches: list[list[dict[str, Any]]] = batches) -> None:
+                for batch in batches:
+                    await base.service.create_customers(batch)
 
-async def import_file(service: CustomerModuleService, path: Path) -> dict:
-    before = load()
-    start = time.perf_counter()
-    with path.open("rb") as source:
-        report = await service.import_customers(source, source_name=path.name)
-    elapsed = time.perf_counter() - start
-    return {"rows": report.rows, "counts": report.counts.as_dict(), "seconds": round(elapsed, 1),
-            "rows_per_s": round(report.rows / elapsed), "load_before": before}  # fmt: skip
+            async def load_file(path: Path = path) -> None:
+                with path.open("rb") as source:
+                    report = await imported.service.import_customers(source, source_name=path.name)
+                assert report.counts.created == report.rows, report.counts
+
+            await base.timed(rows, create)
+            await imported.timed(rows, load_file)
+            loads.append(load())
+        result: dict[str, Any] = {
+            "create_customers_batches_of_1000": base.summary(),
+            "import_customers": imported.summary(),
+        }
+    ratio = (
+        result["import_customers"]["rows_per_s"]
+        / result["create_customers_batches_of_1000"]["rows_per_s"]
+    )
+    result["import_to_baseline_ratio"] = round(ratio, 3)
+    result["load_average_1m_per_round"] = loads
+    return result
 
 
 def peak_rss(uri: str, rows: int, work_dir: Path, dry_run: bool) -> dict[str, Any]:
@@ -169,35 +215,21 @@ def peak_rss(uri: str, rows: int, work_dir: Path, dry_run: bool) -> dict[str, An
             "load_after": load()}  # fmt: skip
 
 
-def rates(uri: str, path: Path, work_dir: Path) -> dict[str, Any]:
-    """The baseline and the import on the same rows, each into a fresh database."""
-    result: dict[str, Any] = {}
-    batches = service_input(path)
-    result["create_customers_batches_of_1000"] = asyncio.run(
-        with_indexer(uri, "base", work_dir / "index-base", lambda s: baseline(s, batches))
-    )
-    batches.clear()  # the import does not need them in memory
-    result["import_customers"] = asyncio.run(
-        with_indexer(uri, "imported", work_dir / "index-import", lambda s: import_file(s, path))
-    )
-    base = result["create_customers_batches_of_1000"]["rows_per_s"]
-    result["import_to_baseline_ratio"] = round(result["import_customers"]["rows_per_s"] / base, 3)
-    return result
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rss-rows", type=int, default=0, help="0 skips the RSS measurement")
     parser.add_argument("--rss-dry-run", action="store_true", help="RSS of dry runs (faster)")
     parser.add_argument("--skip-rate", action="store_true", help="only the RSS measurement")
+    parser.add_argument("--rounds", type=int, default=5, help="slices baseline/import alternate")
     args = parser.parse_args(argv)
     work_dir = Path(tempfile.mkdtemp(prefix="bench-import-"))
-    path = work_dir / "shopify.csv"
-    result: dict[str, Any] = {"rows": args.rows, "file_bytes": write_file(path, args.rows)}
+    result: dict[str, Any] = {"rows": args.rows}
     with EmbeddedServer(work_dir / "db", sync_on_commit=True) as server:
         if not args.skip_rate:
-            result.update(rates(server.uri, path, work_dir))
+            slices = write_slices(work_dir, args.rows, args.rounds)
+            result["file_bytes"] = sum(p.stat().st_size for p in slices)
+            result.update(asyncio.run(alternate(server.uri, slices, work_dir)))
         if args.rss_rows:
             result["peak_rss"] = [
                 peak_rss(server.uri, n, work_dir, args.rss_dry_run)
