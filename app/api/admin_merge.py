@@ -4,6 +4,7 @@ extension; Medusa has no merge). The rules are the service's
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint
@@ -27,6 +28,22 @@ Body = dict[str, Any]
 WITH_RELATIONS = "*addresses,*groups"  # the merged customer's default shape here
 
 
+@dataclass(frozen=True)
+class _Request:
+    """A merge request as both routes read it."""
+
+    fields: str | None
+    customer_ids: list[str]
+    keep: dict[str, Any] | None
+
+
+def _request() -> _Request:
+    query = parse_query(s.FieldsQuery)
+    body = parse_body(MergeBody)
+    keep = body.keep.model_dump(exclude_none=True) if body.keep is not None else None
+    return _Request(query.fields, body.customer_ids, keep)
+
+
 def _answer(result: MergeResult, fields: str | None) -> Body:
     """The report, with the customer as ``fields`` select it (its addresses and groups by
     default: they are what a merge moves)."""
@@ -46,11 +63,9 @@ def _answer(result: MergeResult, fields: str | None) -> Body:
 async def preview_merge(customer_id: str) -> Body:
     """What ``POST …/merge`` with the same body would do now: the resulting customer, the
     conflicts and which value wins, where each address and membership goes. Writes nothing."""
-    query = parse_query(s.FieldsQuery)
-    body = parse_body(MergeBody)
-    keep = body.keep.model_dump(exclude_none=True) if body.keep is not None else None
-    result = await get_service().preview_customer_merge(customer_id, body.customer_ids, keep)
-    return _answer(result, query.fields)
+    asked = _request()
+    result = await get_service().preview_customer_merge(customer_id, asked.customer_ids, asked.keep)
+    return _answer(result, asked.fields)
 
 
 @bp.post("/<customer_id>/merge")
@@ -68,10 +83,8 @@ async def merge(customer_id: str) -> Tagged:
     with ``merged_into`` this one, their addresses, memberships and sign-ins move here. A
     retry answers ``already_merged``; a concurrent merge over the same customers gets 409 or
     400 (a customer is deleted by then)."""
-    query = parse_query(s.FieldsQuery)
-    body = parse_body(MergeBody)
-    keep = body.keep.model_dump(exclude_none=True) if body.keep is not None else None
+    asked = _request()
     result = await get_service().merge_customers(
-        customer_id, body.customer_ids, keep, by=created_by(), if_match=if_match()
+        customer_id, asked.customer_ids, asked.keep, by=created_by(), if_match=if_match()
     )
-    return tagged(_answer(result, query.fields), CUSTOMER, result.customer)
+    return tagged(_answer(result, asked.fields), CUSTOMER, result.customer)
