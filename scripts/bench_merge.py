@@ -22,6 +22,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -78,13 +79,10 @@ async def bench(uri: str, pairs: int, addresses: int) -> dict[str, Any]:
     service = await CustomerModuleService.connect(uri, f"bench_merge_{uuid.uuid4().hex[:6]}")
     try:
         made = await seed(service, pairs, addresses)
-        baseline = await timed(
-            [lambda a=a: service.update_customers(a, {"last_name": "Base"}) for a, _ in made]
-        )
-        preview = await timed(
-            [lambda a=a, b=b: service.preview_customer_merge(a, [b]) for a, b in made]
-        )
-        merge = await timed([lambda a=a, b=b: service.merge_customers(a, [b]) for a, b in made])
+        update = service.update_customers
+        baseline = await timed([partial(update, a, {"last_name": "Base"}) for a, _ in made])
+        preview = await timed([partial(service.preview_customer_merge, a, [b]) for a, b in made])
+        merge = await timed([partial(service.merge_customers, a, [b]) for a, b in made])
         await service.database.client.drop_database(service.database.name)
     finally:
         await service.close()

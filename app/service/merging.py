@@ -27,9 +27,10 @@ from app import errors
 from app.entities import CUSTOMER
 from app.entities.values import utcnow
 from app.service.etags import IfMatch, check_tag
+from app.service.merge_models import MergedSource, MergeReport
 from app.service.mongo import duplicate_key
 from app.service.store import CAS_RETRIES, RawDoc, Store, backoff, check_document_size
-from app.service.survivorship import MergedSource, MergeReport, plan
+from app.service.survivorship import plan
 
 __all__ = ["MAX_MERGE_HOPS", "Merged", "link_guest", "merge", "preview", "resolve"]
 

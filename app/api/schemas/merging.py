@@ -1,8 +1,8 @@
 """Request and response models of the merge routes (``/admin/customers/{id}/merge``).
 
-The body's ``keep`` is the service's model (:class:`app.service.survivorship.Keep`: one
+The body's ``keep`` is the service's model (:class:`app.service.merge_models.Keep`: one
 optional customer id per mergeable field, read from the declarations), and the report is the
-service's :class:`~app.service.survivorship.MergeReport`; only the envelope is written here.
+X; only the envelope is written here.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from app.api.schemas.derive import Body
 from app.api.schemas.responses import CustomerOut
 from app.bounded import Id
 from app.limits import MAX_MERGE_CUSTOMERS
-from app.service.survivorship import Keep, MergeReport
+from app.service.merge_models import Keep, MergeReport
 
 __all__ = ["MergeBody", "MergeResponse"]
 

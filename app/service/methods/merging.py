@@ -19,8 +19,8 @@ from app.limits import MAX_ID_CHARS
 from app.service import merging, queries
 from app.service.etags import IfMatch
 from app.service.findconfig import parse_config
+from app.service.merge_models import MergeReport, MergeRequest
 from app.service.methods.base import Data, ServiceBase
-from app.service.survivorship import MergeReport, MergeRequest
 
 __all__ = ["MergeMethods", "MergeResult"]
 
