@@ -366,16 +366,18 @@ def test_if_match_on_the_target(service):
     assert service.merge_customers(a.id, [b.id], if_match=tag).merged[0].id == b.id
 
 
-def test_concurrent_overlapping_merges_one_wins_nothing_lost(service):
-    a = service.create_customers({"email": "a@x.com", "addresses": [ADDR]})
-    b = service.create_customers({"email": "b@x.com", "addresses": [{**ADDR, "city": "B"}]})
-    c = service.create_customers({"email": "c@x.com", "addresses": [{**ADDR, "city": "C"}]})
-    expected = sorted(all_address_ids(service))
-    outcomes = service.gather(
-        service.aio.merge_customers(a.id, [b.id]),
-        service.aio.merge_customers(c.id, [b.id]),
-        service.aio.merge_customers(b.id, [a.id]),
+def live_address_ids(service) -> list[str]:
+    return sorted(
+        a["id"]
+        for doc in snapshot(service)
+        if doc["deleted_at"] is None
+        for a in doc["addresses"]
+        if a["deleted_at"] is None
     )
+
+
+def one_winner(outcomes: list) -> object:
+    """The one merge that won; the others lost with a clear 400 or 409."""
     won = [o for o in outcomes if not isinstance(o, Exception)]
     lost = [o for o in outcomes if isinstance(o, Exception)]
     assert len(won) == 1, outcomes
@@ -384,17 +386,35 @@ def test_concurrent_overlapping_merges_one_wins_nothing_lost(service):
         "invalid_data",
         "conflict",
     }
-    # every address exactly once, and every live one on a live customer
-    assert sorted(all_address_ids(service)) == expected
-    live = [
-        a["id"]
-        for doc in snapshot(service)
-        if doc["deleted_at"] is None
-        for a in doc["addresses"]
-        if a["deleted_at"] is None
+    return won[0]
+
+
+def test_concurrent_merges_of_one_source_into_different_targets(service):
+    made = [
+        service.create_customers({"email": f"{n}@x.com", "addresses": [{**ADDR, "city": n}]})
+        for n in ("a", "b", "c", "d")
     ]
-    assert sorted(live) == expected  # no address lost, none deleted, none doubled
-    assert len(won[0].customer.addresses) == 2
+    a, b, c, d = (m.id for m in made)
+    expected = sorted(all_address_ids(service))
+    won = one_winner(service.gather(*(service.aio.merge_customers(t, [b]) for t in (a, c, d))))
+    assert raw(service, b)["merged_into"] == won.customer.id
+    # every address exactly once, and every one still live (nothing collapsed here)
+    assert sorted(all_address_ids(service)) == expected
+    assert live_address_ids(service) == expected
+    assert len(won.customer.addresses) == 2
+
+
+def test_concurrent_merges_each_way_one_wins(service):
+    a = service.create_customers({"email": "a@x.com", "addresses": [ADDR]})
+    b = service.create_customers({"email": "b@x.com", "addresses": [{**ADDR, "city": "B"}]})
+    expected = sorted(all_address_ids(service))
+    won = one_winner(
+        service.gather(
+            service.aio.merge_customers(a.id, [b.id]), service.aio.merge_customers(b.id, [a.id])
+        )
+    )
+    assert live_address_ids(service) == expected
+    assert sorted(a.id for a in won.customer.addresses) == expected
 
 
 def test_many_concurrent_merges_into_one_target(service):
