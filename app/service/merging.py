@@ -107,7 +107,8 @@ class _Work:
 
 
 async def _work_out(store: Store, request: _Request, session: AsyncClientSession | None) -> _Work:
-    """Read and plan (no changes when nothing is left to merge)."""
+    """Read, plan and check the result (no changes when nothing is left to merge): the
+    preview and the merge refuse the same merges."""
     target, sources, done = await _load(store, request, session)
     if not sources:
         return _Work(_already_merged(target, done), target, [], {})
@@ -120,6 +121,7 @@ async def _work_out(store: Store, request: _Request, session: AsyncClientSession
     ]
     merged = {**target, **worked.target}
     check_document_size(merged, target)
+    await _check_unique(store, merged, [target["_id"], *(s["_id"] for s in sources)], session)
     changes = {**worked.sources, target["_id"]: worked.target}
     return _Work(Merged(merged, report), target, sources, changes)
 
@@ -169,7 +171,6 @@ async def _merge_in(store: Store, request: _Request, session: AsyncClientSession
         return work.outcome
     target_id = work.target["_id"]
     source_ids = [s["_id"] for s in work.sources]
-    await _check_unique(store, work.outcome.target, [target_id, *source_ids], session)
     for doc in (*work.sources, work.target):  # sources first: they free their unique keys
         await _write(store, doc, work.changes[doc["_id"]], session)
     await store.identity_links.update_many(

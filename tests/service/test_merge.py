@@ -3,6 +3,8 @@ memberships, metadata, limits, refusals, idempotence, concurrency and guest link
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from app.entities import CUSTOMER
@@ -264,6 +266,8 @@ def test_result_must_stay_unique_among_live_customers(service):
     # the result would be an account b@x.com, and acc_b is one (outside the merge)
     err = error_of(service.merge_customers, guest_b.id, [acc_a], {"email": guest_b.id})
     assert err.type == "invalid_data" and acc_b in err.message
+    previewed = error_of(service.preview_customer_merge, guest_b.id, [acc_a], {"email": guest_b.id})
+    assert previewed.message == err.message
     assert "b@x.com" not in err.message
     assert snapshot(service) == before
     # the account's own email is fine: acc_a is soft-deleted in the same transaction
@@ -376,7 +380,7 @@ def live_address_ids(service) -> list[str]:
     )
 
 
-def one_winner(outcomes: list) -> object:
+def one_winner(outcomes: list) -> Any:
     """The one merge that won; the others lost with a clear 400 or 409."""
     won = [o for o in outcomes if not isinstance(o, Exception)]
     lost = [o for o in outcomes if isinstance(o, Exception)]
