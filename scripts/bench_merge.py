@@ -6,7 +6,9 @@
 For each of ``--pairs`` pairs of customers (each with ``--addresses`` addresses, one of them
 equal across the pair so that it collapses, and one group membership), times one at a time:
 the baseline ``update_customers`` of one customer (one compare-and-set write), the merge
-preview, and the merge (one transaction: the reads, both writes, the identity links). Prints
+preview, and the merge (one transaction: the reads, both writes, the identity links); then
+the ``merged_into`` lookup every store request makes (on a live customer, on a merged one)
+beside a plain ``retrieve_customer``. Prints
 one JSON object: p50/p99 in ms and each median's ratio to the baseline's, with the load average
 before and after (the machine is shared: the figures mean little without it).
 """
@@ -83,6 +85,10 @@ async def bench(uri: str, pairs: int, addresses: int) -> dict[str, Any]:
         baseline = await timed([partial(update, a, {"last_name": "Base"}) for a, _ in made])
         preview = await timed([partial(service.preview_customer_merge, a, [b]) for a, b in made])
         merge = await timed([partial(service.merge_customers, a, [b]) for a, b in made])
+        resolve = service.resolve_merged_customer
+        live = await timed([partial(resolve, a) for a, _ in made])
+        merged = await timed([partial(resolve, b) for _, b in made])
+        retrieve = await timed([partial(service.retrieve_customer, a) for a, _ in made])
         await service.database.client.drop_database(service.database.name)
     finally:
         await service.close()
@@ -96,6 +102,10 @@ async def bench(uri: str, pairs: int, addresses: int) -> dict[str, Any]:
             "ratio_to_baseline": round(statistics.median(preview) / base, 2),
         },
         "merge": {**stats(merge), "ratio_to_baseline": round(statistics.median(merge) / base, 2)},
+        # what every store request now adds: following merged_into, beside a plain retrieve
+        "retrieve": stats(retrieve),
+        "resolve_live": stats(live),
+        "resolve_merged": stats(merged),
     }
 
 
