@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -51,6 +52,7 @@ from app.limits import MAX_ID_CHARS
 __all__ = [
     "KEY_CACHE_SECONDS",
     "KeyCache",
+    "act_as",
     "created_by",
     "current_actor",
     "init_app",
@@ -225,6 +227,12 @@ def _customer_actor(allow_unregistered: bool) -> Actor:
 def current_actor() -> Actor:
     """The caller authenticated for this request."""
     return g.actor
+
+
+def act_as(customer_id: str) -> None:
+    """Let this request's customer act as ``customer_id`` (the customer its own was merged
+    into)."""
+    g.actor = dataclasses.replace(g.actor, actor_id=customer_id)
 
 
 def created_by() -> str | None:

@@ -29,12 +29,13 @@ from app.service.methods.addresses import AddressMethods
 from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
 from app.service.methods.groups import GroupMethods
+from app.service.methods.merging import MergeMethods
 from app.service.store import Store
 
 __all__ = ["CustomerIndex", "CustomerModuleService"]
 
 
-class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods):
+class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods, MergeMethods):
     """The customer module: customers, their addresses, groups and memberships."""
 
     @classmethod
@@ -48,6 +49,7 @@ class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods):
         search_budget: float = 2.0,
         scan_limit: int | None = None,
         index: CustomerIndex | None = None,
+        link_guest_on_register: bool = False,
     ) -> CustomerModuleService:
         """Connect to MongoDB, create the indexes (idempotent) and return a service.
 
@@ -59,6 +61,8 @@ class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods):
         :data:`~app.service.admission.SECANTUSDB_SCAN_LIMIT` on SecantusDB, which blocks
         every other operation while it scans). ``index`` serves customer lists and ranked
         lookups (the search index's reader); without one MongoDB answers them.
+        ``link_guest_on_register``: creating an account merges the live guest with its email
+        into it (``CUSTOMERS_LINK_GUEST_ON_REGISTER``).
         """
         owns = client is None
         if client is None:
@@ -76,7 +80,14 @@ class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods):
         if scan_limit is None and "secantusVersion" in await client.admin.command("buildInfo"):
             scan_limit = SECANTUSDB_SCAN_LIMIT
         store = Store(client=client, database=db)
-        return cls(store, owns_client=owns, gate=gate, scan_limit=scan_limit, index=index)
+        return cls(
+            store,
+            owns_client=owns,
+            gate=gate,
+            scan_limit=scan_limit,
+            index=index,
+            link_guest_on_register=link_guest_on_register,
+        )
 
     async def close(self) -> None:
         """Close the MongoDB client if this service opened it."""

@@ -108,8 +108,10 @@ class ServiceBase:
         gate: SearchGate | None = None,
         scan_limit: int | None = None,
         index: CustomerIndex | None = None,
+        link_guest_on_register: bool = False,
     ) -> None:
         self._store = store
+        self.link_guest_on_register = link_guest_on_register
         self._owns_client = owns_client
         self.index = index
         self.gate = gate or SearchGate()
