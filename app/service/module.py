@@ -29,13 +29,15 @@ from app.service.methods.addresses import AddressMethods
 from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
 from app.service.methods.groups import GroupMethods
+from app.service.methods.privacy import PrivacyMethods
 from app.service.store import Store
 
 __all__ = ["CustomerIndex", "CustomerModuleService"]
 
 
-class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods):
-    """The customer module: customers, their addresses, groups and memberships."""
+class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods, PrivacyMethods):
+    """The customer module: customers, their addresses, groups and memberships; one
+    customer's data export and erasure."""
 
     @classmethod
     async def connect(
