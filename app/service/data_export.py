@@ -34,7 +34,7 @@ from app.dataio.layout import (
 from app.entities.values import utcnow
 from app.service.store import RawDoc, Store
 
-__all__ = ["CUSTOMER_KEYS", "MERGED_PAGE", "data_export"]
+__all__ = ["CUSTOMER_KEYS", "MEMBERSHIP_EXTRA_KEYS", "MERGED_PAGE", "data_export", "jsonable"]
 
 _NESTED = ("type", "addresses", "groups")  # a JSONL line's keys this document puts elsewhere
 CUSTOMER_KEYS: tuple[str, ...] = (
@@ -42,6 +42,9 @@ CUSTOMER_KEYS: tuple[str, ...] = (
     *JSONL_OPTIONAL_KEYS,
 )
 """The ``customer`` object's keys: a JSONL customer line's columns, then the internal ones."""
+
+MEMBERSHIP_EXTRA_KEYS = ("customer_group_name", "customer_group_deleted_at")
+"""What a membership carries besides its stored fields (:func:`_memberships` writes them)."""
 
 MERGED_PAGE = 10_000
 """At most this many merged-customer ids are listed (a merge chain is far shorter)."""
