@@ -61,6 +61,21 @@ async def insert_event(collection: Any, token: Any, customer_id: str) -> dict[st
     raise AssertionError("no insert event")
 
 
+async def erased_then_reindexed(service: CustomerModuleService, ix: Indexer) -> tuple[str, Any]:
+    """A customer indexed, erased, then a full reindex (a generation without its delete
+    tombstone); return its id and the checkpoint saved before it was created."""
+    await service.create_customers({"email": "keep@example.com"})
+    await ix.run_until_caught_up()
+    before = (await ix.state.load())["resume_token"]
+    customer = await service.create_customers({"email": "erase.me@example.com"})
+    await ix.run_until_caught_up()
+    assert await indexed(ix.backend, customer.id)
+    await service.erase_customers(customer.id, actor="apk_1")
+    await ix.run_until_caught_up(reindex=True)
+    assert not await indexed(ix.backend, customer.id)
+    return customer.id, before
+
+
 def test_erasure_answers_after_the_index_dropped_the_customer(
     mongodb_uri: str, database_name: str, tmp_path: Path
 ) -> None:
@@ -94,22 +109,13 @@ def test_a_reindex_and_a_replayed_event_do_not_bring_an_erased_customer_back(
 ) -> None:
     async def main() -> None:
         mongo, service, ix = await setup(mongodb_uri, database_name, tmp_path / "search")
-        await service.create_customers({"email": "keep@example.com"})
-        await ix.run_until_caught_up()
-        before = (await ix.state.load())["resume_token"]
-        customer = await service.create_customers({"email": "erase.me@example.com"})
-        await ix.run_until_caught_up()
-        assert await indexed(ix.backend, customer.id)
-        event = await insert_event(mongo[database_name].customers, before, customer.id)
-
-        await service.erase_customers(customer.id, actor="apk_1")
-        await ix.run_until_caught_up(reindex=True)  # a fresh generation: no delete tombstone
-        assert not await indexed(ix.backend, customer.id)
+        customer_id, before = await erased_then_reindexed(service, ix)
+        event = await insert_event(mongo[database_name].customers, before, customer_id)
 
         ops, bad = to_ops([event])  # the insert event, delivered once more
         assert not bad and isinstance(ops[0], Upsert)
         await ix.writer.apply(ops, asyncio.Event())
-        assert not await indexed(ix.backend, customer.id)
+        assert not await indexed(ix.backend, customer_id)
         assert await found_by_q(ix.backend, "erase.me") == 0
         await ix.backend.close()
         await mongo.close()
@@ -122,14 +128,8 @@ def test_an_indexer_restarted_from_an_older_checkpoint_never_writes_it_again(
 ) -> None:
     async def main() -> None:
         mongo, service, ix = await setup(mongodb_uri, database_name, tmp_path / "search")
-        await service.create_customers({"email": "keep@example.com"})
-        await ix.run_until_caught_up()
+        customer_id, older = await erased_then_reindexed(service, ix)
         state = IndexerState(mongo[database_name])
-        older = (await state.load())["resume_token"]
-        customer = await service.create_customers({"email": "erase.me@example.com"})
-        await ix.run_until_caught_up()
-        await service.erase_customers(customer.id, actor="apk_1")
-        await ix.run_until_caught_up(reindex=True)  # a fresh generation: no delete tombstone
         backend: RecordingBackend = ix.backend  # type: ignore[assignment]
         backend.upserted.clear()
 
@@ -137,8 +137,8 @@ def test_an_indexer_restarted_from_an_older_checkpoint_never_writes_it_again(
         await state.collection.update_one({"_id": state.name}, {"$set": {"resume_token": older}})
         await ix.run_until_caught_up()  # replays its insert (batches of one event), then more
 
-        assert customer.id not in backend.upserted
-        assert not await indexed(backend, customer.id)
+        assert customer_id not in backend.upserted
+        assert not await indexed(backend, customer_id)
         await backend.close()
         await mongo.close()
 
