@@ -104,7 +104,8 @@ async def _memberships(store: Store, memberships: list[RawDoc]) -> list[dict[str
 
 async def _merged_ids(store: Store, customer_id: str) -> list[str]:
     """Ids of the customers merged into this one, oldest first."""
-    cursor = store.customers.find({"merged_into": customer_id}, {"_id": 1}).sort("_id", 1)
+    merged = store.customers.find({"merged_into": customer_id}, {"_id": 1})
+    cursor = merged.hint("merged_into").sort("_id", 1)  # partial index: never chosen unhinted
     return [d["_id"] for d in await cursor.to_list(MERGED_PAGE)]
 
 
