@@ -37,7 +37,7 @@ import indexers.apply as apply_module
 from app.embedded import EmbeddedServer
 from app.erasure_records import erased_among
 from app.service import CustomerModuleService
-from indexers.backends.base import Upsert
+from indexers.backends.base import Delete, Upsert
 from indexers.backends.embedded import EmbeddedBackend
 from indexers.documents import to_search_doc
 from indexers.lease import Lease
@@ -110,7 +110,7 @@ async def screen_on_apply(database: Any, batches: int, size: int) -> dict[str, A
         for b in range(batches * 2 + 2):
             kind = "screened" if b % 2 else "baseline"
             apply_module.screen = real_screen if kind == "screened" else unscreened  # type: ignore[assignment]
-            ops = []
+            ops: list[Upsert | Delete] = []
             for n in range(size):
                 version += 1
                 ops.append(Upsert(to_search_doc(raw(b * size + n, "live"), version)))
@@ -119,7 +119,7 @@ async def screen_on_apply(database: Any, batches: int, size: int) -> dict[str, A
             elapsed = time.perf_counter() - started
             if b >= 2:  # the first two warm up
                 timings[kind].append(elapsed)
-        apply_module.screen = real_screen  # type: ignore[assignment]
+        apply_module.screen = real_screen
         await backend.close()
     screened, baseline = stats_ms(timings["screened"]), stats_ms(timings["baseline"])
     return {
