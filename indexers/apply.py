@@ -32,7 +32,7 @@ from indexers.backends.base import (
     Upsert,
 )
 from indexers.documents import to_search_doc, version_from_timestamp
-from indexers.erased import screen
+from indexers.erased import Tombstones
 from indexers.lease import Lease
 from indexers.oplog import HistoryLost
 from indexers.retry import Backoff, sleep_unless_stopped
@@ -100,6 +100,7 @@ class IndexWriter:
         self.stats = stats
         self.lease = lease
         self.backoff = backoff
+        self.tombstones = Tombstones(state.database)
         self._main_enabled = True  # False while there is no active generation yet
         self.main_incompatible = False  # the active generation has another schema: rebuilding
         self._extra: list[SearchBackend] = []  # dual-write targets (reindex)
@@ -168,7 +169,7 @@ class IndexWriter:
         """
         if not ops:
             return
-        ops = await screen(self.state.database, ops)  # erased customers never come back
+        ops = await self.tombstones.screen(ops)  # erased customers never come back
         targets = ([self.backend] if self.main_writable else []) + list(self._extra)
         for target in targets:
             await self._apply_to(target, ops, stop)

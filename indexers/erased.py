@@ -7,43 +7,66 @@ lasts: a reindex builds a fresh generation without it, and Elasticsearch forgets
 ``index.gc_deletes``. Then a replayed insert event (whose ``fullDocument`` is the inserted
 document itself, from the oplog), an indexer resumed from an older checkpoint, or a customer
 restored into MongoDB from a backup would index it again. So every write path consults the
-receipts first:
+receipts first (:class:`Tombstones`):
 
-- the sync loop and a repair (:func:`screen`): an Upsert of an erased id becomes a Delete at the
-  same version;
-- the reindex copy (:func:`drop_erased`): an erased id is not loaded.
+- the sync loop and a repair (:meth:`Tombstones.screen`): an Upsert of an erased id becomes a
+  Delete at the same version;
+- the reindex copy (:meth:`Tombstones.drop_erased`): an erased id is not loaded.
 
 The cost stays off the common path: one ``$in`` read on the receipts' ``_id`` per batch, only
-for the ids the batch would upsert.
+for the ids the batch would upsert, and on the embedded server only once any receipt exists
+(there the ``$in`` costs ~40 µs an id, ~40 ms for a batch of 1,000; a metadata count, exact
+on that server, says whether there is any receipt at all).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.erasure_records import erased_among
+from app.erasure_records import ERASURES_COLLECTION, erased_among
 from indexers.backends.base import Delete, Upsert
 from indexers.documents import SearchDoc
+from indexers.mongo import ServerTraits
 
-__all__ = ["drop_erased", "screen"]
-
-
-async def screen(database: AsyncDatabase[Any], ops: list[Upsert | Delete]) -> list[Upsert | Delete]:
-    """``ops`` with every Upsert of an erased customer turned into a Delete (same version)."""
-    upserted = [op.id for op in ops if isinstance(op, Upsert)]
-    erased = await erased_among(database, upserted)
-    if not erased:
-        return ops
-    return [
-        Delete(op.id, op.version) if isinstance(op, Upsert) and op.id in erased else op
-        for op in ops
-    ]
+__all__ = ["Tombstones"]
 
 
-async def drop_erased(database: AsyncDatabase[Any], docs: Sequence[SearchDoc]) -> list[SearchDoc]:
-    """``docs`` without the erased customers (the reindex copy's page)."""
-    erased = await erased_among(database, (doc.id for doc in docs))
-    return [doc for doc in docs if doc.id not in erased]
+class Tombstones:
+    """The erasure receipts of ``database``, as the indexer's write paths consult them."""
+
+    def __init__(self, database: AsyncDatabase[Any]) -> None:
+        self.database = database
+        self.server = ServerTraits(database)
+
+    async def screen(self, ops: list[Upsert | Delete]) -> list[Upsert | Delete]:
+        """``ops`` with every Upsert of an erased customer turned into a Delete (same
+        version)."""
+        erased = await self._erased(op.id for op in ops if isinstance(op, Upsert))
+        if not erased:
+            return ops
+        return [
+            Delete(op.id, op.version) if isinstance(op, Upsert) and op.id in erased else op
+            for op in ops
+        ]
+
+    async def drop_erased(self, docs: Sequence[SearchDoc]) -> list[SearchDoc]:
+        """``docs`` without the erased customers (a page of the reindex copy)."""
+        erased = await self._erased(doc.id for doc in docs)
+        return [doc for doc in docs if doc.id not in erased] if erased else list(docs)
+
+    async def _erased(self, ids: Iterable[str]) -> set[str]:
+        wanted = list(ids)
+        if not wanted or not await self._any():
+            return set()
+        return await erased_among(self.database, wanted)
+
+    async def _any(self) -> bool:
+        """Whether any receipt may exist. Asked only of the embedded server, whose metadata
+        count is exact and cheap; MongoDB's may drift after an unclean shutdown, and its
+        ``$in`` is a cheap B-tree lookup anyway."""
+        if not await self.server.embedded():
+            return True
+        return await self.database[ERASURES_COLLECTION].estimated_document_count() > 0
