@@ -16,6 +16,7 @@ from indexers.backends.embedded import EmbeddedBackend
 from indexers.query import ListQuery
 from indexers.state import IndexerState
 from indexers.sync import Indexer
+from indexers.verify import verify
 from indexers.wiring import search_reader
 from tests.indexers.sync_support import client, running
 
@@ -163,6 +164,8 @@ def test_a_customer_restored_from_a_backup_stays_out_of_the_index(
         await ix.run_until_caught_up(reindex=True)  # the copy: screened; the verify accepts it
         assert not await indexed(ix.backend, customer.id)
         assert await ix.backend.count() == 1
+        checked = await verify(mongo[database_name], ix.backend, settle_timeout=0.5)
+        assert checked.ok, checked.summary()  # kept out on purpose: not "missing"
         # erasing it again removes it from MongoDB too, keeping the first receipt
         again = await service.erase_customers(customer.id, actor="apk_2")
         assert again.erased == [customer.id] and again.receipts[0].by == "apk_1"

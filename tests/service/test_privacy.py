@@ -166,6 +166,13 @@ def test_erasure_is_idempotent_and_refuses_unknown_ids_before_writing(service) -
     assert [r["_id"] for r in receipts(service)] == [customer.id]
 
 
+def test_a_soft_deleted_customer_is_erased_too(service) -> None:
+    customer = service.create_customers({"email": "soft@example.com"})
+    service.soft_delete_customers([customer.id])
+    assert service.erase_customers(customer.id, actor="apk_1").erased == [customer.id]
+    assert stored(service, customer.id) is None
+
+
 def test_erasure_input_is_bounded(service) -> None:
     err = error_of(service.erase_customers, [f"cus_{n}" for n in range(1001)], actor=None)
     assert err.type == "invalid_data" and "1000" in err.message
