@@ -45,6 +45,7 @@ from indexers.lease import Lease
 from indexers.retry import Backoff
 from indexers.state import IndexerState
 from indexers.stats import IndexerStats
+from tests.indexers.sync_support import raw_customer
 
 
 def load() -> str:
@@ -57,28 +58,6 @@ def stats_ms(values: Sequence[float]) -> dict[str, float]:
         "median_ms": round(statistics.median(ordered) * 1000, 3),
         "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))] * 1000, 3),
         "n": len(ordered),
-    }
-
-
-def raw(n: int, tag: str) -> dict[str, Any]:
-    at = datetime.now(UTC)
-    return {
-        "_id": f"cus_{tag}{n:08d}",
-        "email": f"user{n}.{tag}@example.com",
-        "first_name": "Ann",
-        "last_name": "Lee",
-        "company_name": None,
-        "phone": None,
-        "phone_digits": None,
-        "has_account": False,
-        "created_by": None,
-        "metadata": None,
-        "created_at": at,
-        "updated_at": at,
-        "deleted_at": None,
-        "version": 1,
-        "addresses": [],
-        "groups": [],
     }
 
 
@@ -115,7 +94,7 @@ async def screen_on_apply(database: Any, batches: int, size: int) -> dict[str, A
             ops: list[Upsert | Delete] = []
             for n in range(size):
                 version += 1
-                ops.append(Upsert(to_search_doc(raw(b * size + n, "live"), version)))
+                ops.append(Upsert(to_search_doc(raw_customer(b * size + n), version)))
             started = time.perf_counter()
             await writer.apply(ops, stop)
             elapsed = time.perf_counter() - started
