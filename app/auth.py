@@ -37,6 +37,7 @@ from flask import Flask, current_app, g, request
 
 from app import ratelimit
 from app.credentials import (
+    ADMIN,
     READ_METHODS,
     SECRET_PREFIX,
     Actor,
@@ -58,6 +59,7 @@ __all__ = [
     "init_app",
     "key_cache_of",
     "require_admin",
+    "require_admin_scope",
     "require_customer",
 ]
 
@@ -181,6 +183,13 @@ def require_admin() -> None:
             f"This API key has the {g.actor.scope!r} scope: it may read "
             f"({', '.join(sorted(READ_METHODS))}) but not {request.method}"
         )
+
+
+def require_admin_scope(what: str) -> None:
+    """Refuse a ``read`` key even on a ``GET``: for reads that hand out everything about a
+    person (``what``), which support staff's read keys should not reach."""
+    if g.actor.scope != ADMIN:
+        raise Forbidden(f"This API key has the {g.actor.scope!r} scope: {what} needs 'admin'")
 
 
 def _admin_actor() -> Actor:

@@ -30,13 +30,17 @@ from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
 from app.service.methods.groups import GroupMethods
 from app.service.methods.merging import MergeMethods
+from app.service.methods.privacy import PrivacyMethods
 from app.service.store import Store
 
 __all__ = ["CustomerIndex", "CustomerModuleService"]
 
 
-class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods, MergeMethods):
-    """The customer module: customers, their addresses, groups and memberships."""
+class CustomerModuleService(
+    CustomerMethods, AddressMethods, GroupMethods, MergeMethods, PrivacyMethods
+):
+    """The customer module: customers, their addresses, groups and memberships; merging
+    customers; one customer's data export and erasure."""
 
     @classmethod
     async def connect(

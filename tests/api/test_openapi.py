@@ -35,6 +35,8 @@ ROUTES = {
     ("post", "/store/customers/me/addresses/{address_id}"),
     ("delete", "/store/customers/me/addresses/{address_id}"),
     ("get", "/health"), ("get", "/health/ready"), ("get", "/admin/me"),
+    ("get", "/admin/customers/{customer_id}/data-export"),
+    ("post", "/admin/customers/{customer_id}/erase"),
 }  # fmt: skip
 
 

@@ -96,6 +96,11 @@ class CustomerIndex(Protocol):
         """How many customers the index holds (``None`` when it cannot tell now)."""
         ...
 
+    async def wait_until_applied(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Whether the index holds every write committed before the call, waiting up to
+        ``timeout`` seconds."""
+        ...
+
 
 class ServiceBase:
     """The state the service's methods share, and how they run reads."""
