@@ -110,6 +110,7 @@ class Settings:
     rate_limit_register: str = "10/minute"  # CUSTOMERS_RATE_LIMIT_REGISTER: per client address
     metrics_port: int | None = None  # METRICS_PORT: serve /metrics there instead (no auth)
     shutdown_timeout: float = 10.0  # CUSTOMERS_SHUTDOWN_TIMEOUT: in-flight requests' deadline
+    link_guest_on_register: bool = False  # CUSTOMERS_LINK_GUEST_ON_REGISTER: merge the guest
     import_max_bytes: int = 1 << 30  # CUSTOMERS_IMPORT_MAX_BYTES: largest import upload (1 GiB)
 
     def __post_init__(self) -> None:
@@ -141,6 +142,7 @@ class Settings:
             rate_limit_register=env.get("CUSTOMERS_RATE_LIMIT_REGISTER") or "10/minute",
             metrics_port=_integer(env, "METRICS_PORT", None, what=PORT_NUMBER),
             shutdown_timeout=_number(env, "CUSTOMERS_SHUTDOWN_TIMEOUT", 10.0),
+            link_guest_on_register=_switch(env, "CUSTOMERS_LINK_GUEST_ON_REGISTER", default=False),
             import_max_bytes=_integer(env, "CUSTOMERS_IMPORT_MAX_BYTES", 1 << 30),
         )
 

@@ -4,6 +4,7 @@
 - ``api-key`` and ``token`` (:mod:`app.cli.keys`): credentials;
 - ``index`` with ``status`` / ``verify`` (:mod:`app.cli.index`) and ``reindex``
   (:mod:`app.cli.reindex`): the search index;
+- ``erase`` and ``purge`` (:mod:`app.cli.privacy`): erasure and retention;
 - ``import`` (:mod:`app.cli.imports`): customers from a file.
 """
 
@@ -16,6 +17,7 @@ import click
 from app.cli.imports import import_command
 from app.cli.index import index
 from app.cli.keys import api_key, token
+from app.cli.privacy import erase, purge
 from app.cli.reindex import reindex
 from app.cli.serve import serve
 from app.config import ConfigError
@@ -38,5 +40,5 @@ def cli() -> None:
     """Customer Module service."""
 
 
-for _command in (serve, api_key, token, index, reindex, import_command):
+for _command in (serve, api_key, token, index, reindex, erase, purge, import_command):
     cli.add_command(_command)

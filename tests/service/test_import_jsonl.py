@@ -16,7 +16,7 @@ from tests.service.import_support import counts, jsonl, raw_customers, run_impor
 
 T1, T2, T3 = "2025-01-02T03:04:05.006Z", "2025-02-03T04:05:06.007Z", "2025-03-04T05:06:07.008Z"
 
-GROUPS = [
+GROUPS: list[dict[str, Any]] = [
     {"type": "customer_group", "id": "cusgroup_A", "name": "vip", "metadata": {"tier": 1},
      "created_by": "apk_x", "created_at": T1, "updated_at": T2, "deleted_at": None},
     {"type": "customer_group", "id": "cusgroup_B", "name": "old", "metadata": None,
@@ -27,13 +27,13 @@ GROUPS = [
 
 
 def address(i: str, **over: Any) -> dict[str, Any]:
-    base = {key: None for key in JSONL_ADDRESS_KEYS}
+    base: dict[str, Any] = dict.fromkeys(JSONL_ADDRESS_KEYS)
     base.update(id=f"cuaddr_{i}", customer_id="cus_1", is_default_shipping=False,
                 is_default_billing=False, city=f"City {i}", created_at=T1, updated_at=T2)  # fmt: skip
     return base | over
 
 
-ANN = {
+ANN: dict[str, Any] = {
     "type": "customer", "id": "cus_1", "email": "ann@x.com", "company_name": "Acme",
     "first_name": "Ann", "last_name": "Lee", "phone": "+1 555", "has_account": True,
     "metadata": {"a": [1, 2]}, "created_by": "usr_1", "created_at": T1, "updated_at": T3,
@@ -50,7 +50,7 @@ ANN = {
     ],
     "provenance": {"merged_from": [{"id": "cus_0", "at": T2, "by": "usr_1"}]},
 }  # fmt: skip
-GONE = {
+GONE: dict[str, Any] = {
     "type": "customer", "id": "cus_2", "email": "gone@x.com", "company_name": None,
     "first_name": None, "last_name": None, "phone": None, "has_account": False,
     "metadata": None, "created_by": None, "created_at": T1, "updated_at": T2,
