@@ -142,3 +142,18 @@ def test_a_dry_run_of_a_restore_writes_nothing_and_fails_nothing(service):
     report, errors = run_import(service, jsonl(*GROUPS, ANN, GONE), dry_run=True)
     assert counts(report) == (5, 0, 0, 0), errors
     assert raw_customers(service) == [] and service.list_customer_groups() == []
+
+
+def test_group_lines_clash_by_name_and_erased_customers_stay_erased(service):
+    service.create_customer_groups({"name": "vip"})
+    service.erase_customers(
+        service.create_customers({"id": "cus_2", "email": "e@x.com"}).id, actor="apk_1"
+    )
+    report, _ = run_import(service, jsonl(GROUPS[0], GONE))
+    assert counts(report) == (0, 0, 0, 2)
+    assert [(e.line, e.field) for e in report.errors] == [(1, "name"), (2, "id")]
+    assert report.errors[0].message == "Customer group with name: vip, already exists."
+    assert (
+        report.errors[1].message == "Customer with id: cus_2 was erased; it is not imported again"
+    )
+    assert raw_customers(service) == []

@@ -22,7 +22,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from app.dataio.rows import Row
-from app.errors import CustomerModuleError
+from app.erasure_records import erased_among
+from app.errors import CustomerModuleError, duplicate_group_name, quote
 from app.service import groups
 from app.service.customers import translate_duplicate
 from app.service.importing.checks import RowFailure, checked
@@ -80,10 +81,10 @@ async def _group(store: Store, row: Row, setting: Setting, dry_run: bool) -> Act
         key = duplicate_key(exc)
         if key is None:
             raise
-        name = str(key.get("name", key.get("_id")))
-        raise RowFailure(
-            "name", f"Customer group with name: {name[:100]}, already exists."
-        ) from None
+        if "_id" in key:
+            message = f"Customer group with id: {quote(key['_id'])}, already exists."
+            raise RowFailure("id", f"Invalid request: {message}") from None
+        raise RowFailure.of(duplicate_group_name(str(key.get("name"))), "name") from None
     return plan.action
 
 
@@ -110,6 +111,7 @@ async def _customers(
     attempt: int = 0,
 ) -> list[Outcome]:
     stored = await _matches(store, rows)
+    erased = await _erased(store, rows)
     known = await _known_groups(store, rows) | setting.dry_groups
     planned: list[tuple[Row, Plan]] = []
     outcomes: list[Outcome] = []
@@ -120,6 +122,10 @@ async def _customers(
             match = stored.get(key) if key is not None else None
             if row.problem is not None:
                 raise RowFailure(row.problem.field, row.problem.message)
+            if key is not None and key[1] in erased:
+                raise RowFailure(
+                    "id", f"Customer with id: {quote(key[1])} was erased; it is not imported again"
+                )
             plan = plan_customer(row, match, setting, group_ids=group_ids, known_groups=known)
         except RowFailure as failure:
             outcomes.append(Outcome(row, failure=failure))
@@ -166,6 +172,15 @@ async def _matches(store: Store, rows: Iterable[Row]) -> dict[tuple[str, Any], R
         for doc in await store.customers.find(live).to_list():
             out[("email", (doc["email"], bool(doc.get("has_account"))))] = doc
     return out
+
+
+async def _erased(store: Store, rows: Iterable[Row]) -> set[str]:
+    """The ids rows name of customers that were erased: a backup must not bring them back
+    (the search index would not hold them either)."""
+    keys = (match_key(row.values) for row in rows if row.problem is None)
+    return await erased_among(
+        store.database, (k[1] for k in keys if k is not None and k[0] == "id")
+    )
 
 
 async def _known_groups(store: Store, rows: Iterable[Row]) -> set[str]:
