@@ -115,7 +115,7 @@ def service_input(path: Path) -> list[list[dict[str, Any]]]:
 class Target:
     """A fresh database with a sync indexer beside it (as in ``serve``)."""
 
-    def __init__(self, uri: str, database: str, index_dir: Path) -> None:
+    def __init__(self, uri: str, database: str, index_dir: Path | None) -> None:
         self.uri, self.database, self.index_dir = uri, database, index_dir
         self.seconds = 0.0
         self.rows = 0
@@ -123,6 +123,8 @@ class Target:
 
     async def __aenter__(self) -> Target:
         self.service = await CustomerModuleService.connect(self.uri, database=self.database)
+        if self.index_dir is None:  # --no-indexer: the writes alone
+            return self
         self.backend = EmbeddedBackend(self.index_dir)
         self.indexer = Indexer(self.service.database, self.backend)
         await self.indexer.run_until_caught_up(reindex=True, timeout=120)  # the empty build
@@ -131,6 +133,9 @@ class Target:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
+        if self.index_dir is None:
+            await self.service.close()
+            return
         self.stop.set()
         await self.task
         await self.backend.close()
@@ -143,6 +148,8 @@ class Target:
         ended = time.perf_counter()
         self.seconds += ended - start
         self.rows += rows
+        if self.index_dir is None:
+            return
         await self.indexer.wait_until_applied(timeout=600)
         self.catch_up.append(round(time.perf_counter() - ended, 2))
 
@@ -152,13 +159,15 @@ class Target:
                 "index_caught_up_s_after_each_round": self.catch_up}  # fmt: skip
 
 
-async def alternate(uri: str, slices: list[Path], work_dir: Path) -> dict[str, Any]:
+async def alternate(
+    uri: str, slices: list[Path], work_dir: Path, indexer: bool = True
+) -> dict[str, Any]:
     """Baseline and import, a slice of the rows each in turn (so that a shared machine's load
     changes weigh on both alike), each into its own fresh database."""
     loads = [load()]
     async with (
-        Target(uri, "base", work_dir / "index-base") as base,
-        Target(uri, "imported", work_dir / "index-import") as imported,
+        Target(uri, "base", work_dir / "index-base" if indexer else None) as base,
+        Target(uri, "imported", work_dir / "index-import" if indexer else None) as imported,
     ):
         for path in slices:
             batches = service_input(path)
@@ -222,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-dry-run", action="store_true", help="RSS of dry runs (faster)")
     parser.add_argument("--skip-rate", action="store_true", help="only the RSS measurement")
     parser.add_argument("--rounds", type=int, default=5, help="slices baseline/import alternate")
+    parser.add_argument("--no-indexer", action="store_true", help="no sync indexer beside them")
     args = parser.parse_args(argv)
     work_dir = Path(tempfile.mkdtemp(prefix="bench-import-"))
     result: dict[str, Any] = {"rows": args.rows}
@@ -229,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_rate:
             slices = write_slices(work_dir, args.rows, args.rounds)
             result["file_bytes"] = sum(p.stat().st_size for p in slices)
-            result.update(asyncio.run(alternate(server.uri, slices, work_dir)))
+            result["indexer"] = not args.no_indexer
+            result.update(asyncio.run(alternate(server.uri, slices, work_dir, not args.no_indexer)))
         if args.rss_rows:
             result["peak_rss"] = [
                 peak_rss(server.uri, n, work_dir, args.rss_dry_run)
