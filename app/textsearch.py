@@ -69,6 +69,7 @@ __all__ = [
     "searched",
     "searched_digits",
     "split_words",
+    "starts_regex",
     "stored_terms",
     "terms_regex",
     "word_matches",
@@ -174,29 +175,22 @@ def _phone_matches(word: str, phone: str) -> bool:
 # ASCII, Python's [^\W_] is exactly str.isalnum() (checked over every code point by a test).
 _ASCII_STARTS = re.compile(r"(?<![A-Za-z0-9])(?=(.{1,2}))", re.DOTALL)
 _JOINED_STARTS = re.compile(r"(?<![A-Za-z0-9])(?=([^\x00]{1,2}))")
-_UNICODE_START = re.compile(r"(?<![^\W_])")
+_UNICODE_STARTS = re.compile(rf"(?<![^\W_])(?=(.{{1,{WORD_START_CHARS}}}))", re.DOTALL)
+
+
+def _longest_starts(text: str) -> list[str]:
+    """The longest prefix kept at each start of a word of ``text``: 2 characters in ASCII
+    text (no short word of ``q`` lower-cases to more ASCII characters), else
+    :data:`WORD_START_CHARS`; fewer at the end of the text. A word starts at 0 and after any
+    character that is not a letter or digit (``str.isalnum()``)."""
+    return (_ASCII_STARTS if text.isascii() else _UNICODE_STARTS).findall(text)
 
 
 def word_starts(text: str) -> set[str]:
     """Return the short prefixes at each start of a word of ``text`` (in :func:`compared`
-    form): a short word of ``q`` matches iff its compared form is one of them.
-
-    A word starts at 0 and after any character that is not a letter or digit
-    (``str.isalnum()``). Prefixes are 1-2 characters, or up to :data:`WORD_START_CHARS` in
-    non-ASCII text (lower-casing can lengthen a short word).
-    """
-    if text.isascii():
-        found = _ASCII_STARTS.findall(text)
-        out = set(found)
-        out.update(prefix[0] for prefix in found)
-        return out
-    out = set()
-    size = len(text)
-    for match in _UNICODE_START.finditer(text):
-        start = match.start()
-        for end in range(start + 1, min(start + WORD_START_CHARS, size) + 1):
-            out.add(text[start:end])
-    return out
+    form): a short word of ``q`` matches iff its compared form is one of them (the index's
+    tokens; see :func:`_longest_starts`)."""
+    return {start[:end] for start in _longest_starts(text) for end in range(1, len(start) + 1)}
 
 
 def word_starts_of(texts: list[str]) -> set[str]:
@@ -225,9 +219,15 @@ TERMS_TEXT, TERMS_STARTS = "text", "starts"
 def stored_terms(values: Iterable[object]) -> dict[str, list[str]]:
     """What a stored document carries so that MongoDB can answer ``q`` exactly: the
     :func:`compared` form of each searched value (``text``, one element per non-empty value,
-    so no match spans two fields) and their :func:`word_starts` (``starts``, sorted)."""
+    so no match spans two fields) and the longest prefix at each start of a word of them
+    (``starts``, sorted, without those another one begins with): a short word matches iff
+    one of them begins with it, which :func:`starts_regex` asks. Half the size of every
+    prefix (:func:`word_starts`), a third in non-ASCII text."""
     texts = [compared(value) for value in values if isinstance(value, str) and value]
-    return {TERMS_TEXT: texts, TERMS_STARTS: sorted(word_starts_of(texts))}
+    starts = sorted({start for text in texts for start in _longest_starts(text)})
+    following = [*starts[1:], ""]  # sorted: what begins with a start comes right after it
+    kept = [s for s, after in zip(starts, following, strict=True) if not after.startswith(s)]
+    return {TERMS_TEXT: texts, TERMS_STARTS: kept}
 
 
 def word_matches(
@@ -299,6 +299,12 @@ def check_word(word: str) -> str:
     if not is_short(word) and len(_terms_pattern(needle)) > MAX_REGEX_CHARS:
         raise InvalidData("Invalid request: Field 'q' has a word too long to search for")
     return needle
+
+
+def starts_regex(needle: str) -> dict[str, Any]:
+    """``$regex`` for a short word (``needle``: its :func:`compared` form) against the word
+    starts of :func:`stored_terms`: anchored, so an index on them could serve it."""
+    return {"$regex": f"^{_literal(needle)}"}
 
 
 def terms_regex(needle: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ ETags do not change), and any write of those values by the service derives the t
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -43,11 +44,12 @@ async def add_q_terms(store: Store, *, batch: int = BATCH) -> int:
     state = await state_of.find_one({"_id": Q_TERMS})
     if state is not None and state.get("done_at") is not None:
         return 0
-    seen = 0
+    seen, started = 0, time.monotonic()
     for entity, collection in ((CUSTOMER, store.customers), (GROUP, store.groups)):
         seen += await _migrate(entity, collection, state_of, (state or {}).get(entity.name), batch)
     await state_of.update_one({"_id": Q_TERMS}, {"$set": {"done_at": utcnow()}}, upsert=True)
-    log.info("q terms: migration done (%d documents read)", seen)
+    elapsed = time.monotonic() - started
+    log.info("q terms: migration done, %d documents read in %.1f s", seen, elapsed)
     return seen
 
 

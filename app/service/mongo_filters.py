@@ -24,6 +24,7 @@ from app.textsearch import (
     is_phone_word,
     is_short,
     phone_regex,
+    starts_regex,
     terms_regex,
 )
 
@@ -75,9 +76,10 @@ def _compare(entity: Entity, node: Compare) -> dict[str, Any]:
 
 def _text(entity: Entity, node: Text) -> dict[str, Any]:
     """``q`` (``app.textsearch`` is the definition it must equal): per word, its compared
-    form in one of the stored texts (3+ characters) or among the word starts (shorter), or the
-    phone digit to digit. Both live in the document's ``q_terms`` (``stored_terms``), so a
-    short word is an equality on array elements, which an index can serve."""
+    form in one of the stored texts (3+ characters) or beginning one of the word starts
+    (shorter), or the phone digit to digit. Both live in the document's ``q_terms``
+    (``stored_terms``); a short word is an anchored regex on array elements, which an index
+    can serve."""
     terms = entity.q_terms
     if terms is None:
         raise ValueError(f"{entity.name} has no q terms to search")
@@ -85,7 +87,7 @@ def _text(entity: Entity, node: Text) -> dict[str, Any]:
     for word in node.words:
         needle = check_word(word)
         options: list[dict[str, Any]] = [
-            {f"{terms}.{TERMS_STARTS}": needle}
+            {f"{terms}.{TERMS_STARTS}": starts_regex(needle)}
             if is_short(word)
             else {f"{terms}.{TERMS_TEXT}": terms_regex(needle)}
         ]

@@ -65,7 +65,9 @@ def test_group_and_address_q_use_the_same_words(
     client: Any, admin: dict[str, str], make_customer: Any
 ) -> None:
     """Groups and addresses are listed by MongoDB on either app: the same rule applies."""
-    response = client.post("/admin/customer-groups", json={"name": "Clients fidèles"}, headers=admin)
+    response = client.post(
+        "/admin/customer-groups", json={"name": "Clients fidèles"}, headers=admin
+    )
     assert response.status_code == 200, response.json
     group = response.json["customer_group"]["id"]
     groups = client.get("/admin/customer-groups?q=le", headers=admin).json["customer_groups"]

@@ -25,6 +25,7 @@ from app.textsearch import (
     is_short,
     matches,
     phone_regex,
+    starts_regex,
     stored_terms,
     terms_regex,
 )
@@ -85,7 +86,7 @@ def _terms_match(word: str, value: str) -> bool:
     """Evaluate the MongoDB condition of one word against a value's stored terms."""
     terms, needle = stored_terms([value]), check_word(word)
     if is_short(word):
-        return needle in terms["starts"]
+        return any(_regex_matches(starts_regex(needle), start) for start in terms["starts"])
     return any(_regex_matches(terms_regex(needle), text) for text in terms["text"])
 
 
