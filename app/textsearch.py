@@ -225,8 +225,9 @@ def stored_terms(values: Iterable[object]) -> dict[str, list[str]]:
     prefix (:func:`word_starts`), a third in non-ASCII text."""
     texts = [compared(value) for value in values if isinstance(value, str) and value]
     starts = sorted({start for text in texts for start in _longest_starts(text)})
-    following = [*starts[1:], ""]  # sorted: what begins with a start comes right after it
-    kept = [s for s, after in zip(starts, following, strict=True) if not after.startswith(s)]
+    # sorted: whatever begins with a start comes right after it
+    kept = [s for s, after in itertools.zip_longest(starts, starts[1:], fillvalue="")
+            if not after.startswith(s)]  # fmt: skip
     return {TERMS_TEXT: texts, TERMS_STARTS: kept}
 
 

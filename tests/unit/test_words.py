@@ -69,6 +69,7 @@ def test_word_starts_are_one_definition_for_mongodb_and_the_index() -> None:
         everything
     )
     assert stored_terms(["ab abc", "a"])["starts"] == ["ab"]  # "a" begins "ab": left out
+    assert stored_terms([None, ""]) == {"text": [], "starts": []}
     assert "lè" not in word_starts("adèle")
     assert {"ad", "adè", "adèl"} <= word_starts("adèle")  # up to 4 characters beyond ASCII
 
