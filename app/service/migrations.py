@@ -7,9 +7,10 @@ document in ``migrations``: the last ``_id`` done per collection while it runs (
 continues from there), ``done_at`` once it finished, so a start with nothing left to do costs
 one read of that document.
 
-Concurrent writers are safe without a lock: each update is conditional on the searched
-values the terms were derived from (not on ``version``, which the migration leaves alone, so
-ETags do not change), and any write of those values by the service derives the terms itself.
+One conditional update per document that needs terms (its own and its embedded ones'), in
+unordered batches. Concurrent writers are safe without a lock: an update only lands while the
+document's ``version`` is the one read (every service write raises it; the migration does
+not, so ETags do not change); a document changed meanwhile is read again and derived again.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from app.entities import CUSTOMER, ENTITIES, GROUP, Entity
 from app.entities.values import utcnow
 from app.service.documents import q_terms
-from app.service.store import RawDoc, Store
+from app.service.store import CAS_RETRIES, RawDoc, Store, backoff
 
 __all__ = ["Q_TERMS", "add_q_terms"]
 
@@ -68,19 +69,35 @@ async def _migrate(
         docs = await collection.find(query, _projection(entity)).sort("_id", 1).to_list(batch)
         if not docs:
             return seen
-        updates = [update for doc in docs for update in _updates(entity, doc)]
-        if updates:
-            await collection.bulk_write(updates, ordered=False)
+        updated = await _write(entity, collection, docs)
         after = docs[-1]["_id"]
         await state_of.update_one({"_id": Q_TERMS}, {"$set": {entity.name: after}}, upsert=True)
         seen += len(docs)
-        log.info("q terms: %s %d of about %d, %d updated", entity.name, seen, total, len(updates))
+        log.info("q terms: %s %d of about %d, %d updated", entity.name, seen, total, updated)
+
+
+async def _write(entity: Entity, collection: AsyncCollection[RawDoc], docs: list[RawDoc]) -> int:
+    """Give ``docs`` their terms; those changed since they were read are read again."""
+    written = 0
+    for attempt in range(CAS_RETRIES):
+        updates = {doc["_id"]: update for doc in docs if (update := _update(entity, doc))}
+        if not updates:
+            return written
+        result = await collection.bulk_write(list(updates.values()), ordered=False)
+        written += result.modified_count
+        if result.matched_count == len(updates):
+            return written
+        query = {"_id": {"$in": list(updates)}}
+        docs = await collection.find(query, _projection(entity)).to_list()
+        await backoff(attempt)
+    log.warning("q terms: %d %s documents kept changing, left as they are", len(docs), entity.name)
+    return written
 
 
 def _projection(entity: Entity) -> dict[str, int]:
     """What deriving the terms reads: the searched values and the stored terms, also of the
     embedded documents that have terms (a customer's addresses)."""
-    out = {path: 1 for path in _searched(entity)}
+    out = {path: 1 for path in (*_searched(entity), "version")}
     for name, embedded in _embedded(entity):
         out.update({f"{name}.{path}": 1 for path in ("id", *_searched(embedded))})
     return out
@@ -99,24 +116,20 @@ def _embedded(entity: Entity) -> Iterator[tuple[str, Entity]]:
             yield relation.name, ENTITIES[relation.embeds]
 
 
-def _unchanged(entity: Entity, doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A condition that holds while the values the terms derive from are still ``doc``'s
-    (``None`` matches a missing field as well as null)."""
-    return {entity.field(name).path: doc.get(entity.field(name).path) for name in entity.q_fields}
-
-
-def _updates(entity: Entity, doc: Mapping[str, Any]) -> Iterator[UpdateOne]:
-    """The updates a document needs: its own terms, those of each embedded document."""
+def _update(entity: Entity, doc: Mapping[str, Any]) -> UpdateOne | None:
+    """The update a document needs (its own terms, each embedded document's), conditional on
+    its ``version``; ``None`` when its terms are right."""
     assert entity.q_terms is not None
+    changes: dict[str, Any] = {}
     terms = q_terms(entity, doc)
     if doc.get(entity.q_terms) != terms:
-        where = {"_id": doc["_id"], **_unchanged(entity, doc)}
-        yield UpdateOne(where, {"$set": {entity.q_terms: terms}})
+        changes[entity.q_terms] = terms
     for name, embedded in _embedded(entity):
         assert embedded.q_terms is not None
-        for item in doc.get(name) or ():
+        for at, item in enumerate(doc.get(name) or ()):
             terms = q_terms(embedded, item)
             if item.get(embedded.q_terms) != terms:
-                match = {"id": item["id"], **_unchanged(embedded, item)}
-                where = {"_id": doc["_id"], name: {"$elemMatch": match}}
-                yield UpdateOne(where, {"$set": {f"{name}.$.{embedded.q_terms}": terms}})
+                changes[f"{name}.{at}.{embedded.q_terms}"] = terms
+    if not changes:
+        return None
+    return UpdateOne({"_id": doc["_id"], "version": doc.get("version")}, {"$set": changes})

@@ -11,7 +11,7 @@ import pytest
 
 from app.entities import ADDRESS, CUSTOMER, GROUP
 from app.service.documents import q_terms
-from app.service.migrations import Q_TERMS, _updates, add_q_terms
+from app.service.migrations import Q_TERMS, _update, _write, add_q_terms
 
 
 def _raw(service: Any, collection: str, doc_id: str) -> dict[str, Any]:
@@ -114,11 +114,22 @@ def test_a_migration_update_never_overwrites_a_newer_write(service: Any) -> None
     customer = service.create_customers({"first_name": "Old", "addresses": [{"city": "Old"}]})
     _forget_terms(service)
     stale = _raw(service, "customers", customer.id)
-    updates = list(_updates(CUSTOMER, stale))
-    assert len(updates) == 2  # the customer's terms, its address's
+    update = _update(CUSTOMER, stale)
+    assert update is not None  # the customer's terms and its address's, in one update
     service.update_customers(customer.id, {"first_name": "New"})
     address_id = stale["addresses"][0]["id"]
     service.update_customer_addresses(address_id, {"city": unicodedata.normalize("NFD", "Né")})
-    service.run(service.store.customers.bulk_write(updates))  # read before, applied after
+    result = service.run(service.store.customers.bulk_write([update]))  # read before, applied after
+    assert result.matched_count == 0
     _assert_current(service, customer.id)
     assert _raw(service, "customers", customer.id)["addresses"][0]["q_terms"]["text"] == ["né"]
+
+
+def test_a_document_changed_since_it_was_read_is_read_again(service: Any) -> None:
+    customer = service.create_customers({"first_name": "Old"})
+    _forget_terms(service)
+    stale = _raw(service, "customers", customer.id)
+    customers = service.store.customers
+    service.run(customers.update_one({"_id": customer.id}, {"$inc": {"version": 1}}))
+    assert service.run(_write(CUSTOMER, customers, [stale])) == 1  # on the second attempt
+    _assert_current(service, customer.id)
