@@ -81,8 +81,8 @@ def _text(entity: Entity, node: Text) -> dict[str, Any]:
     (``stored_terms``); a short word is an anchored regex on array elements, which an index
     can serve."""
     terms = entity.q_terms
-    if terms is None:
-        raise ValueError(f"{entity.name} has no q terms to search")
+    if terms is None:  # nothing it holds is searched: no word can match (as in the definition)
+        return {"_id": {"$in": []}} if node.words else {}
     words = []
     for word in node.words:
         needle = check_word(word)

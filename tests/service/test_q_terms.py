@@ -133,3 +133,11 @@ def test_a_document_changed_since_it_was_read_is_read_again(service: Any) -> Non
     service.run(customers.update_one({"_id": customer.id}, {"$inc": {"version": 1}}))
     assert service.run(_write(CUSTOMER, customers, [stale])) == 1  # on the second attempt
     _assert_current(service, customer.id)
+
+
+def test_q_on_memberships_which_nothing_searched_finds_nothing(service: Any) -> None:
+    customer = service.create_customers({"first_name": "Ann"})
+    (group,) = service.create_customer_groups([{"name": "Ann"}])
+    service.add_customer_to_group({"customer_id": customer.id, "customer_group_id": group.id})
+    assert len(service.list_customer_group_customers({})) == 1
+    assert service.list_customer_group_customers({"q": "ann"}) == []
