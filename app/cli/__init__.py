@@ -3,7 +3,8 @@
 - ``serve`` (:mod:`app.cli.serve`): the API under waitress, with its indexer;
 - ``api-key`` and ``token`` (:mod:`app.cli.keys`): credentials;
 - ``index`` with ``status`` / ``verify`` (:mod:`app.cli.index`) and ``reindex``
-  (:mod:`app.cli.reindex`): the search index.
+  (:mod:`app.cli.reindex`): the search index;
+- ``erase`` and ``purge`` (:mod:`app.cli.privacy`): erasure and retention.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import click
 
 from app.cli.index import index
 from app.cli.keys import api_key, token
+from app.cli.privacy import erase, purge
 from app.cli.reindex import reindex
 from app.cli.serve import serve
 from app.config import ConfigError
@@ -36,5 +38,5 @@ def cli() -> None:
     """Customer Module service."""
 
 
-for _command in (serve, api_key, token, index, reindex):
+for _command in (serve, api_key, token, index, reindex, erase, purge):
     cli.add_command(_command)

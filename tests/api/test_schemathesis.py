@@ -147,6 +147,14 @@ def _run(
             raise
 
 
+NAMES_OTHERS_IN_BODY = {
+    "POST /admin/customers/{customer_id}/merge",
+    "POST /admin/customers/{customer_id}/merge/preview",
+}
+"""Operations whose success needs other existing customers named in the body (generated ids
+are unknown: 404); their contract is still checked here, their 200s in tests/api/test_merge.py."""
+
+
 def test_api_keeps_its_openapi_contract(api_schema, credentials, existing) -> None:
     failures: list[str] = []
     statuses: Counter[tuple[str, int]] = Counter()
@@ -167,5 +175,5 @@ def test_api_keeps_its_openapi_contract(api_schema, credentials, existing) -> No
     # The run reached the real thing: every operation answered 200 at least once (readiness
     # too: the app has its search index and indexer, as `customers serve` does).
     answered = {label for (label, status) in statuses if status == 200}
-    expected = {operation.label for operation in operations}
+    expected = {operation.label for operation in operations} - NAMES_OTHERS_IN_BODY
     assert answered >= expected, sorted(expected - answered)
