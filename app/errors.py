@@ -231,6 +231,15 @@ def merge_into_itself(customer_id: str) -> InvalidData:
     )
 
 
+def restore_merged(customer_id: str, target_id: str) -> InvalidData:
+    """A restore named a customer merged into another: its addresses, memberships and sign-in
+    live on in the survivor, so bringing it back would duplicate them."""
+    return InvalidData(
+        f"Invalid request: Customer {quote(customer_id)} was merged into {quote(target_id)} "
+        "and cannot be restored"
+    )
+
+
 def merge_deleted(customer_id: str) -> InvalidData:
     """A merge named a deleted customer (or one merged into another customer)."""
     return InvalidData(

@@ -481,3 +481,13 @@ def test_mongodb_q_finds_the_merged_result_by_what_came_from_a_source(service):
     found = service.list_customers({"q": "adèle zed"})
     assert [c.id for c in found] == [target.id]
     assert [c.id for c in service.list_customers({"q": "ad"})] == [target.id]
+
+
+def test_a_merged_customer_cannot_be_restored(service):
+    target = service.create_customers({"email": "t@x.io"})
+    source = service.create_customers({"email": "s@x.io", "addresses": [ADDR]})
+    service.merge_customers(target.id, [source.id])
+    error = error_of(service.restore_customers, [source.id])
+    assert error.type == "invalid_data" and "was merged into" in str(error)
+    assert raw(service, source.id)["deleted_at"] is not None
+    assert len(service.retrieve_customer(target.id, {"relations": ["addresses"]}).addresses) == 1
