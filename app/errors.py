@@ -59,6 +59,7 @@ __all__ = [
     "missing_ids",
     "quote",
     "relationship_not_found",
+    "restore_merged",
 ]
 
 QUOTE_CHARS = 100  # characters of a client's value an error message may repeat
