@@ -16,7 +16,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from app import bounded
-from app.dataio.layout import parse_date
+from app.dataio.layout import (
+    JSONL_CUSTOMER_KEYS,
+    JSONL_GROUP_KEYS,
+    JSONL_OPTIONAL_KEYS,
+    parse_date,
+)
 from app.entities import CUSTOMER, GROUP, MEMBERSHIP, Entity, Field, Kind
 from app.errors import CustomerModuleError, quote
 from app.input_checks import check_storable, invalid_data_from
@@ -63,10 +68,17 @@ _BOUNDED: dict[Kind, Any] = {
 }
 
 
+_LINE_KEYS = {
+    CUSTOMER.name: frozenset((*JSONL_CUSTOMER_KEYS, *JSONL_OPTIONAL_KEYS)),
+    GROUP.name: frozenset(JSONL_GROUP_KEYS),
+}
+
+
 def _restorable(entity: Entity) -> tuple[Field, ...]:
-    """What only a restore sets: the system fields a stored document keeps, but its id and
-    its version (the id is ordinary input; the version is the store's)."""
-    return tuple(f for f in entity.stored if f.system and f.name not in ("id", "version"))
+    """What only a restore sets: the system fields its JSONL line holds, but the id (ordinary
+    input). What the store derives (the version, ``q``'s terms) is never taken from a file."""
+    keys = _LINE_KEYS[entity.name]
+    return tuple(f for f in entity.stored if f.system and f.name != "id" and f.name in keys)
 
 
 def _restore_model(entity: Entity) -> type[BaseModel]:
@@ -80,7 +92,7 @@ _RESTORE = {entity.name: _restore_model(entity) for entity in (CUSTOMER, GROUP)}
 
 def restore_fields(entity: Entity, values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """The restore-only fields of ``values`` for ``entity``, checked; dates parsed."""
-    model = _RESTORE.get(entity.name) or _restore_model(entity)
+    model = _RESTORE[entity.name]
     given = checked(model, {k: values[k] for k in values if k in model.model_fields}, prefix)
     out = given.model_dump(exclude_unset=True)
     for name in entity.dates:
