@@ -160,3 +160,10 @@ def test_the_jsonl_error_file_keeps_the_line_and_adds_the_error():
     _, again = rows_of(out.getvalue().encode())
     assert again[0].values == {"id": "cus_1"} and again[0].problem is None
     assert '"import_error":{"line":1,"field":"email","message":"bad"}' in out.getvalue()
+
+
+def test_gzipped_jsonl_with_a_bom_and_crlf_and_a_header_only_csv():
+    data = gzip.compress('\ufeff{"type": "customer", "id": "cus_1"}\r\n\r\n'.encode())
+    reading, rows = rows_of(data)
+    assert reading.format is Format.JSONL and [r.values for r in rows] == [{"id": "cus_1"}]
+    assert rows_of((",".join(CSV_HEADER) + "\r\n").encode())[1] == []
