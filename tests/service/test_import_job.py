@@ -29,7 +29,7 @@ def test_a_stopped_import_job_resumes_and_counts_every_row_once(service, tmp_pat
     slow = engine.import_customers_batch
 
     async def slowly(*args, **kwargs):
-        await asyncio.sleep(0.05)  # so that the runner is stopped in the middle of the file
+        await asyncio.sleep(0.2)  # so that the runner is stopped in the middle of the file
         return await slow(*args, **kwargs)
 
     monkeypatch.setattr(engine, "import_customers_batch", slowly)
