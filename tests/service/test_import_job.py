@@ -45,6 +45,7 @@ def test_a_stopped_import_job_resumes_and_counts_every_row_once(service, tmp_pat
     assert view["counts"] == {"created": 27, "updated": 0, "unchanged": 0, "failed": 3,
                               "groups_created": 1}  # fmt: skip
     assert view["result"]["rows"] == len(ROWS) and view["result"]["has_errors"]
+    assert [e["line"] for e in view["errors"]] == [2, 3, 4]  # reported before the stop
     assert len(raw_customers(service)) == 27
     report = (directory / "errors.csv").read_text().splitlines()
     assert len(report) == 1 + 3  # the header once, each failed row once
