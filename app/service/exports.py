@@ -1,22 +1,25 @@
-"""Reading what an export writes: every matching customer once, a window of ``_id`` at a time.
+"""Reading what an export writes: every matching customer once, in ``_id`` order, a page at a time.
 
-Consistency: customers are read in ``_id`` order, one *window* of ids after the other, and a
-window starts after the last id of the one before (a keyset cursor, never an offset). Each
-stored id falls in exactly one window, so a customer created or deleted while an export runs
-is written once or not at all, never twice; an offset would shift under those writes and
-repeat or skip customers.
+Consistency: one cursor walks the ``_id`` index (hinted, so the server streams it in order
+instead of sorting the result first), with the filters applied by the server. ``_id`` never
+changes, so the walk meets each stored customer once: a customer created or deleted while an
+export runs is in the file once or not at all, never twice. The index a filter would pick
+instead (``deleted_at`` + ``_id``, say) can move a document that changes ahead of the cursor,
+and an offset shifts under every create and delete; neither can repeat a customer here. If the
+cursor is lost (a slow client let it time out, a failover), the walk resumes after the last
+``_id`` written: a keyset cursor, never an offset.
 
-Bounded work per call: a window is at most ``window`` consecutive ids, found on the ``_id``
-index alone, and the customers matching the filters are then read within that id range only.
-So a selective filter (a ``q``, a small group) never makes one MongoDB call walk the whole
-collection looking for a page of matches: the embedded server holds a storage lock while it
-reads a query's candidates, blocking every other operation (see
-:data:`app.service.admission.SECANTUSDB_SCAN_LIMIT`). Without filters a window *is* the page,
-read in one call.
+Constant memory: the cursor hands over ``page`` documents at a time, and a page is written and
+dropped before the next is read.
 
-``q`` is matched by MongoDB, window by window, with the customer list's own rule (the same
-compiled filter as a list answered by MongoDB): the search index pages by offset and has no
-``_id`` range, so it could not give a consistent cursor.
+``q`` is matched by MongoDB with the customer list's own rule (the same compiled filter as a
+list MongoDB answers): the search index pages by offset and has no ``_id`` order to resume
+from, so it could not give a consistent walk.
+
+On the embedded server (SecantusDB) the first page waits until the server has read every
+candidate (about 14 s per 100,000 customers on a loaded two-core machine, measured): it does
+not stream an index walk, and it ignores ``limit`` when planning, so paging with
+``_id > last ... limit n`` would read the rest of the collection for every page.
 
 What a customer carries follows ``with_deleted``: without it, only live addresses and live
 memberships of live groups (what the API shows); with it, everything stored (a full restore).
@@ -24,17 +27,23 @@ memberships of live groups (what the API shows); with it, everything stored (a f
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from pymongo.errors import CursorNotFound
 
 from app.entities import CUSTOMER, GROUP
 from app.service.mongo import all_of, live
 from app.service.store import RawDoc, Store
 
-__all__ = ["WINDOW", "CustomerPage", "customer_pages", "group_pages"]
+__all__ = ["PAGE", "CustomerPage", "customer_pages", "group_pages"]
 
-WINDOW = 1_000  # customer ids per window: one page of the export, ~0.5 MB of JSONL
+PAGE = 1_000  # customers per page (and per cursor batch): ~0.5 MB of JSONL
+_ID_INDEX = "_id_"  # MongoDB's name of the ``_id`` index
+
+log = logging.getLogger(__name__)
 
 _KEPT_INTERNAL = ("merged_into", "provenance")  # internal fields an export (a restore) keeps
 _PROJECTION = {
@@ -46,79 +55,59 @@ _GROUP_PROJECTION = {f.path: 1 for f in GROUP.stored if not f.internal}
 
 @dataclass
 class CustomerPage:
-    """One window's customers (stored documents, ``_id`` ascending, their addresses and
+    """One page of customers (stored documents, ``_id`` ascending, their addresses and
     memberships already limited to what the export shows) and the groups they belong to."""
 
     customers: list[RawDoc]
     groups: Mapping[str, RawDoc] = field(default_factory=dict)
-    scanned: int = 0  # ids the window covered (matching or not), for progress
 
 
 async def group_pages(store: Store, *, with_deleted: bool) -> AsyncIterator[list[RawDoc]]:
-    """Every group (live ones unless ``with_deleted``), ``_id`` ascending, a window at a time."""
+    """Every group (live ones unless ``with_deleted``), ``_id`` ascending, a page at a time
+    (groups are few: plain keyset pages)."""
     after: str | None = None
     while True:
         span = {} if after is None else {"_id": {"$gt": after}}
         docs = (
             await store.groups.find(all_of(live(with_deleted), span), _GROUP_PROJECTION)
             .sort("_id", 1)
-            .limit(WINDOW)
+            .limit(PAGE)
             .to_list()
         )
         if docs:
             yield docs
-        if len(docs) < WINDOW:
+        if len(docs) < PAGE:
             return
         after = docs[-1]["_id"]
 
 
 async def customer_pages(
-    store: Store, query: dict[str, Any], *, with_deleted: bool, window: int = WINDOW
+    store: Store, query: dict[str, Any], *, with_deleted: bool, page: int = PAGE
 ) -> AsyncIterator[CustomerPage]:
     """The customers matching ``query`` (a MongoDB query: the compiled filters, soft-deleted
-    customers already excluded unless ``with_deleted``), a window at a time."""
-    dense = query.keys() <= {"deleted_at"}  # no filter but liveness: a window is the page
+    customers already excluded unless ``with_deleted``), ``page`` at a time."""
     after: str | None = None
     while True:
-        if dense:
-            docs = await _read(store, query, after, None, window)
-            scanned, upper = len(docs), (docs[-1]["_id"] if docs else None)
-        else:
-            scanned, upper = await _window(store, after, window)
-            docs = [] if upper is None else await _read(store, query, after, upper, None)
-        if docs or scanned:
-            yield await _page(store, docs, scanned, with_deleted=with_deleted)
-        if scanned < window or upper is None:
+        span = {} if after is None else {"_id": {"$gt": after}}
+        cursor = store.customers.find(all_of(query, span), _PROJECTION, batch_size=page)
+        cursor = cursor.sort("_id", 1).hint(_ID_INDEX)
+        docs: list[RawDoc] = []
+        try:
+            async for doc in cursor:
+                docs.append(doc)
+                if len(docs) == page:
+                    yield await _page(store, docs, with_deleted=with_deleted)
+                    after, docs = docs[-1]["_id"], []
+            if docs:
+                yield await _page(store, docs, with_deleted=with_deleted)
             return
-        after = upper
+        except CursorNotFound:
+            log.info("export cursor lost; resuming after the last customer written")
+        finally:
+            await cursor.close()
 
 
-async def _window(store: Store, after: str | None, window: int) -> tuple[int, str | None]:
-    """How many ids the window after ``after`` holds (at most ``window``) and its last id."""
-    span = {} if after is None else {"_id": {"$gt": after}}
-    ids = await store.customers.find(span, {"_id": 1}).sort("_id", 1).limit(window).to_list()
-    return len(ids), (ids[-1]["_id"] if ids else None)
-
-
-async def _read(
-    store: Store, query: dict[str, Any], after: str | None, upper: str | None, limit: int | None
-) -> list[RawDoc]:
-    """The customers matching ``query`` with ``after < _id <= upper`` (either bound open)."""
-    bounds: dict[str, str] = {}
-    if after is not None:
-        bounds["$gt"] = after
-    if upper is not None:
-        bounds["$lte"] = upper
-    cursor = store.customers.find(all_of(query, {"_id": bounds} if bounds else {}), _PROJECTION)
-    cursor = cursor.sort("_id", 1)
-    if limit is not None:
-        cursor = cursor.limit(limit)
-    return await cursor.to_list()
-
-
-async def _page(
-    store: Store, docs: list[RawDoc], scanned: int, *, with_deleted: bool
-) -> CustomerPage:
+async def _page(store: Store, docs: list[RawDoc], *, with_deleted: bool) -> CustomerPage:
     """``docs`` as the export shows them, with the groups their memberships name."""
     if not with_deleted:
         for doc in docs:
@@ -134,4 +123,4 @@ async def _page(
     if not with_deleted:  # a membership of a deleted group is hidden, as the API hides it
         for doc in docs:
             doc["groups"] = [m for m in doc["groups"] if m["customer_group_id"] in groups]
-    return CustomerPage(docs, groups, scanned)
+    return CustomerPage(docs, groups)
