@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             print(run, results[run], file=sys.stderr)
     baseline = results.get("baseline", {}).get("customers_per_s")
     if baseline:
-        for run, result in results.items():
+        for result in results.values():
             result["share_of_baseline"] = round(result["customers_per_s"] / baseline, 2)
     print(json.dumps(results, indent=2))
     return 0

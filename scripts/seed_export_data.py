@@ -4,9 +4,9 @@
 
 Creates 20 customer groups and N customers, stored as ``create_customers`` stores them, in
 batches of 1,000 (``seed_data``'s deterministic fake customers, 1-2 addresses each), a tenth of
-them members of one group, in the embedded server of ``DIR/mongodb`` (as ``customers serve`` runs it). A
-directory that already holds customers is topped up to N, so the 100,000 run's data is the
-start of the 1,000,000 run's.
+them members of one group, in the embedded server of ``DIR/mongodb``. A directory that already
+holds customers is topped up to N, so the 100,000 run's data is the start of the 1,000,000
+run's.
 """
 
 from __future__ import annotations
