@@ -105,6 +105,7 @@ def export_customers() -> Response:
 
     response = Response(body(), content_type=export.media_type)
     response.headers["Content-Disposition"] = _attachment(_file_name(export.extension))
+    response.call_on_close(chunks.close)  # also when the body was never read (HEAD, errors)
     return response
 
 
@@ -188,9 +189,6 @@ def export_job_file(job_id: str) -> Response:
         raise Conflict(f"Export {quote(job_id)} has no file to download: it is {view['state']}")
     finished = datetime.fromisoformat(view["finished_at"].replace("Z", "+00:00"))
     extension = path.name.removeprefix(f"{customer_export.FILE_STEM}.")
-    return send_file(
-        path,
-        mimetype=view["result"]["media_type"],
-        as_attachment=True,
-        download_name=_file_name(extension, finished),
-    )
+    response = send_file(path, mimetype=view["result"]["media_type"])
+    response.headers["Content-Disposition"] = _attachment(_file_name(extension, finished))
+    return response
