@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,7 +64,7 @@ async def _next(chunks: AsyncIterator[bytes]) -> bytes | None:
         return None
 
 
-def _streamed(runtime: Runtime, export: CustomerExport) -> Iterator[bytes]:
+def _streamed(runtime: Runtime, export: CustomerExport) -> Generator[bytes, None, None]:
     """The export's chunks for a WSGI server thread, each read on the runtime's loop; a client
     that goes away closes the export (the server closes this generator)."""
     chunks = aiter(export)

@@ -43,10 +43,16 @@ def ids_of(body: bytes) -> list[str]:
     [
         ("", "application/x-ndjson", "customers.jsonl"),
         ("?format=csv", "text/csv; charset=utf-8", "customers.csv"),
-        ("?format=shopify&with_deleted=true", "text/csv; charset=utf-8", "customers-with-deleted.shopify.csv"),
+        (
+            "?format=shopify&with_deleted=true",
+            "text/csv; charset=utf-8",
+            "customers-with-deleted.shopify.csv",
+        ),
     ],
 )
-def test_the_file_is_streamed_with_its_type_and_name(client, admin, data_set, query, content_type, golden):
+def test_the_file_is_streamed_with_its_type_and_name(
+    client, admin, data_set, query, content_type, golden
+):
     response = client.get(f"/admin/customers/export{query}", headers=admin, buffered=False)
     assert response.status_code == 200
     assert response.is_streamed  # a generator, never the whole file in memory
@@ -60,7 +66,9 @@ def test_the_first_chunk_is_sent_before_the_customers_are_read(client, admin, da
     response = client.get("/admin/customers/export", headers=admin, buffered=False)
     chunks = iter(response.response)
     first = next(chunks)
-    assert [json.loads(line)["type"] for line in first.decode().splitlines()] == ["customer_group"] * 3
+    assert [json.loads(line)["type"] for line in first.decode().splitlines()] == [
+        "customer_group"
+    ] * 3
     rest = b"".join(chunks)
     assert ids_of(rest) == ["cus_01", "cus_02", "cus_04"]
 
@@ -79,7 +87,10 @@ def test_gzip(client, admin, data_set):
         ("groups[0]=cusgroup_b", ["cus_01", "cus_04"]),
         ("groups[]=cusgroup_a&with_deleted=true", ["cus_01", "cus_03"]),
         ("has_account=true", ["cus_02"]),
-        ("created_at[$lt]=2026-11-30T05:00:00Z&with_deleted=true", ["cus_01", "cus_02", "cus_03", "cus_04"]),
+        (
+            "created_at[$lt]=2026-11-30T05:00:00Z&with_deleted=true",
+            ["cus_01", "cus_02", "cus_03", "cus_04"],
+        ),
         ("id[]=cus_03&id[]=cus_04", ["cus_04"]),
     ],
 )
@@ -101,7 +112,9 @@ def test_bad_parameters_are_400_naming_the_field(client, admin, query, field):
 
 
 def test_a_read_key_may_export_but_not_start_a_job(client, app, data_set):
-    _, secret = run(ApiKeys(runtime_of(app).service.database).create("support", scope="read"), app=app)
+    _, secret = run(
+        ApiKeys(runtime_of(app).service.database).create("support", scope="read"), app=app
+    )
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     assert client.get("/admin/customers/export", headers=headers).status_code == 200
     assert client.post("/admin/customers/export", json={}, headers=headers).status_code == 403
@@ -140,7 +153,11 @@ def test_the_export_as_a_job_202_poll_download(client, admin, data_set):
     assert DISPOSITION.match(download.headers["Content-Disposition"])
     streamed = client.get("/admin/customers/export?format=csv&groups[]=cusgroup_b", headers=admin)
     assert data == streamed.data
-    assert [row.split(b",")[0] for row in data.split(b"\r\n")[1:-1]] == [b"cus_01", b"cus_01", b"cus_04"]
+    assert [row.split(b",")[0] for row in data.split(b"\r\n")[1:-1]] == [
+        b"cus_01",
+        b"cus_01",
+        b"cus_04",
+    ]
 
 
 def test_the_file_is_409_until_the_job_is_done(client, admin, data_set):
