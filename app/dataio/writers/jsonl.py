@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from app.dataio.layout import (
@@ -16,23 +15,37 @@ from app.dataio.layout import (
 )
 from app.dataio.writers.base import Doc, Writer
 from app.dataio.writers.cells import to_json
+from app.entities import ADDRESS, CUSTOMER, GROUP, MEMBERSHIP, Entity
 
 __all__ = ["JsonlWriter"]
 
 _GROUP_TYPE, _CUSTOMER_TYPE = "customer_group", "customer"
-_CUSTOMER_FIELDS = tuple(k for k in JSONL_CUSTOMER_KEYS if k not in ("type", "addresses", "groups"))
-_GROUP_FIELDS = tuple(k for k in JSONL_GROUP_KEYS if k != "type")
+_NESTED = ("type", "addresses", "groups")
 
 
-def _value(doc: Doc, key: str) -> Any:
-    """A stored value for the file: ``id`` read from ``_id`` where it is stored so, dates
-    formatted."""
-    value = doc.get("_id", doc.get("id")) if key == "id" else doc.get(key)
-    return format_date(value) if isinstance(value, datetime) else value
+class _Shape:
+    """How one kind of record is written: its keys in the file, where each is stored (a
+    document of its own, a customer or a group, stores its ``id`` as ``_id``), its dates."""
+
+    def __init__(self, keys: Sequence[str], entity: Entity, *, top: bool) -> None:
+        self.keys = tuple(k for k in keys if k not in _NESTED)
+        self.stored = tuple("_id" if top and k == "id" else k for k in self.keys)
+        self.dates = tuple(k for k in self.keys if k in entity.dates)
+
+    def record(self, doc: Doc) -> dict[str, Any]:
+        """The stored values, dates formatted (for every customer of an export: kept tight)."""
+        out = dict(zip(self.keys, map(doc.get, self.stored), strict=True))
+        for key in self.dates:
+            value = out[key]
+            if value is not None:
+                out[key] = format_date(value)
+        return out
 
 
-def _record(doc: Doc, keys: Sequence[str]) -> dict[str, Any]:
-    return {key: _value(doc, key) for key in keys}
+_CUSTOMER = _Shape(JSONL_CUSTOMER_KEYS, CUSTOMER, top=True)
+_GROUP = _Shape(JSONL_GROUP_KEYS, GROUP, top=True)
+_ADDRESS = _Shape(JSONL_ADDRESS_KEYS, ADDRESS, top=False)
+_MEMBERSHIP = _Shape(JSONL_MEMBERSHIP_KEYS, MEMBERSHIP, top=False)
 
 
 class JsonlWriter(Writer):
@@ -44,7 +57,7 @@ class JsonlWriter(Writer):
 
     def groups(self, docs: Sequence[Doc]) -> bytes:
         """A ``customer_group`` line per group."""
-        lines = [to_json({"type": _GROUP_TYPE, **_record(doc, _GROUP_FIELDS)}) for doc in docs]
+        lines = [to_json({"type": _GROUP_TYPE, **_GROUP.record(doc)}) for doc in docs]
         return _joined(lines)
 
     def customers(self, docs: Sequence[Doc], groups: Mapping[str, Doc]) -> bytes:
@@ -53,9 +66,9 @@ class JsonlWriter(Writer):
 
     def customer(self, doc: Doc) -> dict[str, Any]:
         """The customer line's object."""
-        line: dict[str, Any] = {"type": _CUSTOMER_TYPE, **_record(doc, _CUSTOMER_FIELDS)}
-        line["addresses"] = [_record(a, JSONL_ADDRESS_KEYS) for a in doc.get("addresses", ())]
-        line["groups"] = [_record(m, JSONL_MEMBERSHIP_KEYS) for m in doc.get("groups", ())]
+        line: dict[str, Any] = {"type": _CUSTOMER_TYPE, **_CUSTOMER.record(doc)}
+        line["addresses"] = [_ADDRESS.record(a) for a in doc.get("addresses", ())]
+        line["groups"] = [_MEMBERSHIP.record(m) for m in doc.get("groups", ())]
         for key in JSONL_OPTIONAL_KEYS:
             if doc.get(key) is not None:
                 line[key] = doc[key]
