@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Generator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,7 @@ from app.api.openapi import documented
 from app.api.parsing import invalid_request, parse_query, read_json
 from app.api.schemas.exports import EXPORT_PARAMS, AdminCustomerExportQuery, ExportJobResponse
 from app.auth import created_by, require_admin
-from app.errors import Conflict, InvalidData, NotFound, quote
+from app.errors import Conflict, InvalidData, NotFound, Unavailable, quote
 from app.input_checks import check_storable
 from app.jobs import customer_export
 from app.runtime import Runtime
@@ -29,6 +30,11 @@ from app.webapp import get_jobs, get_service, run, runtime_of
 
 bp = Blueprint("admin_exports", __name__, url_prefix="/admin/customers")
 bp.before_request(require_admin)
+
+MAX_STREAMS = 2
+"""Streamed exports one process serves at once: each holds a server thread for as long as its
+client reads, and ``serve`` has 8; more get 503 (the job route has no such limit)."""
+_streams = threading.BoundedSemaphore(MAX_STREAMS)
 
 FILES = {
     "application/x-ndjson": "`format=jsonl`: our JSONL (groups, then customers)",
@@ -73,6 +79,7 @@ def _streamed(runtime: Runtime, export: CustomerExport) -> Generator[bytes, None
             if chunk:
                 yield chunk
     finally:
+        _streams.release()
         runtime.run(export.aclose())
 
 
@@ -96,6 +103,13 @@ def export_customers() -> Response:
             _filters(query), format=query.format, with_deleted=query.with_deleted, gzip=query.gzip
         )
     )
+    if not _streams.acquire(blocking=False):
+        run(export.aclose())
+        raise Unavailable(
+            f"{MAX_STREAMS} exports are being streamed already; retry shortly, or run the "
+            "export as a job (POST /admin/customers/export)",
+            retry_after=5,
+        )
     chunks = _streamed(runtime, export)
     first = next(chunks, b"")  # a failure before the first byte is still a JSON error answer
 

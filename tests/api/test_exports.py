@@ -195,3 +195,15 @@ def test_bad_job_requests(client, admin):
     assert bad.status_code == 400 and "nope" in bad.json["message"]
     bad = client.post("/admin/customers/export", json=["not", "an", "object"], headers=admin)
     assert bad.status_code == 400 and "object" in bad.json["message"]
+
+
+def test_at_most_two_exports_stream_at_once(client, admin, data_set):
+    open_ = [client.get("/admin/customers/export", headers=admin, buffered=False) for _ in range(2)]
+    try:
+        third = client.get("/admin/customers/export", headers=admin)
+        assert third.status_code == 503 and third.headers["Retry-After"] == "5"
+        assert "POST /admin/customers/export" in third.json["message"]
+    finally:
+        for response in open_:
+            response.close()
+    assert client.get("/admin/customers/export", headers=admin).status_code == 200
