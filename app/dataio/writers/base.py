@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
-__all__ = ["CsvRows", "Doc", "Writer", "group_names", "live_addresses"]
+__all__ = ["CsvRows", "CsvWriterBase", "Doc", "Writer", "group_names", "live_addresses"]
 
 Doc = Mapping[str, Any]
 """A stored document (a customer, a group) as MongoDB returns it."""
@@ -52,6 +52,29 @@ class CsvRows:
         self._buffer.seek(0)
         self._buffer.truncate()
         return text.encode("utf-8")
+
+
+class CsvWriterBase(Writer):
+    """A CSV layout: a header row of ``columns``, then the rows of each customer."""
+
+    media_type = "text/csv; charset=utf-8"
+    extension = "csv"
+    columns: ClassVar[tuple[str, ...]]
+
+    def __init__(self) -> None:
+        self._rows = CsvRows()
+
+    def header(self) -> bytes:
+        """The header row."""
+        return self._rows.encode([self.columns])
+
+    def customers(self, docs: Sequence[Doc], groups: Mapping[str, Doc]) -> bytes:
+        """The rows of a page of customers."""
+        return self._rows.encode(row for doc in docs for row in self.rows(doc, groups))
+
+    def rows(self, doc: Doc, groups: Mapping[str, Doc]) -> Iterable[Sequence[Any]]:
+        """One customer's rows."""
+        raise NotImplementedError
 
 
 def live_addresses(doc: Doc) -> list[Doc]:

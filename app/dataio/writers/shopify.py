@@ -8,11 +8,11 @@ about is written ``no``: consent to marketing is never assumed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from app.dataio.layout import SHOPIFY_EXPORT_COLUMNS, SHOPIFY_KEY, SHOPIFY_METADATA_FIELDS
-from app.dataio.writers.base import CsvRows, Doc, Writer, group_names, live_addresses
+from app.dataio.writers.base import CsvWriterBase, Doc, group_names, live_addresses
 
 __all__ = ["ShopifyWriter"]
 
@@ -64,22 +64,14 @@ class _Row:
         return _flag(kept) if column in _FLAGS else _text(kept)
 
 
-class ShopifyWriter(Writer):
+class ShopifyWriter(CsvWriterBase):
     """Shopify's customer CSV (:data:`~app.dataio.layout.SHOPIFY_EXPORT_COLUMNS`)."""
 
-    media_type = "text/csv; charset=utf-8"
-    extension = "csv"
+    columns = SHOPIFY_EXPORT_COLUMNS
 
-    def __init__(self) -> None:
-        self._rows = CsvRows()
-
-    def header(self) -> bytes:
-        """The header row."""
-        return self._rows.encode([SHOPIFY_EXPORT_COLUMNS])
-
-    def customers(self, docs: Sequence[Doc], groups: Mapping[str, Doc]) -> bytes:
+    def rows(self, doc: Doc, groups: Mapping[str, Doc]) -> list[list[str | None]]:
         """One row per customer."""
-        return self._rows.encode(_Row(doc, groups).cells() for doc in docs)
+        return [_Row(doc, groups).cells()]
 
 
 def _default_address(doc: Doc) -> Doc:

@@ -3,11 +3,11 @@ JSON array, metadata as JSON objects, booleans ``true``/``false``, null as an em
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from app.dataio.layout import ADDRESS_PREFIX, CSV_ADDRESS_COLUMNS, CSV_HEADER
-from app.dataio.writers.base import CsvRows, Doc, Writer, group_names, live_addresses
+from app.dataio.writers.base import CsvWriterBase, Doc, group_names, live_addresses
 from app.dataio.writers.cells import cell, to_json
 from app.entities import CUSTOMER
 
@@ -18,24 +18,13 @@ _EMPTY_ADDRESS: tuple[None, ...] = (None,) * len(_ADDRESS_FIELDS)
 _ID = CUSTOMER.field("id").path
 
 
-class CsvWriter(Writer):
+class CsvWriter(CsvWriterBase):
     """Our flat CSV (:data:`~app.dataio.layout.CSV_HEADER`)."""
 
-    media_type = "text/csv; charset=utf-8"
-    extension = "csv"
+    columns = CSV_HEADER
 
-    def __init__(self) -> None:
-        self._rows = CsvRows()
-
-    def header(self) -> bytes:
-        """The header row."""
-        return self._rows.encode([CSV_HEADER])
-
-    def customers(self, docs: Sequence[Doc], groups: Mapping[str, Doc]) -> bytes:
-        """The rows of a page of customers."""
-        return self._rows.encode(row for doc in docs for row in self._rows_of(doc, groups))
-
-    def _rows_of(self, doc: Doc, groups: Mapping[str, Doc]) -> Iterator[list[Any]]:
+    def rows(self, doc: Doc, groups: Mapping[str, Doc]) -> Iterator[list[Any]]:
+        """A row per live address, or one with empty address cells."""
         customer = [cell(doc.get(_ID if name == "id" else name)) for name in CUSTOMER.columns]
         customer.append(to_json(group_names(doc, groups)))
         addresses = live_addresses(doc)
