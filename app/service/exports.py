@@ -42,6 +42,7 @@ __all__ = ["PAGE", "CustomerPage", "customer_pages", "group_pages"]
 
 PAGE = 1_000  # customers per page (and per cursor batch): ~0.5 MB of JSONL
 _ID_INDEX = "_id_"  # MongoDB's name of the ``_id`` index
+MAX_CURSOR_LOSSES = 3  # lost cursors in a row (no page in between) before the export fails
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ async def customer_pages(
     """The customers matching ``query`` (a MongoDB query: the compiled filters, soft-deleted
     customers already excluded unless ``with_deleted``), ``page`` at a time."""
     after: str | None = None
+    losses = 0  # cursors lost in a row without a page written in between
     while True:
         span = {} if after is None else {"_id": {"$gt": after}}
         cursor = store.customers.find(all_of(query, span), _PROJECTION, batch_size=page)
@@ -97,11 +99,14 @@ async def customer_pages(
                 docs.append(doc)
                 if len(docs) == page:
                     yield await _page(store, docs, with_deleted=with_deleted)
-                    after, docs = docs[-1]["_id"], []
+                    after, docs, losses = docs[-1]["_id"], [], 0
             if docs:
                 yield await _page(store, docs, with_deleted=with_deleted)
             return
         except CursorNotFound:
+            losses += 1
+            if losses > MAX_CURSOR_LOSSES:
+                raise
             log.info("export cursor lost; resuming after the last customer written")
         finally:
             await cursor.close()
