@@ -12,9 +12,10 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Generator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, send_file, url_for
+from flask import Blueprint, Response, current_app, url_for
 from pydantic import ValidationError
 
 from app.api.openapi import documented
@@ -31,6 +32,7 @@ from app.webapp import get_jobs, get_service, run, runtime_of
 bp = Blueprint("admin_exports", __name__, url_prefix="/admin/customers")
 bp.before_request(require_admin)
 
+FILE_CHUNK = 256 * 1024  # bytes per chunk of a job's file
 MAX_STREAMS = 2
 """Streamed exports one process serves at once: each holds a server thread for as long as its
 client reads, and ``serve`` has 8; more get 503 (the job route has no such limit)."""
@@ -185,6 +187,13 @@ async def export_job(job_id: str) -> dict[str, Any]:
     return _job_answer(view)
 
 
+def _read(path: Path) -> Iterator[bytes]:
+    """The file's bytes, opened only once the body is read (and closed when it was)."""
+    with path.open("rb") as file:
+        while chunk := file.read(FILE_CHUNK):
+            yield chunk
+
+
 @bp.get("/exports/<job_id>/file")
 @documented(
     summary="Download an export job's file",
@@ -203,6 +212,7 @@ def export_job_file(job_id: str) -> Response:
         raise Conflict(f"Export {quote(job_id)} has no file to download: it is {view['state']}")
     finished = datetime.fromisoformat(view["finished_at"].replace("Z", "+00:00"))
     extension = path.name.removeprefix(f"{customer_export.FILE_STEM}.")
-    response = send_file(path, mimetype=view["result"]["media_type"])
+    response = Response(_read(path), mimetype=view["result"]["media_type"])
+    response.headers["Content-Length"] = str(path.stat().st_size)
     response.headers["Content-Disposition"] = _attachment(_file_name(extension, finished))
     return response

@@ -148,8 +148,8 @@ def test_the_export_as_a_job_202_poll_download(client, admin, data_set):
     assert done["job"]["result"]["customers"] == 2 and done["job"]["progress"]["done"] == 2
     download = client.get(body["file"], headers=admin)
     data = download.data
-    download.close()  # send_file's open file
     assert download.status_code == 200
+    assert download.headers["Content-Length"] == str(len(data))
     assert DISPOSITION.match(download.headers["Content-Disposition"])
     streamed = client.get("/admin/customers/export?format=csv&groups[]=cusgroup_b", headers=admin)
     assert data == streamed.data
@@ -180,9 +180,7 @@ def test_the_file_is_409_until_the_job_is_done(client, admin, data_set):
         wait_for(client, admin, f"/admin/customers/exports/{body['transaction_id']}", "succeeded")
     finally:
         register(customer_export.KIND, real)
-    download = client.get(body["file"], headers=admin)
-    data = download.data
-    download.close()
+    data = client.get(body["file"], headers=admin).data
     assert ids_of(data) == ["cus_01", "cus_02", "cus_04"]
 
 
