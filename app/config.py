@@ -110,6 +110,7 @@ class Settings:
     rate_limit_register: str = "10/minute"  # CUSTOMERS_RATE_LIMIT_REGISTER: per client address
     metrics_port: int | None = None  # METRICS_PORT: serve /metrics there instead (no auth)
     shutdown_timeout: float = 10.0  # CUSTOMERS_SHUTDOWN_TIMEOUT: in-flight requests' deadline
+    link_guest_on_register: bool = False  # CUSTOMERS_LINK_GUEST_ON_REGISTER: merge the guest
 
     def __post_init__(self) -> None:
         """Refuse values no service can run with, naming the variable (also for Settings(...))."""
@@ -140,6 +141,7 @@ class Settings:
             rate_limit_register=env.get("CUSTOMERS_RATE_LIMIT_REGISTER") or "10/minute",
             metrics_port=_integer(env, "METRICS_PORT", None, what=PORT_NUMBER),
             shutdown_timeout=_number(env, "CUSTOMERS_SHUTDOWN_TIMEOUT", 10.0),
+            link_guest_on_register=_switch(env, "CUSTOMERS_LINK_GUEST_ON_REGISTER", default=False),
         )
 
     @property

@@ -30,7 +30,8 @@ Indexes are few on purpose: every index costs each write (measured on the embedd
 about 0.15 ms per index per update), and list pages beyond exact lookups are served by the
 search index (``indexers``). Kept: the two unique rules, ``deleted_at, _id`` for the default live
 listing, the multikey group references (group filters, group deletes), address ids (address
-lookups) and the plain email (exact-email lookups, which the partial unique index cannot serve).
+lookups), the plain email (exact-email lookups, which the partial unique index cannot serve)
+and ``merged_into`` among merged customers only (a survivor's merged customers).
 
 Uniqueness is enforced by the database, never by read-then-write checks: a partial unique index
 on (email, has_account) among live customers with a string email (null emails are unlimited),
@@ -148,6 +149,13 @@ class _CustomerSettings:
         IndexModel([("groups.customer_group_id", ASCENDING)], name="group_refs"),
         IndexModel([("addresses.id", ASCENDING)], name="address_ids"),
         IndexModel([("email", ASCENDING)], name="email"),
+        # the customers merged into one (data export, erasure): partial, so only merged
+        # customers pay for it
+        IndexModel(
+            [("merged_into", ASCENDING)],
+            name="merged_into",
+            partialFilterExpression={"merged_into": {"$type": "string"}},
+        ),
     ]
 
 

@@ -30,13 +30,18 @@ from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
 from app.service.methods.exports import ExportMethods
 from app.service.methods.groups import GroupMethods
+from app.service.methods.merging import MergeMethods
+from app.service.methods.privacy import PrivacyMethods
 from app.service.store import Store
 
 __all__ = ["CustomerIndex", "CustomerModuleService"]
 
 
-class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods, ExportMethods):
-    """The customer module: customers, their addresses, groups and memberships."""
+class CustomerModuleService(
+    CustomerMethods, AddressMethods, GroupMethods, MergeMethods, PrivacyMethods, ExportMethods
+):
+    """The customer module: customers, their addresses, groups and memberships; merging
+    customers; one customer's data export and erasure; exports of many customers."""
 
     @classmethod
     async def connect(
@@ -49,6 +54,7 @@ class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods, Expor
         search_budget: float = 2.0,
         scan_limit: int | None = None,
         index: CustomerIndex | None = None,
+        link_guest_on_register: bool = False,
     ) -> CustomerModuleService:
         """Connect to MongoDB, create the indexes (idempotent) and return a service.
 
@@ -60,6 +66,8 @@ class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods, Expor
         :data:`~app.service.admission.SECANTUSDB_SCAN_LIMIT` on SecantusDB, which blocks
         every other operation while it scans). ``index`` serves customer lists and ranked
         lookups (the search index's reader); without one MongoDB answers them.
+        ``link_guest_on_register``: creating an account merges the live guest with its email
+        into it (``CUSTOMERS_LINK_GUEST_ON_REGISTER``).
         """
         owns = client is None
         if client is None:
@@ -77,7 +85,14 @@ class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods, Expor
         if scan_limit is None and "secantusVersion" in await client.admin.command("buildInfo"):
             scan_limit = SECANTUSDB_SCAN_LIMIT
         store = Store(client=client, database=db)
-        return cls(store, owns_client=owns, gate=gate, scan_limit=scan_limit, index=index)
+        return cls(
+            store,
+            owns_client=owns,
+            gate=gate,
+            scan_limit=scan_limit,
+            index=index,
+            link_guest_on_register=link_guest_on_register,
+        )
 
     async def close(self) -> None:
         """Close the MongoDB client if this service opened it."""
