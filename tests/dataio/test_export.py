@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from pymongo.asynchronous.cursor import AsyncCursor
+from pymongo.errors import CursorNotFound
 
 from app.errors import InvalidData
 from tests.dataio.export_data import store_data_set
@@ -163,3 +165,33 @@ def test_the_export_streams_a_page_at_a_time(service):
     before, after, page = service.run(first_page())
     assert (before, after) == (0, 4)
     assert page.count(b"\r\n") == 4
+
+
+def test_a_lost_cursor_resumes_after_the_last_page_written(service, monkeypatch):
+    """The server drops the cursor (as after a cursor timeout) in the middle of a page: the
+    export carries on after the last customer it wrote, so every customer is in it once."""
+    made = [c.id for c in service.create_customers([{"first_name": f"c{i}"} for i in range(10)])]
+    real_next = AsyncCursor.next
+    served = {"docs": 0, "lost": 0}
+
+    async def flaky_next(cursor):
+        served["docs"] += 1
+        if served["docs"] == 6 and not served["lost"]:  # the 2nd document of the 3rd page
+            served["lost"] += 1
+            raise CursorNotFound("cursor id 1 not found", 43)
+        return await real_next(cursor)
+
+    monkeypatch.setattr(AsyncCursor, "next", flaky_next)
+    assert exported_ids(service, page_size=2) == made
+    assert served["lost"] == 1
+
+
+def test_a_cursor_lost_again_and_again_fails_the_export(service, monkeypatch):
+    service.create_customers([{"first_name": "a"}])
+
+    async def lost(cursor):
+        raise CursorNotFound("cursor id 1 not found", 43)
+
+    monkeypatch.setattr(AsyncCursor, "next", lost)
+    with pytest.raises(CursorNotFound):
+        exported_ids(service)
