@@ -13,6 +13,7 @@ import pytest
 
 from app.credentials import ApiKeys
 from app.jobs import customer_export, register
+from app.jobs.registry import kind_of
 from app.webapp import run, runtime_of
 from tests.dataio.export_data import CUSTOMERS, GROUPS
 
@@ -205,3 +206,9 @@ def test_at_most_two_exports_stream_at_once(client, admin, data_set):
         for response in open_:
             response.close()
     assert client.get("/admin/customers/export", headers=admin).status_code == 200
+
+
+def test_an_export_job_is_not_resumable():
+    """A restart of `serve` ends a running export `failed` (the runner's rule for such kinds)."""
+    kind = kind_of(customer_export.KIND)
+    assert kind is not None and kind.resumable is False
