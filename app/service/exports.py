@@ -28,7 +28,7 @@ memberships of live groups (what the API shows); with it, everything stored (a f
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +63,7 @@ class CustomerPage:
     groups: Mapping[str, RawDoc] = field(default_factory=dict)
 
 
-async def group_pages(store: Store, *, with_deleted: bool) -> AsyncIterator[list[RawDoc]]:
+async def group_pages(store: Store, *, with_deleted: bool) -> AsyncGenerator[list[RawDoc], None]:
     """Every group (live ones unless ``with_deleted``), ``_id`` ascending, a page at a time
     (groups are few: plain keyset pages)."""
     after: str | None = None
@@ -84,7 +84,7 @@ async def group_pages(store: Store, *, with_deleted: bool) -> AsyncIterator[list
 
 async def customer_pages(
     store: Store, query: dict[str, Any], *, with_deleted: bool, page: int = PAGE
-) -> AsyncIterator[CustomerPage]:
+) -> AsyncGenerator[CustomerPage, None]:
     """The customers matching ``query`` (a MongoDB query: the compiled filters, soft-deleted
     customers already excluded unless ``with_deleted``), ``page`` at a time."""
     after: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from app.dataio.layout import Format
@@ -101,17 +102,23 @@ def _format(value: Format | str) -> Format:
 async def _stream(
     store: Store, export: CustomerExport, query: dict[str, object], with_deleted: bool, size: int
 ) -> AsyncIterator[bytes]:
-    """The file's bytes: header, group lines (JSONL), then a chunk per page of customers."""
+    """The file's bytes: header, group lines (JSONL), then a chunk per page of customers.
+
+    The page readers are closed explicitly (``aclosing``) when the export stops early: left to
+    the garbage collector, their open cursors would be closed by a task nobody awaits."""
     writer = export.writer
     head = writer.header()
     if head:
         yield head
     if writer.group_lines:
-        async for groups in exports.group_pages(store, with_deleted=with_deleted):
-            yield writer.groups(groups)
-    async for page in exports.customer_pages(store, query, with_deleted=with_deleted, page=size):
-        export.written += len(page.customers)
-        yield writer.customers(page.customers, page.groups)
+        async with aclosing(exports.group_pages(store, with_deleted=with_deleted)) as groups:
+            async for docs in groups:
+                yield writer.groups(docs)
+    pages = exports.customer_pages(store, query, with_deleted=with_deleted, page=size)
+    async with aclosing(pages):
+        async for page in pages:
+            export.written += len(page.customers)
+            yield writer.customers(page.customers, page.groups)
 
 
 async def _gzipped(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
