@@ -59,6 +59,7 @@ __all__ = [
     "missing_ids",
     "quote",
     "relationship_not_found",
+    "restore_merged",
 ]
 
 QUOTE_CHARS = 100  # characters of a client's value an error message may repeat
@@ -228,6 +229,15 @@ def merge_into_itself(customer_id: str) -> InvalidData:
     """A merge listed its target among the customers merged into it."""
     return InvalidData(
         f"Invalid request: Customer {quote(customer_id)} cannot be merged into itself"
+    )
+
+
+def restore_merged(customer_id: str, target_id: str) -> InvalidData:
+    """A restore named a customer merged into another: its addresses, memberships and sign-in
+    live on in the survivor, so bringing it back would duplicate them."""
+    return InvalidData(
+        f"Invalid request: Customer {quote(customer_id)} was merged into {quote(target_id)} "
+        "and cannot be restored"
     )
 
 

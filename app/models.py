@@ -9,12 +9,13 @@ indexes) are written here. One document per customer holds everything that belon
       _id: "cus_01J…",                 # prefixed monotonic ULID (id order == creation order)
       …the customer's fields…,         # emails trimmed + lower-cased on every write
       phone_digits: "15551234567" | null,  # derived from phone, for digit-to-digit search
-      addresses: [ {id: "cuaddr_…", customer_id, …the address's fields…}, … ],
+      q_terms: {text: […], starts: […]},  # derived from the q fields, what MongoDB's q reads
+      addresses: [ {id: "cuaddr_…", customer_id, …the address's fields…, q_terms}, … ],
       groups: [ {id: "cusgc_…", customer_group_id: "cusgroup_…", …}, … ],  # memberships
       created_at, updated_at, deleted_at: datetime | null,
       version: int,                    # +1 on every write: optimistic concurrency token
     }
-    customer_groups: {_id: "cusgroup_…", name, metadata, created_by, …timestamps, version}
+    customer_groups: {_id: "cusgroup_…", name, metadata, created_by, …timestamps, q_terms, version}
     identity_links: {_id: "authid_…", customer_id: "cus_…", created_at}
 
 Why embedded: every change to a customer's addresses or memberships is then one atomic

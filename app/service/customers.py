@@ -224,6 +224,8 @@ def _restore_changes(doc: Mapping[str, Any]) -> RawDoc | None:
     deleted_at = doc.get("deleted_at")
     if deleted_at is None:
         return None
+    if doc.get("merged_into"):
+        raise errors.restore_merged(doc["_id"], doc["merged_into"])
     addresses = [dict(a) for a in doc.get("addresses", [])]
     for address in addresses:
         # Only the addresses the cascade deleted (same timestamp) come back.

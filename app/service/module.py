@@ -32,6 +32,7 @@ from app.service.methods.exports import ExportMethods
 from app.service.methods.groups import GroupMethods
 from app.service.methods.merging import MergeMethods
 from app.service.methods.privacy import PrivacyMethods
+from app.service.migrations import add_q_terms
 from app.service.store import Store
 
 __all__ = ["CustomerIndex", "CustomerModuleService"]
@@ -56,7 +57,8 @@ class CustomerModuleService(
         index: CustomerIndex | None = None,
         link_guest_on_register: bool = False,
     ) -> CustomerModuleService:
-        """Connect to MongoDB, create the indexes (idempotent) and return a service.
+        """Connect to MongoDB, create the indexes and run the migrations (both idempotent;
+        see :mod:`app.service.migrations`) and return a service.
 
         Pass ``client`` to share an existing ``AsyncMongoClient`` (it is then not closed by
         :meth:`close`). The client must belong to the running event loop. Searches run at most
@@ -75,8 +77,10 @@ class CustomerModuleService(
                 raise InvalidData("A MongoDB URI (or a client) is required")
             client = new_client(mongodb_uri)  # with the fail-fast timeouts of app.db
         db = client[database]
+        store = Store(client=client, database=db)
         try:
             await init_beanie(database=db, document_models=MODELS)
+            await add_q_terms(store)
         except BaseException:
             if owns:  # e.g. MongoDB unreachable: no client left behind with its monitor tasks
                 await client.close()
@@ -84,7 +88,6 @@ class CustomerModuleService(
         gate = SearchGate(concurrency=search_concurrency, budget=search_budget)
         if scan_limit is None and "secantusVersion" in await client.admin.command("buildInfo"):
             scan_limit = SECANTUSDB_SCAN_LIMIT
-        store = Store(client=client, database=db)
         return cls(
             store,
             owns_client=owns,

@@ -34,10 +34,11 @@ from typing import Any, Literal
 
 from app import errors
 from app.bounded import metadata_bytes
-from app.entities import ADDRESS
+from app.entities import ADDRESS, CUSTOMER
 from app.entities import Field as Declared
 from app.entities.values import phone_digits
 from app.limits import MAX_ADDRESSES, MAX_METADATA_BYTES
+from app.service.documents import q_terms
 from app.service.merge_models import (
     DEFAULT_KEYS,
     MERGEABLE,
@@ -354,6 +355,7 @@ def plan(
         "updated_at": now,
         "provenance": _provenance(target, sources, now, by),
     }
+    changes["q_terms"] = q_terms(CUSTOMER, {**target, **changes})  # MongoDB's q reads them
     report = MergeReport(
         merged=[MergedSource(id=d["_id"], merged_into=target["_id"]) for d in sources],
         conflicts=conflicts,

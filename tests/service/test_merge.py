@@ -469,3 +469,25 @@ def test_registration_leaves_the_guest_alone_when_off(service):
     customer = service.create_customer_account({"email": "g@x.com"}, "auth1")
     assert customer.phone is None
     assert raw(service, guest.id)["deleted_at"] is None
+
+
+def test_mongodb_q_finds_the_merged_result_by_what_came_from_a_source(service):
+    """The target's q terms follow the merged fields (MongoDB answers q from them)."""
+    target = service.create_customers({"email": "t@x.io"})
+    source = service.create_customers(
+        {"email": "s@x.io", "first_name": "Adèle", "last_name": "Zed"}
+    )
+    service.merge_customers(target.id, [source.id])
+    found = service.list_customers({"q": "adèle zed"})
+    assert [c.id for c in found] == [target.id]
+    assert [c.id for c in service.list_customers({"q": "ad"})] == [target.id]
+
+
+def test_a_merged_customer_cannot_be_restored(service):
+    target = service.create_customers({"email": "t@x.io"})
+    source = service.create_customers({"email": "s@x.io", "addresses": [ADDR]})
+    service.merge_customers(target.id, [source.id])
+    error = error_of(service.restore_customers, [source.id])
+    assert error.type == "invalid_data" and "was merged into" in str(error)
+    assert raw(service, source.id)["deleted_at"] is not None
+    assert len(service.retrieve_customer(target.id, {"relations": ["addresses"]}).addresses) == 1
