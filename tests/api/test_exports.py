@@ -15,7 +15,7 @@ from app.credentials import ApiKeys
 from app.jobs import customer_export, register
 from app.jobs.registry import kind_of
 from app.webapp import run, runtime_of
-from tests.dataio.export_data import CUSTOMERS, GROUPS
+from tests.dataio.export_data import stored_customers, stored_groups
 
 GOLDEN = Path(__file__).parent.parent / "dataio" / "golden"
 DISPOSITION = re.compile(r'^attachment; filename="customers-\d{8}T\d{6}Z\.(jsonl|csv)(\.gz)?"$')
@@ -25,8 +25,8 @@ DISPOSITION = re.compile(r'^attachment; filename="customers-\d{8}T\d{6}Z\.(jsonl
 def data_set(app):
     async def store() -> None:
         database = runtime_of(app).service.database
-        await database["customer_groups"].insert_many([dict(g) for g in GROUPS])
-        await database["customers"].insert_many([dict(c) for c in CUSTOMERS])
+        await database["customer_groups"].insert_many(stored_groups())
+        await database["customers"].insert_many(stored_customers())
 
     run(store(), app=app)
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from app.entities import ADDRESS, CUSTOMER, GROUP, Entity
+from app.service.documents import q_terms
+
 T0 = datetime(2026, 11, 30, 4, 55, 0, 123000, tzinfo=UTC)
 T1 = datetime(2026, 11, 30, 5, 0, 1, 5000, tzinfo=UTC)
 
@@ -103,7 +106,28 @@ CUSTOMERS = [
 ]  # fmt: skip
 
 
+def with_q_terms(entity: Entity, doc: dict) -> dict:
+    """``doc`` with the ``q`` terms the service stores beside its fields (MongoDB's ``q``
+    compares them)."""
+    return {**doc, entity.q_terms: q_terms(entity, doc)}
+
+
+def stored_groups() -> list[dict]:
+    """The groups as the service stores them."""
+    return [with_q_terms(GROUP, g) for g in GROUPS]
+
+
+def stored_customers() -> list[dict]:
+    """The customers as the service stores them (their addresses with terms of their own)."""
+    return [
+        with_q_terms(
+            CUSTOMER, {**c, "addresses": [with_q_terms(ADDRESS, a) for a in c["addresses"]]}
+        )
+        for c in CUSTOMERS
+    ]
+
+
 def store_data_set(service) -> None:
     """Insert the data set into the service's database."""
-    service.run(service.aio.store.groups.insert_many([dict(g) for g in GROUPS]))
-    service.run(service.aio.store.customers.insert_many([dict(c) for c in CUSTOMERS]))
+    service.run(service.aio.store.groups.insert_many(stored_groups()))
+    service.run(service.aio.store.customers.insert_many(stored_customers()))
