@@ -23,6 +23,7 @@ from app import metrics, web
 from app.api import (
     admin_addresses,
     admin_customers,
+    admin_exports,
     admin_groups,
     admin_me,
     admin_merge,
@@ -56,6 +57,7 @@ BLUEPRINTS: list[Blueprint] = [
     meta.bp,
     admin_me.bp,
     admin_search.bp,
+    admin_exports.bp,
     admin_customers.bp,
     admin_privacy.bp,
     admin_addresses.bp,

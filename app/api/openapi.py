@@ -63,7 +63,7 @@ _AUTH: dict[str | None, list[dict[str, list[str]]]] = {
 def documented(
     *,
     summary: str,
-    response: type[BaseModel],
+    response: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
     auth: str | None = None,
@@ -71,8 +71,14 @@ def documented(
     responses: Mapping[int, Response] | None = None,
     etag: bool = False,
     if_match: bool = False,
+    status: int = 200,
+    download: Mapping[str, str] | None = None,
 ) -> Callable[[F], F]:
     """Attach OpenAPI metadata to a view function.
+
+    ``status``: the success status (202 for a job accepted). ``download``: the answer is a
+    file, not ``response``'s JSON: its media types, each with a description (``response`` is
+    then not needed).
 
     ``responses`` adds (or replaces) statuses only this route answers, e.g.
     ``{422: "Email already registered"}`` or ``{503: ("Not ready", HealthResponse)}``.
@@ -92,6 +98,8 @@ def documented(
             "responses": dict(responses or {}),
             "etag": etag,
             "if_match": if_match,
+            "status": status,
+            "download": dict(download or {}),
         }
         return view
 
@@ -188,19 +196,37 @@ def _statuses(meta: Mapping[str, Any], path: str, method: str) -> dict[int, Resp
     return dict(sorted(statuses.items()))
 
 
+_DISPOSITION_HEADER = {
+    "Content-Disposition": {
+        "description": 'The file\'s name: `attachment; filename="…"`.',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _success(meta: Mapping[str, Any], components: _Components) -> dict[str, Any]:
+    """The success answer: ``response``'s JSON, or a file of the ``download`` media types."""
+    if meta.get("download"):
+        return {
+            "description": "The file, streamed",
+            "headers": dict(_DISPOSITION_HEADER),
+            "content": {
+                media_type: {"schema": {"type": "string", "description": description}}
+                for media_type, description in meta["download"].items()
+            },
+        }
+    description = "Accepted" if meta.get("status") == 202 else "OK"
+    schema = components.ref(meta["response"], "serialization")
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 def _responses(
     meta: Mapping[str, Any], path: str, method: str, components: _Components
 ) -> dict[str, Any]:
-    responses: dict[str, Any] = {
-        "200": {
-            "description": "OK",
-            "content": {
-                "application/json": {"schema": components.ref(meta["response"], "serialization")}
-            },
-        }
-    }
+    ok = str(meta.get("status", 200))
+    responses: dict[str, Any] = {ok: _success(meta, components)}
     if meta.get("etag"):
-        responses["200"]["headers"] = {"ETag": _ETAG_HEADER}
+        responses[ok]["headers"] = {"ETag": _ETAG_HEADER}
     for status, response in _statuses(meta, path, method).items():
         description, model = response if isinstance(response, tuple) else (response, ErrorResponse)
         responses[str(status)] = _error(description, model, components, status)
@@ -348,7 +374,11 @@ def render_docs(spec: dict[str, Any]) -> str:
                 ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
                 parts.append(f"<p>Body (<code>{html.escape(ref)}</code>):</p>")
                 parts.append(_fields_table(schemas.get(ref, {})))
-            ok = op["responses"]["200"]["content"]["application/json"]["schema"]
-            parts.append(f"<p>200: <code>{html.escape(_type_of(ok))}</code></p>")
+            status, ok = next(iter(op["responses"].items()))
+            for media_type, content in ok["content"].items():
+                kind = _type_of(content["schema"])
+                parts.append(
+                    f"<p>{status} ({html.escape(media_type)}): <code>{html.escape(kind)}</code></p>"
+                )
     parts.append("</body></html>")
     return "".join(parts)

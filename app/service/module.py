@@ -28,6 +28,7 @@ from app.service.admission import SECANTUSDB_SCAN_LIMIT, SearchGate
 from app.service.methods.addresses import AddressMethods
 from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
+from app.service.methods.exports import ExportMethods
 from app.service.methods.groups import GroupMethods
 from app.service.methods.merging import MergeMethods
 from app.service.methods.privacy import PrivacyMethods
@@ -38,10 +39,10 @@ __all__ = ["CustomerIndex", "CustomerModuleService"]
 
 
 class CustomerModuleService(
-    CustomerMethods, AddressMethods, GroupMethods, MergeMethods, PrivacyMethods
+    CustomerMethods, AddressMethods, GroupMethods, MergeMethods, PrivacyMethods, ExportMethods
 ):
     """The customer module: customers, their addresses, groups and memberships; merging
-    customers; one customer's data export and erasure."""
+    customers; one customer's data export and erasure; exports of many customers."""
 
     @classmethod
     async def connect(
