@@ -23,6 +23,7 @@ from app import metrics, web
 from app.api import (
     admin_addresses,
     admin_customers,
+    admin_exports,
     admin_groups,
     admin_imports,
     admin_me,
@@ -57,6 +58,7 @@ BLUEPRINTS: list[Blueprint] = [
     meta.bp,
     admin_me.bp,
     admin_search.bp,
+    admin_exports.bp,
     admin_imports.bp,
     admin_customers.bp,
     admin_privacy.bp,

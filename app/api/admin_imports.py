@@ -64,8 +64,8 @@ _UPLOAD = {
     },
 }
 _ERROR_FILE = {
-    "text/csv": {"schema": {"type": "string"}},
-    "application/x-ndjson": {"schema": {"type": "string"}},
+    "text/csv": "An import of a CSV file: its failed rows with three more columns",
+    "application/x-ndjson": "An import of a JSONL file: its failed lines with `import_error`",
 }
 
 
@@ -118,33 +118,34 @@ def create_import() -> tuple[dict[str, Any], int, dict[str, str]]:
     except BaseException:
         jobs.discard(job_id)
         raise
-    location = url_for("admin_imports.retrieve_import", job_id=job_id)
+    location = url_for("admin_imports.retrieve_import", import_id=job_id)
     return _out(job), 202, {"Location": location}
 
 
-@bp.get("/<job_id>")
+@bp.get("/<import_id>")
 @documented(summary="An import job", response=ImportJobOut, auth="admin")
-async def retrieve_import(job_id: str) -> dict[str, Any]:
+async def retrieve_import(import_id: str) -> dict[str, Any]:
     """State, progress, counts, the first errors and the link to the full error report."""
-    return _out(await _job(job_id))
+    return _out(await _job(import_id))
 
 
-@bp.post("/<job_id>/cancel")
+@bp.post("/<import_id>/cancel")
 @documented(summary="Cancel an import job", response=ImportJobOut, auth="admin")
-async def cancel_import(job_id: str) -> dict[str, Any]:
+async def cancel_import(import_id: str) -> dict[str, Any]:
     """Stop the job after the batch it is writing (rows written stay; running the same file
     again later completes it)."""
-    job = await get_jobs().cancel(job_id, kind=IMPORT_JOB)
+    job = await get_jobs().cancel(import_id, kind=IMPORT_JOB)
     if job is None:
-        raise _missing(job_id)
+        raise _missing(import_id)
     return _out(job)
 
 
-@bp.get("/<job_id>/errors")
-@documented(summary="An import job's error report", response_content=_ERROR_FILE, auth="admin")
-def import_errors(job_id: str) -> Response:
+@bp.get("/<import_id>/errors")
+@documented(summary="An import job's error report", download=_ERROR_FILE, auth="admin")
+def import_errors(import_id: str) -> Response:
     """Every failed row as it was in the file, with its line, field and message (CSV rows
     with three more columns, or JSON lines with an `import_error` key): fix and import it."""
+    job_id = import_id
     job = run(get_jobs().get(job_id, kind=IMPORT_JOB))
     if job is None:
         raise _missing(job_id)
@@ -182,7 +183,7 @@ def _missing(job_id: str) -> NotFound:
 def _out(job: dict[str, Any]) -> dict[str, Any]:
     """The job's view, with the link to its error report once a row failed."""
     failed = (job.get("counts") or {}).get("failed", 0)
-    url = url_for("admin_imports.import_errors", job_id=job["id"]) if failed else None
+    url = url_for("admin_imports.import_errors", import_id=job["id"]) if failed else None
     return {**job, "errors_url": url}
 
 

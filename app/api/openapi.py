@@ -73,9 +73,14 @@ def documented(
     if_match: bool = False,
     status: int = 200,
     request_content: Mapping[str, Any] | None = None,
-    response_content: Mapping[str, Any] | None = None,
+    download: Mapping[str, str] | None = None,
 ) -> Callable[[F], F]:
     """Attach OpenAPI metadata to a view function.
+
+    ``status``: the success status (202 for a job accepted). ``download``: the answer is a
+    file, not ``response``'s JSON: its media types, each with a description (``response`` is
+    then not needed). ``request_content``: the body is not JSON (an upload): its OpenAPI
+    ``content`` map (media type → ``{"schema": ...}``); the route then takes a body.
 
     ``responses`` adds (or replaces) statuses only this route answers, e.g.
     ``{422: "Email already registered"}`` or ``{503: ("Not ready", HealthResponse)}``.
@@ -97,7 +102,7 @@ def documented(
             "if_match": if_match,
             "status": status,
             "request_content": request_content,
-            "response_content": response_content,
+            "download": dict(download or {}),
         }
         return view
 
@@ -195,18 +200,37 @@ def _statuses(meta: Mapping[str, Any], path: str, method: str) -> dict[int, Resp
     return dict(sorted(statuses.items()))
 
 
+_DISPOSITION_HEADER = {
+    "Content-Disposition": {
+        "description": 'The file\'s name: `attachment; filename="…"`.',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _success(meta: Mapping[str, Any], components: _Components) -> dict[str, Any]:
+    """The success answer: ``response``'s JSON, or a file of the ``download`` media types."""
+    if meta.get("download"):
+        return {
+            "description": "The file, streamed",
+            "headers": dict(_DISPOSITION_HEADER),
+            "content": {
+                media_type: {"schema": {"type": "string", "description": description}}
+                for media_type, description in meta["download"].items()
+            },
+        }
+    description = "Accepted" if meta.get("status") == 202 else "OK"
+    schema = components.ref(meta["response"], "serialization")
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 def _responses(
     meta: Mapping[str, Any], path: str, method: str, components: _Components
 ) -> dict[str, Any]:
-    success = str(meta.get("status") or 200)
-    content = meta.get("response_content") or {
-        "application/json": {"schema": components.ref(meta["response"], "serialization")}
-    }
-    responses: dict[str, Any] = {
-        success: {"description": "Accepted" if success == "202" else "OK", "content": content}
-    }
+    ok = str(meta.get("status", 200))
+    responses: dict[str, Any] = {ok: _success(meta, components)}
     if meta.get("etag"):
-        responses[success]["headers"] = {"ETag": _ETAG_HEADER}
+        responses[ok]["headers"] = {"ETag": _ETAG_HEADER}
     for status, response in _statuses(meta, path, method).items():
         description, model = response if isinstance(response, tuple) else (response, ErrorResponse)
         responses[str(status)] = _error(description, model, components, status)
@@ -358,9 +382,11 @@ def render_docs(spec: dict[str, Any]) -> str:
                 parts.append(_fields_table(schemas.get(ref, {})))
             elif body:
                 parts.append(f"<p>Body: <code>{html.escape(', '.join(body['content']))}</code></p>")
-            code, ok = next((c, r) for c, r in op["responses"].items() if c.startswith("2"))
-            answer = ok["content"].get("application/json")
-            shown = _type_of(answer["schema"]) if answer else ", ".join(ok["content"])
-            parts.append(f"<p>{code}: <code>{html.escape(shown)}</code></p>")
+            status, ok = next(iter(op["responses"].items()))
+            for media_type, content in ok["content"].items():
+                kind = _type_of(content["schema"])
+                parts.append(
+                    f"<p>{status} ({html.escape(media_type)}): <code>{html.escape(kind)}</code></p>"
+                )
     parts.append("</body></html>")
     return "".join(parts)

@@ -4,6 +4,7 @@
 - ``api-key`` and ``token`` (:mod:`app.cli.keys`): credentials;
 - ``index`` with ``status`` / ``verify`` (:mod:`app.cli.index`) and ``reindex``
   (:mod:`app.cli.reindex`): the search index;
+- ``export`` (:mod:`app.cli.export`): customers as a file;
 - ``erase`` and ``purge`` (:mod:`app.cli.privacy`): erasure and retention;
 - ``import`` (:mod:`app.cli.imports`): customers from a file.
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 import click
 
+from app.cli.export import export
 from app.cli.imports import import_command
 from app.cli.index import index
 from app.cli.keys import api_key, token
@@ -40,5 +42,5 @@ def cli() -> None:
     """Customer Module service."""
 
 
-for _command in (serve, api_key, token, index, reindex, erase, purge, import_command):
+for _command in (serve, api_key, token, index, reindex, export, erase, purge, import_command):
     cli.add_command(_command)

@@ -28,6 +28,7 @@ from app.service.admission import SECANTUSDB_SCAN_LIMIT, SearchGate
 from app.service.methods.addresses import AddressMethods
 from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
+from app.service.methods.exports import ExportMethods
 from app.service.methods.groups import GroupMethods
 from app.service.methods.imports import ImportMethods
 from app.service.methods.merging import MergeMethods
@@ -39,10 +40,17 @@ __all__ = ["CustomerIndex", "CustomerModuleService"]
 
 
 class CustomerModuleService(
-    CustomerMethods, AddressMethods, GroupMethods, MergeMethods, PrivacyMethods, ImportMethods
+    CustomerMethods,
+    AddressMethods,
+    GroupMethods,
+    MergeMethods,
+    PrivacyMethods,
+    ExportMethods,
+    ImportMethods,
 ):
     """The customer module: customers, their addresses, groups and memberships; merging
-    customers; one customer's data export and erasure; bulk import."""
+    customers; one customer's data export and erasure; exports and imports of many
+    customers."""
 
     @classmethod
     async def connect(

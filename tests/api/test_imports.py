@@ -191,6 +191,6 @@ def test_the_routes_are_documented(client):
                                                      "application/gzip", "multipart/form-data"}  # fmt: skip
     assert "202" in upload["responses"] and "413" in upload["responses"]
     assert "403" in upload["responses"]
-    errors = spec["paths"]["/admin/customers/imports/{job_id}/errors"]["get"]
+    errors = spec["paths"]["/admin/customers/imports/{import_id}/errors"]["get"]
     assert "text/csv" in errors["responses"]["200"]["content"]
-    assert "/admin/customers/imports/{job_id}/cancel" in spec["paths"]
+    assert "/admin/customers/imports/{import_id}/cancel" in spec["paths"]

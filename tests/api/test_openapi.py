@@ -35,11 +35,13 @@ ROUTES = {
     ("post", "/store/customers/me/addresses/{address_id}"),
     ("delete", "/store/customers/me/addresses/{address_id}"),
     ("get", "/health"), ("get", "/health/ready"), ("get", "/admin/me"),
+    ("get", "/admin/customers/export"), ("post", "/admin/customers/export"),
+    ("get", "/admin/customers/exports/{job_id}"), ("get", "/admin/customers/exports/{job_id}/file"),
     ("get", "/admin/customers/{customer_id}/data-export"),
     ("post", "/admin/customers/{customer_id}/erase"),
-    ("post", "/admin/customers/imports"), ("get", "/admin/customers/imports/{job_id}"),
-    ("get", "/admin/customers/imports/{job_id}/errors"),
-    ("post", "/admin/customers/imports/{job_id}/cancel"),
+    ("post", "/admin/customers/imports"), ("get", "/admin/customers/imports/{import_id}"),
+    ("get", "/admin/customers/imports/{import_id}/errors"),
+    ("post", "/admin/customers/imports/{import_id}/cancel"),
 }  # fmt: skip
 
 
