@@ -111,6 +111,7 @@ class Settings:
     metrics_port: int | None = None  # METRICS_PORT: serve /metrics there instead (no auth)
     shutdown_timeout: float = 10.0  # CUSTOMERS_SHUTDOWN_TIMEOUT: in-flight requests' deadline
     link_guest_on_register: bool = False  # CUSTOMERS_LINK_GUEST_ON_REGISTER: merge the guest
+    import_max_bytes: int = 1 << 30  # CUSTOMERS_IMPORT_MAX_BYTES: largest import upload (1 GiB)
 
     def __post_init__(self) -> None:
         """Refuse values no service can run with, naming the variable (also for Settings(...))."""
@@ -142,6 +143,7 @@ class Settings:
             metrics_port=_integer(env, "METRICS_PORT", None, what=PORT_NUMBER),
             shutdown_timeout=_number(env, "CUSTOMERS_SHUTDOWN_TIMEOUT", 10.0),
             link_guest_on_register=_switch(env, "CUSTOMERS_LINK_GUEST_ON_REGISTER", default=False),
+            import_max_bytes=_integer(env, "CUSTOMERS_IMPORT_MAX_BYTES", 1 << 30),
         )
 
     @property
@@ -212,6 +214,10 @@ def _check_settings(settings: Settings) -> None:
         f"METRICS_PORT must be {PORT_NUMBER}, got {port}",
     )
     _check_seconds(settings.shutdown_timeout, "CUSTOMERS_SHUTDOWN_TIMEOUT", zero_ok=True)
+    _require(
+        settings.import_max_bytes >= 1,
+        f"CUSTOMERS_IMPORT_MAX_BYTES must be 1 or more, got {settings.import_max_bytes}",
+    )
 
 
 def _check_connections(settings: Settings) -> None:

@@ -72,13 +72,15 @@ def documented(
     etag: bool = False,
     if_match: bool = False,
     status: int = 200,
+    request_content: Mapping[str, Any] | None = None,
     download: Mapping[str, str] | None = None,
 ) -> Callable[[F], F]:
     """Attach OpenAPI metadata to a view function.
 
     ``status``: the success status (202 for a job accepted). ``download``: the answer is a
     file, not ``response``'s JSON: its media types, each with a description (``response`` is
-    then not needed).
+    then not needed). ``request_content``: the body is not JSON (an upload): its OpenAPI
+    ``content`` map (media type → ``{"schema": ...}``); the route then takes a body.
 
     ``responses`` adds (or replaces) statuses only this route answers, e.g.
     ``{422: "Email already registered"}`` or ``{503: ("Not ready", HealthResponse)}``.
@@ -99,6 +101,7 @@ def documented(
             "etag": etag,
             "if_match": if_match,
             "status": status,
+            "request_content": request_content,
             "download": dict(download or {}),
         }
         return view
@@ -170,7 +173,8 @@ def _error(
 
 def _statuses(meta: Mapping[str, Any], path: str, method: str) -> dict[int, Response]:
     """Every error status the route can answer, from what the route is."""
-    takes_body = meta["body"] is not None and method in ("POST", "PUT", "PATCH")
+    has_body = meta["body"] is not None or meta.get("request_content") is not None
+    takes_body = has_body and method in ("POST", "PUT", "PATCH")
     statuses: dict[int, Response] = {}
     if meta["query"] is not None or takes_body or "{" in path:
         statuses[400] = "Invalid request (`invalid_data`), e.g. a value over a limit"
@@ -266,7 +270,9 @@ def build_spec(app: Flask, *, title: str = "Customers API", version: str = "0.1.
             doc = (view.__doc__ or "").strip()
             if doc:
                 operation["description"] = doc
-            if meta["body"] is not None and method in ("POST", "PUT", "PATCH"):
+            if meta.get("request_content") and method in ("POST", "PUT", "PATCH"):
+                operation["requestBody"] = {"required": True, "content": meta["request_content"]}
+            elif meta["body"] is not None and method in ("POST", "PUT", "PATCH"):
                 operation["requestBody"] = {
                     "required": True,
                     "content": {"application/json": {"schema": components.ref(meta["body"])}},
@@ -370,10 +376,12 @@ def render_docs(spec: dict[str, Any]) -> str:
                     )
                 )
             body = op.get("requestBody")
-            if body:
+            if body and "application/json" in body["content"]:
                 ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
                 parts.append(f"<p>Body (<code>{html.escape(ref)}</code>):</p>")
                 parts.append(_fields_table(schemas.get(ref, {})))
+            elif body:
+                parts.append(f"<p>Body: <code>{html.escape(', '.join(body['content']))}</code></p>")
             status, ok = next(iter(op["responses"].items()))
             for media_type, content in ok["content"].items():
                 kind = _type_of(content["schema"])

@@ -5,7 +5,8 @@
 - ``index`` with ``status`` / ``verify`` (:mod:`app.cli.index`) and ``reindex``
   (:mod:`app.cli.reindex`): the search index;
 - ``export`` (:mod:`app.cli.export`): customers as a file;
-- ``erase`` and ``purge`` (:mod:`app.cli.privacy`): erasure and retention.
+- ``erase`` and ``purge`` (:mod:`app.cli.privacy`): erasure and retention;
+- ``import`` (:mod:`app.cli.imports`): customers from a file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import click
 
 from app.cli.export import export
+from app.cli.imports import import_command
 from app.cli.index import index
 from app.cli.keys import api_key, token
 from app.cli.privacy import erase, purge
@@ -40,5 +42,5 @@ def cli() -> None:
     """Customer Module service."""
 
 
-for _command in (serve, api_key, token, index, reindex, export, erase, purge):
+for _command in (serve, api_key, token, index, reindex, export, erase, purge, import_command):
     cli.add_command(_command)

@@ -30,6 +30,7 @@ from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
 from app.service.methods.exports import ExportMethods
 from app.service.methods.groups import GroupMethods
+from app.service.methods.imports import ImportMethods
 from app.service.methods.merging import MergeMethods
 from app.service.methods.privacy import PrivacyMethods
 from app.service.migrations import add_q_terms
@@ -39,10 +40,17 @@ __all__ = ["CustomerIndex", "CustomerModuleService"]
 
 
 class CustomerModuleService(
-    CustomerMethods, AddressMethods, GroupMethods, MergeMethods, PrivacyMethods, ExportMethods
+    CustomerMethods,
+    AddressMethods,
+    GroupMethods,
+    MergeMethods,
+    PrivacyMethods,
+    ExportMethods,
+    ImportMethods,
 ):
     """The customer module: customers, their addresses, groups and memberships; merging
-    customers; one customer's data export and erasure; exports of many customers."""
+    customers; one customer's data export and erasure; exports and imports of many
+    customers."""
 
     @classmethod
     async def connect(
