@@ -27,6 +27,7 @@ from app import readiness
 from app.config import Settings
 from app.credentials import ApiKeys
 from app.db import close_client, new_client, open_client
+from app.duplicates import DetectionOptions
 from app.embedded import EmbeddedServer
 from app.metrics import new_registry
 from app.runtime import LoopThread, Runtime, Search
@@ -95,6 +96,13 @@ async def _assemble(
             search_concurrency=settings.search_concurrency,
             search_budget=settings.search_budget_seconds,
             index=parts.reader if parts is not None else None,
+        )
+        service.configure_duplicates(
+            DetectionOptions(
+                email_folding=settings.duplicates_email_folding,
+                phone_region=settings.duplicates_phone_region,
+            ),
+            min_score=settings.duplicates_min_score,
         )
         await ApiKeys(database).ensure_indexes()
     except BaseException:

@@ -28,13 +28,14 @@ from app.service.admission import SECANTUSDB_SCAN_LIMIT, SearchGate
 from app.service.methods.addresses import AddressMethods
 from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
+from app.service.methods.duplicates import DuplicateMethods
 from app.service.methods.groups import GroupMethods
 from app.service.store import Store
 
 __all__ = ["CustomerIndex", "CustomerModuleService"]
 
 
-class CustomerModuleService(CustomerMethods, AddressMethods, GroupMethods):
+class CustomerModuleService(DuplicateMethods, CustomerMethods, AddressMethods, GroupMethods):
     """The customer module: customers, their addresses, groups and memberships."""
 
     @classmethod

@@ -1,0 +1,168 @@
+"""Normalisers: the values duplicate detection compares, as plain functions. Pure.
+
+Two records of one person rarely agree letter for letter: "John.Doe@Gmail.com" and
+"john.doe@gmail.com", "+49 30 1234567" and "030 1234567", "Zoë Müller" and "zoe muller". Each
+function here maps such variants to one comparable value (or ``None`` when nothing is left to
+compare), so blocking keys and scores never see formatting. The merge lane reuses them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import phonenumbers
+
+from app.entities.values import digits_of
+
+__all__ = [
+    "DOT_BLIND_DOMAINS",
+    "fold_text",
+    "normalize_email",
+    "normalize_phone",
+    "normalize_postcode",
+    "normalize_street",
+    "phone_key",
+    "split_email",
+]
+
+DOT_BLIND_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+"""Providers that ignore dots in the local part (folded only with ``folding``)."""
+
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+_MAX_FOLDED = 200  # characters of a value that are compared (values are bounded anyway)
+_MIN_PHONE_DIGITS = 6  # fewer digits than this is not a phone number worth comparing
+_PHONE_KEY_DIGITS = 9  # trailing digits of a national number that identify it
+
+
+@functools.lru_cache(maxsize=65536)
+def fold_text(value: str | None) -> str | None:
+    """Accents removed (NFKD), case folded, punctuation turned into single spaces.
+
+    "  Zoë-Anne O'Brien " → "zoe anne o brien"; ``None`` when nothing comparable is left.
+    Cached: names repeat a lot across a customer base.
+    """
+    if not value:
+        return None
+    decomposed = unicodedata.normalize("NFKD", value[:_MAX_FOLDED])
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = _NOT_WORD.sub(" ", bare.casefold().replace("ß", "ss")).strip()
+    return folded or None
+
+
+def split_email(email: str | None) -> tuple[str, str] | None:
+    """``(local part, domain)`` of a trimmed, lower-cased email; ``None`` when not an email."""
+    if not email:
+        return None
+    local, at, domain = email.strip().lower().rpartition("@")
+    if not at or not local or not domain:
+        return None
+    return local, domain
+
+
+def normalize_email(email: str | None, *, folding: bool = False) -> str | None:
+    """Trimmed and lower-cased; with ``folding``, a ``+tag`` dropped from the local part and,
+    at providers that ignore them (:data:`DOT_BLIND_DOMAINS`), its dots too.
+
+    Folding is an option because most providers do deliver ``a.b@`` and ``ab@`` to different
+    people: it finds more duplicates at gmail and risks false ones elsewhere.
+    """
+    parts = split_email(email)
+    if parts is None:
+        return None
+    local, domain = parts
+    if folding:
+        local = local.split("+", 1)[0] or local
+        if domain in DOT_BLIND_DOMAINS:
+            local = local.replace(".", "") or local
+    return f"{local}@{domain}"
+
+
+def _parsed(phone: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    """The number ``phonenumbers`` reads: possible when written with a country code, valid
+    when read in ``region`` (else a foreign national number would get the region's code)."""
+    text = phone.strip()
+    international = text.startswith(("+", "00"))
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, None if international else region)
+    except phonenumbers.NumberParseException:
+        return None
+    if international:
+        return number if phonenumbers.is_possible_number(number) else None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+@functools.lru_cache(maxsize=65536)
+def normalize_phone(phone: str | None, region: str | None = None) -> str | None:
+    """E.164 (``+4930123456``) when ``phonenumbers`` can read it, else its bare digits.
+
+    A number written with its country code (``+49 …``, ``0049 …``) is read as such; a national
+    one (``030 …``) is read in ``region`` (ISO 3166 alpha-2, e.g. ``US``). Without a region, or
+    when the number does not parse, the digits are kept as they are. Fewer than 6 digits:
+    ``None`` (extensions, junk).
+    """
+    if phone is None or len(digits_of(phone)) < _MIN_PHONE_DIGITS:
+        return None
+    number = _parsed(phone, region)
+    if number is None:
+        return digits_of(phone)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.lru_cache(maxsize=65536)
+def phone_key(phone: str | None, region: str | None = None) -> str | None:
+    """What two ways of writing one phone share: the last 9 digits of its national number.
+
+    The national (significant) number is read by ``phonenumbers`` when the number is valid
+    written with its country code (``+49 …``, ``0049 …``) or in ``region``; otherwise it is the
+    digits as written. Its last 9 digits, leading zeros dropped, are the key: so
+    "+49 30 1234567", "0049 30 1234567" and "030 1234567" agree in any region, and so do
+    "+1 212 555 0100", "1-212-555-0100" and "(212) 555-0100". A national number from outside
+    the default region still meets its international form (its trunk ``0`` falls away), and
+    two numbers agreeing in 9 digits but not in their country codes are rare enough to leave
+    to the names, which a phone match needs anyway.
+    """
+    if phone is None or len(digits_of(phone)) < _MIN_PHONE_DIGITS:
+        return None
+    number = _parsed(phone, region)
+    if number is not None:
+        digits = phonenumbers.national_significant_number(number)
+    else:
+        digits = digits_of(phone)
+    return digits[-_PHONE_KEY_DIGITS:].lstrip("0") or None
+
+
+def normalize_postcode(postcode: str | None) -> str | None:
+    """Letters and digits only, upper-cased: "sw1a 1aa" and "SW1A1AA" agree."""
+    folded = fold_text(postcode)
+    return folded.replace(" ", "").upper() if folded else None
+
+
+_STREET_WORDS = frozenset(
+    {
+        *("street", "st", "str", "strasse", "road", "rd", "avenue", "ave", "av", "boulevard"),
+        *("blvd", "drive", "dr", "lane", "ln", "place", "pl", "court", "ct", "way", "rue"),
+        *("via", "calle", "weg"),
+    }
+)
+_STREET_SUFFIXES = ("strasse", "str")  # German compounds: "Hauptstraße", "Hauptstr."
+
+
+def _street_word(word: str) -> str:
+    for suffix in _STREET_SUFFIXES:
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            return word[: -len(suffix)]
+    return word
+
+
+def normalize_street(street: str | None) -> str | None:
+    """Folded, without the words for "street": "12 Baker Street" and "12 baker st." agree,
+    and so do "Hauptstraße 5" and "Hauptstr. 5"."""
+    folded = fold_text(street)
+    if not folded:
+        return None
+    words = [_street_word(word) for word in folded.split() if word not in _STREET_WORDS]
+    return " ".join(words) or folded
