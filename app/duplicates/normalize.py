@@ -30,7 +30,9 @@ __all__ = [
 DOT_BLIND_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 """Providers that ignore dots in the local part (folded only with ``folding``)."""
 
-_NOT_WORD = re.compile(r"[^0-9a-z]+")
+_NOT_WORD = re.compile(r"[\W_]+")  # any script's letters and digits are kept
+_UNDECOMPOSED = str.maketrans({"ß": "ss", "ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe"})
+"""Letters NFKD leaves whole that people commonly write without their mark."""
 _MAX_FOLDED = 200  # characters of a value that are compared (values are bounded anyway)
 _MIN_PHONE_DIGITS = 6  # fewer digits than this is not a phone number worth comparing
 _PHONE_KEY_DIGITS = 9  # trailing digits of a national number that identify it
@@ -40,14 +42,15 @@ _PHONE_KEY_DIGITS = 9  # trailing digits of a national number that identify it
 def fold_text(value: str | None) -> str | None:
     """Accents removed (NFKD), case folded, punctuation turned into single spaces.
 
-    "  Zoë-Anne O'Brien " → "zoe anne o brien"; ``None`` when nothing comparable is left.
+    "  Zoë-Anne O'Brien " → "zoe anne o brien", "Łukasz" → "lukasz", "Иван" → "иван";
+    ``None`` when nothing comparable is left.
     Cached: names repeat a lot across a customer base.
     """
     if not value:
         return None
     decomposed = unicodedata.normalize("NFKD", value[:_MAX_FOLDED])
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    folded = _NOT_WORD.sub(" ", bare.casefold().replace("ß", "ss")).strip()
+    folded = _NOT_WORD.sub(" ", bare.casefold().translate(_UNDECOMPOSED)).strip()
     return folded or None
 
 

@@ -6,20 +6,23 @@ Each kind of evidence adds points; the score is their sum, clamped to [0, 1]:
 evidence                                    points  reason
 ==========================================  ======  =========================================
 same (normalised) email                      0.70   ``same email``
-email local parts alike (one typo) or the    0.35   ``similar email 0.93``
-same local part at another domain
+email local parts one typo apart (a letter   0.25   ``similar email 0.93``
+transposed, dropped, doubled; same domain)
+the same local part at another domain        0.15   ``same email name at another domain``
 same phone (national significant number)     0.45   ``same phone``
 same postcode and street                     0.35   ``same postcode and street``
 same postcode only                           0.05   ``same postcode``
 same company                                 0.10   ``same company``
-names (both known): similarity s ≥ 0.7       s-0.6  ``name 0.93`` (``, swapped``)
+names (both known): similarity s ≥ 0.8     2(s-0.8) ``name 0.93`` (``, swapped``)
 names clearly different (s < 0.7)           -0.40   ``different names``
 ==========================================  ======  =========================================
 
 A pair is a duplicate from :data:`DEFAULT_MIN_SCORE` (0.6) on. So an email alone is enough
 (a guest and an account of one email are the commonest duplicate), a phone alone is not (a
 household's or a company's phone is shared), a phone or an address needs a name that agrees,
-and a name alone, however exact, never is (namesakes). Last names that agree with first names
+and a name alone, however exact, never is (namesakes), nor with an email that merely looks
+alike (most emails are made of the name, so "john.smith@a" and "johnsmith@b" say little more
+than the name does). Last names that agree with first names
 that clearly do not ("Anna Smith" / "Peter Smith") are two people whatever else they share,
 typically a family at one address: the score is then capped at :data:`CONFLICT_CAP`, below
 any threshold one would use.
@@ -42,10 +45,10 @@ DEFAULT_MIN_SCORE = 0.6
 CONFLICT_CAP = 0.4
 """The highest score of two people whose first names conflict under one last name."""
 
-SAME_EMAIL, SIMILAR_EMAIL, SAME_PHONE = 0.70, 0.35, 0.45
+SAME_EMAIL, SIMILAR_EMAIL, OTHER_DOMAIN, SAME_PHONE = 0.70, 0.25, 0.15, 0.45
 SAME_PLACE, SAME_POSTCODE, SAME_COMPANY = 0.35, 0.05, 0.10
-NAME_FLOOR, DIFFERENT_NAMES = 0.6, -0.40
-_NAMES_ALIKE = 0.7  # name similarity from which a name is evidence for, below it against
+NAME_FLOOR, NAME_SLOPE, DIFFERENT_NAMES = 0.8, 2.0, -0.40
+_NAMES_UNLIKE = 0.7  # name similarity below which names are evidence against a duplicate
 _MIN_LOCAL = 4  # shorter email local parts ("info", "jo") are not compared for typos
 
 
@@ -55,6 +58,21 @@ class Match:
 
     score: float
     reasons: tuple[str, ...]
+
+
+def _letters(local: str) -> str:
+    return "".join(c for c in local if c.isalpha())
+
+
+def _beyond_name(local: str, profile: Profile) -> str:
+    """The letters of an email's local part that its owner's name does not explain."""
+    words = sorted(
+        {w for part in (profile.first, profile.last) if part for w in part.split()}, key=len
+    )
+    for word in reversed(words):
+        if len(word) > 1:
+            local = local.replace(word, " ")
+    return _letters(local)
 
 
 def _email(a: Profile, b: Profile) -> tuple[float, str] | None:
@@ -68,8 +86,12 @@ def _email(a: Profile, b: Profile) -> tuple[float, str] | None:
     if min(len(local_a), len(local_b)) < _MIN_LOCAL:
         return None
     if local_a == local_b:
-        return SIMILAR_EMAIL, "same email name at another domain"
-    if domain_a == domain_b and OSA.distance(local_a, local_b) <= 1:
+        return OTHER_DOMAIN, "same email name at another domain"
+    if domain_a != domain_b or _letters(local_a) == _letters(local_b):
+        return None  # "john.smith" / "johnsmith2": how emails are made of names, not a typo
+    if _beyond_name(local_a, a) == _beyond_name(local_b, b):
+        return None  # "eric.m" / "erica.m" of Eric and Erica: the names differ, not a typo
+    if OSA.distance(local_a, local_b) <= 1:
         similarity = OSA.normalized_similarity(local_a, local_b)
         return SIMILAR_EMAIL, f"similar email {similarity:.2f}"
     return None
@@ -103,9 +125,10 @@ def score_pair(a: Profile, b: Profile) -> Match:
         if names.conflict:
             evidence.append((DIFFERENT_NAMES, "different first names"))
             cap = CONFLICT_CAP
-        elif names.similarity >= _NAMES_ALIKE:
+        elif names.similarity >= _NAMES_UNLIKE:
             label = f"name {names.similarity:.2f}" + (", swapped" if names.swapped else "")
-            evidence.append((names.similarity - NAME_FLOOR, label))
+            points = max(0.0, (names.similarity - NAME_FLOOR) * NAME_SLOPE)
+            evidence.append((points, label))
         else:
             evidence.append((DIFFERENT_NAMES, "different names"))
     evidence.sort(key=lambda item: -item[0])
