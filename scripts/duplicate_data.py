@@ -49,8 +49,15 @@ class Base:
     records: list[Record] = field(default_factory=list)
     persons: list[int] = field(default_factory=list)
     record_kinds: list[str] = field(default_factory=list)
+    _stored: set[str] = field(default_factory=set)
 
     def add(self, record: Record, person: int, kind: str) -> None:
+        email = (record.get("email") or "").lower()
+        if email:  # one email per has_account among live customers, as the service enforces
+            key = f"{email}|{bool(record.get('has_account'))}"
+            if key in self._stored:
+                record = {**record, "email": None}
+            self._stored.add(key)
         self.records.append(record)
         self.persons.append(person)
         self.record_kinds.append(kind)
