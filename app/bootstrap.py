@@ -7,7 +7,8 @@ is wired by having its attributes set from outside: each is given what it needs 
   client (``MONGODB_URI``, or the embedded server of the data dir, which the runtime then holds),
   the search backend (``ELASTICSEARCH_URL``, or tantivy in the data dir), the sync indexer that
   runs in this process unless ``CUSTOMERS_INDEXER=off``, the index reader with read-your-writes,
-  the service (given the reader), the readiness checks and the metrics registry.
+  the service (given the reader), the background jobs' runner (:mod:`app.jobs`), the readiness
+  checks and the metrics registry.
 - :func:`connected` / :func:`connected_search`: a database (and a backend) for one command
   (``customers api-key``, ``customers index status``, ``customers reindex`` ...).
 - :func:`new_indexer`: the sync indexer, for ``serve`` and ``customers index`` alike.
@@ -29,6 +30,8 @@ from app.credentials import ApiKeys
 from app.db import close_client, new_client, open_client
 from app.duplicates import DetectionOptions
 from app.embedded import EmbeddedServer
+from app.jobs import JobRunner, Jobs
+from app.jobs.store import JobStore
 from app.metrics import new_registry
 from app.runtime import LoopThread, Runtime, Search
 from app.service import CustomerModuleService
@@ -125,7 +128,14 @@ async def _assemble(
         checks=checks,
         search=parts,
         database_server=server,
+        jobs=_jobs(settings, database, service),
     )
+
+
+def _jobs(settings: Settings, database: Database, service: CustomerModuleService) -> Jobs:
+    """Background jobs, with their files in the data directory's ``jobs/``."""
+    store = JobStore(database["jobs"])
+    return Jobs(store, JobRunner(store, service, settings.data_dir / "jobs"))
 
 
 def _open_search(settings: Settings, database: Database, registry: CollectorRegistry) -> Search:

@@ -6,8 +6,9 @@ background thread (:class:`LoopThread`), because PyMongo's ``AsyncMongoClient`` 
 loop that opened it: the service's client, the search backend and the in-process indexer all
 live there, and WSGI worker threads block on their results.
 
-:meth:`Runtime.close` undoes it in the order a clean shutdown needs: the indexer stops (it saves
-its checkpoint and releases its lease), the search backend and the MongoDB client close, the
+:meth:`Runtime.close` undoes it in the order a clean shutdown needs: a running job is
+interrupted (requeued or failed, see :mod:`app.jobs`), the indexer stops (it saves its
+checkpoint and releases its lease), the search backend and the MongoDB client close, the
 loop stops, and the process leaves the embedded MongoDB (stopping it if it was the last user).
 """
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
     from app.config import Settings
     from app.embedded import EmbeddedServer
+    from app.jobs import Jobs
     from app.readiness import Check
     from app.service import CustomerModuleService
     from indexers.backends.base import SearchBackend
@@ -39,6 +41,7 @@ __all__ = ["LoopThread", "Runtime", "Search"]
 T = TypeVar("T")
 
 INDEXER_STOP_SECONDS = 15.0  # an indexer's last batch and checkpoint, at shutdown
+JOBS_STOP_SECONDS = 10.0  # a running job's interruption (requeued or failed), at shutdown
 CLOSE_SECONDS = 10.0  # a backend or client closing, at shutdown
 
 log = logging.getLogger("customers.runtime")
@@ -106,6 +109,9 @@ class Runtime:
     checks: Mapping[str, Check]  # readiness: name → check
     search: Search | None = None
     database_server: EmbeddedServer | None = None  # the embedded MongoDB handle we hold
+    jobs: Jobs | None = None  # background jobs (imports, exports, scans) this process runs
+    _jobs_stop: asyncio.Event | None = field(default=None, init=False)
+    _jobs_run: Future[None] | None = field(default=None, init=False)
     _indexer_stop: asyncio.Event | None = field(default=None, init=False)
     _indexer_run: Future[None] | None = field(default=None, init=False)
     _closed: bool = field(default=False, init=False)
@@ -120,7 +126,10 @@ class Runtime:
         return self.loop.run(coro, timeout)
 
     def start(self) -> None:
-        """Start the in-process sync indexer (a task of the loop), if there is one."""
+        """Start the in-process sync indexer and the job runner (tasks of the loop)."""
+        if self.jobs is not None and self._jobs_run is None:
+            self._jobs_stop = jobs_stop = asyncio.Event()
+            self._jobs_run = self.loop.submit(self.jobs.runner.run(jobs_stop))
         indexer = self.indexer
         if indexer is None or self._indexer_run is not None:
             return
@@ -133,7 +142,8 @@ class Runtime:
         if self._closed:
             return
         self._closed = True
-        self._stop_indexer()
+        self._stop_task(self._jobs_stop, self._jobs_run, JOBS_STOP_SECONDS)
+        self._stop_task(self._indexer_stop, self._indexer_run, INDEXER_STOP_SECONDS)
         if self.search is not None:
             self._best_effort("closing the search backend", self.search.backend.close())
         self._best_effort("closing the MongoDB client", self.client.close())
@@ -141,14 +151,16 @@ class Runtime:
         if self.database_server is not None:
             self.database_server.stop()
 
-    def _stop_indexer(self) -> None:
-        """Let the indexer finish its batch, save its checkpoint and release its lease."""
-        stop, running = self._indexer_stop, self._indexer_run
+    def _stop_task(
+        self, stop: asyncio.Event | None, running: Future[None] | None, timeout: float
+    ) -> None:
+        """Let a loop task (the indexer: its batch, checkpoint and lease; the job runner: its
+        job's interruption) finish after ``stop`` is set."""
         if stop is None or running is None:
             return
         self.loop.loop.call_soon_threadsafe(stop.set)
         with contextlib.suppress(Exception):
-            running.result(timeout=INDEXER_STOP_SECONDS)
+            running.result(timeout=timeout)
 
     def _best_effort(self, what: str, closing: Awaitable[None]) -> None:
         try:

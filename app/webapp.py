@@ -25,6 +25,7 @@ from app.errors import Unavailable
 from app.runtime import LoopThread, Runtime
 
 if TYPE_CHECKING:
+    from app.jobs import Jobs
     from app.service import CustomerModuleService
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "InFlight",
     "cancel_requests",
     "close_app",
+    "get_jobs",
     "get_service",
     "run",
     "runtime_of",
@@ -104,6 +106,14 @@ def runtime_of(app: Flask) -> Runtime:
 def get_service() -> CustomerModuleService:
     """The current app's service (use only from code running on its loop)."""
     return runtime_of(current_app).service
+
+
+def get_jobs() -> Jobs:
+    """The current app's background jobs (:mod:`app.jobs`)."""
+    jobs = runtime_of(current_app).jobs
+    if jobs is None:  # every runtime build_runtime makes has them
+        raise Unavailable("Background jobs are not available in this process.")
+    return jobs
 
 
 def run(coro: Awaitable[T], *, app: Flask | None = None) -> T:
