@@ -23,6 +23,7 @@ from app import metrics, web
 from app.api import (
     admin_addresses,
     admin_customers,
+    admin_duplicates,
     admin_groups,
     admin_me,
     admin_search,
@@ -54,6 +55,7 @@ BLUEPRINTS: list[Blueprint] = [
     meta.bp,
     admin_me.bp,
     admin_search.bp,
+    admin_duplicates.bp,  # before admin_customers: /duplicates/scans is not a customer id
     admin_customers.bp,
     admin_addresses.bp,
     admin_groups.bp,

@@ -3,7 +3,8 @@
 - ``serve`` (:mod:`app.cli.serve`): the API under waitress, with its indexer;
 - ``api-key`` and ``token`` (:mod:`app.cli.keys`): credentials;
 - ``index`` with ``status`` / ``verify`` (:mod:`app.cli.index`) and ``reindex``
-  (:mod:`app.cli.reindex`): the search index.
+  (:mod:`app.cli.reindex`): the search index;
+- ``duplicates scan`` (:mod:`app.cli.duplicates`): likely duplicate customers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import click
 
+from app.cli.duplicates import duplicates
 from app.cli.index import index
 from app.cli.keys import api_key, token
 from app.cli.reindex import reindex
@@ -36,5 +38,5 @@ def cli() -> None:
     """Customer Module service."""
 
 
-for _command in (serve, api_key, token, index, reindex):
+for _command in (serve, api_key, token, index, reindex, duplicates):
     cli.add_command(_command)
