@@ -56,7 +56,9 @@ JOHN = {"first_name": "John", "last_name": "Smith"}
         (None, None),
     ],
 )
-def test_fold_text_removes_accents_case_and_punctuation(raw: str | None, folded: str | None) -> None:
+def test_fold_text_removes_accents_case_and_punctuation(
+    raw: str | None, folded: str | None
+) -> None:
     assert fold_text(raw) == folded
 
 
