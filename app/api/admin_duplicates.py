@@ -60,7 +60,7 @@ async def find_duplicates(customer_id: str) -> Body:
     response=d.ScanJobResponse,
     auth="admin",
     tag="Duplicates",
-    responses={202: ("The scan job, queued", d.ScanJobResponse)},
+    status=202,
 )
 async def start_scan() -> tuple[Body, int]:
     """Queue a scan; answers 202 with the job (follow it at ``…/scans/{id}``)."""

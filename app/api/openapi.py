@@ -71,8 +71,12 @@ def documented(
     responses: Mapping[int, Response] | None = None,
     etag: bool = False,
     if_match: bool = False,
+    status: int = 200,
 ) -> Callable[[F], F]:
     """Attach OpenAPI metadata to a view function.
+
+    ``status`` is the success status the view answers with ``response`` (202 for a route that
+    queues a job).
 
     ``responses`` adds (or replaces) statuses only this route answers, e.g.
     ``{422: "Email already registered"}`` or ``{503: ("Not ready", HealthResponse)}``.
@@ -92,6 +96,7 @@ def documented(
             "responses": dict(responses or {}),
             "etag": etag,
             "if_match": if_match,
+            "status": status,
         }
         return view
 
@@ -191,16 +196,17 @@ def _statuses(meta: Mapping[str, Any], path: str, method: str) -> dict[int, Resp
 def _responses(
     meta: Mapping[str, Any], path: str, method: str, components: _Components
 ) -> dict[str, Any]:
+    ok = str(meta.get("status", 200))
     responses: dict[str, Any] = {
-        "200": {
-            "description": "OK",
+        ok: {
+            "description": "OK" if ok == "200" else "Accepted",
             "content": {
                 "application/json": {"schema": components.ref(meta["response"], "serialization")}
             },
         }
     }
     if meta.get("etag"):
-        responses["200"]["headers"] = {"ETag": _ETAG_HEADER}
+        responses[ok]["headers"] = {"ETag": _ETAG_HEADER}
     for status, response in _statuses(meta, path, method).items():
         description, model = response if isinstance(response, tuple) else (response, ErrorResponse)
         responses[str(status)] = _error(description, model, components, status)
@@ -348,7 +354,8 @@ def render_docs(spec: dict[str, Any]) -> str:
                 ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
                 parts.append(f"<p>Body (<code>{html.escape(ref)}</code>):</p>")
                 parts.append(_fields_table(schemas.get(ref, {})))
-            ok = op["responses"]["200"]["content"]["application/json"]["schema"]
-            parts.append(f"<p>200: <code>{html.escape(_type_of(ok))}</code></p>")
+            status = min(op["responses"])  # the success status (2xx) sorts first
+            ok = op["responses"][status]["content"]["application/json"]["schema"]
+            parts.append(f"<p>{status}: <code>{html.escape(_type_of(ok))}</code></p>")
     parts.append("</body></html>")
     return "".join(parts)

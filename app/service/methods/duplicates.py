@@ -11,6 +11,7 @@ take far longer), then scores in a worker thread so the event loop keeps serving
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,10 @@ CANDIDATES_PER_QUERY = 50  # hits each blocking query of a lookup may add
 _READ_BATCH = 2000  # customers per MongoDB batch of a scan
 _REPORT_SECONDS = 0.5  # how often a scan's comparing phase reports progress
 _LIVE = {"deleted_at": None}
+
+
+class _Stopped(Exception):
+    """Ends a scan's comparing thread early (its caller stopped waiting)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,24 +169,36 @@ class DuplicateMethods(CustomerMethods):
     async def scan_duplicates(
         self, *, min_score: float | None = None, progress: ScanProgress | None = None
     ) -> list[Cluster]:
-        """Every cluster of duplicates among the live customers, highest score first."""
+        """Every cluster of duplicates among the live customers, highest score first.
+
+        ``progress`` may raise (a cancelled job): the comparing stops at its next report and
+        the exception reaches the caller.
+        """
         threshold = _min_score(min_score, self.min_score)
-        total = await self._store.customers.count_documents(_LIVE)
-        profiles = await self._read_profiles(total, progress)
+        estimate = await self._store.customers.estimated_document_count()
+        profiles = await self._read_profiles(estimate, progress)
         total = len(profiles)
-        done = 0
+        done, stopped = 0, False
 
         def compared(count: int) -> None:
             nonlocal done
+            if stopped:
+                raise _Stopped
             done = count
 
         work = asyncio.ensure_future(
             asyncio.to_thread(scored_pairs, profiles, min_score=threshold, progress=compared)
         )
-        while not work.done():
-            await asyncio.wait({work}, timeout=_REPORT_SECONDS)
-            if progress is not None:
-                await progress(total + done, 2 * total)
+        try:
+            while not work.done():
+                await asyncio.wait({work}, timeout=_REPORT_SECONDS)
+                if progress is not None:
+                    await progress(total + done, 2 * total)
+        except BaseException:
+            stopped = True  # the worker thread ends at its next report
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(work)
+            raise
         return cluster_pairs(work.result(), threshold)
 
     async def _read_profiles(self, total: int, progress: ScanProgress | None) -> list[Profile]:
