@@ -38,6 +38,7 @@ PROJECTION: dict[str, Any] = {
 }
 """The stored fields a profile reads (a scan of the whole base reads only these)."""
 
+_MAX_NAME = 200  # characters of a stored name a candidate search looks up
 _MAX_PLACES = 20  # addresses of one customer compared (a customer may hold 200)
 
 
@@ -63,6 +64,8 @@ class Profile:
     company: str | None
     places: frozenset[tuple[str, str]]
     postcodes: frozenset[str]
+    name: str = ""
+    """The name as stored ("first last", at most 200 characters): what a search looks up."""
 
     @property
     def email_parts(self) -> tuple[str, str] | None:
@@ -131,4 +134,9 @@ def profile_of(doc: Mapping[str, Any], options: DetectionOptions) -> Profile:
         company=_first_known(doc.get("company_name"), *(a.get("company") for a in addresses)),
         places=frozenset(places),
         postcodes=frozenset(postcodes),
+        name=" ".join(
+            text.strip()
+            for text in (_text(name_source.get("first_name")), _text(name_source.get("last_name")))
+            if text and text.strip()
+        )[:_MAX_NAME],
     )

@@ -14,7 +14,8 @@ LAST = ["Müller", "García", "Dubois", "Nowak", "Smith", "Rossi", "Ivanova", "O
 
 
 def _base(rng: random.Random) -> list[dict[str, Any]]:
-    """About 70 customers: singles, each fifth with a varied second record, a family."""
+    """About 70 customers: singles, each fifth with a varied second record, a few with a
+    second record at their address, an account, a sibling."""
     people: list[dict[str, Any]] = []
     for n in range(50):
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -33,6 +34,15 @@ def _base(rng: random.Random) -> list[dict[str, Any]]:
                     "first_name": last,  # swapped
                     "last_name": first.upper(),
                     "phone": f"030 {1_000_000 + n * 7919}",  # national form
+                }
+            )
+        if n % 10 == 3:  # linked by name and address only
+            people.append(
+                {
+                    "email": f"alt{n}@example.net",
+                    "first_name": first,
+                    "last_name": last,
+                    "addresses": [dict(person["addresses"][0])],
                 }
             )
     people.append({**people[0], "email": "P0@example.com", "has_account": True})
@@ -56,7 +66,7 @@ def test_the_scan_and_the_lookup_give_the_same_pairs(service, base) -> None:
     for cluster in clusters:
         for member in cluster.customer_ids:
             partners[member] = set(cluster.customer_ids) - {member}
-    assert len(clusters) == 10  # every fifth person, with the account of the first
+    assert len(clusters) == 15  # every fifth person (with the first's account), 5 at home
     assert reports[-1] == (2 * len(base), 2 * len(base))
     for customer_id in base:
         found = service.find_duplicates(customer_id)

@@ -142,9 +142,8 @@ class DuplicateMethods(CustomerMethods):
             ids.update(await self._ranked(profile.email.rpartition("@")[0]))
         for phone in sorted(profile.phones):
             ids.update(await self._listed({"q": phone}))
-        name = " ".join(part for part in (profile.first, profile.last) if part)
-        if name:
-            ids.update(await self._ranked(name))
+        if profile.name:
+            ids.update(await self._ranked(profile.name))
         return ids
 
     async def _listed(self, filters: dict[str, Any]) -> list[str]:
@@ -161,9 +160,12 @@ class DuplicateMethods(CustomerMethods):
         words = q.split()[:8]
         if not words:
             return []
-        result = await self.search_customers(
-            " ".join(words)[:200], config={"take": CANDIDATES_PER_QUERY, "select": ["id"]}
-        )
+        try:
+            result = await self.search_customers(
+                " ".join(words)[:200], config={"take": CANDIDATES_PER_QUERY, "select": ["id"]}
+            )
+        except InvalidData:  # a stored value no search accepts (from before the input checks)
+            return []
         return [hit.customer.id for hit in result.hits]
 
     async def scan_duplicates(
