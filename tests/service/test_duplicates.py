@@ -19,12 +19,13 @@ def _base(rng: random.Random) -> list[dict[str, Any]]:
     people: list[dict[str, Any]] = []
     for n in range(50):
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        person = {
+        home = {"address_1": f"Hauptstraße {n + 1}", "postal_code": f"{10_000 + n}"}
+        person: dict[str, Any] = {
             "email": f"p{n}@example.com",
             "first_name": first,
             "last_name": last,
             "phone": f"+49 30 {1_000_000 + n * 7919}",
-            "addresses": [{"address_1": f"Hauptstraße {n + 1}", "postal_code": f"{10_000 + n}"}],
+            "addresses": [home],
         }
         people.append(person)
         if n % 5 == 0:
