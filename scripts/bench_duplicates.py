@@ -10,7 +10,9 @@
    pair against the planted truth (every pair inside a cluster is a predicted pair), overall and
    by kind of planted duplicate, plus the false pairs by kind of hard negative.
 3. Times ``find_duplicates`` for ``--lookups`` customers (half with a planted duplicate):
-   p50/p99, and how often its answer equals the scan's pairs of that customer.
+   p50/p99, against a baseline measured alongside (the admin ranked lookup of the same
+   customer's name, ``search_customers``), and how often its answer equals the scan's pairs
+   of that customer.
 
 ``--in-memory`` skips the database: the same records as stored documents, scored and clustered
 by the same code (quality and the compare phase only). Prints one JSON object; the load
@@ -143,13 +145,25 @@ async def lookups(
         partners.setdefault(b, set()).add(a)
     planted = [ids[a] for a, _ in base.true_pairs()]
     sample = rng.sample(planted, min(n // 2, len(planted))) + rng.sample(ids, n - n // 2)
-    samples, same = [], 0
+    samples, baseline, same = [], [], 0
     for customer_id in sample:
         start = time.perf_counter()
         found = await service.find_duplicates(customer_id, limit=100)
         samples.append(time.perf_counter() - start)
         same += {d.customer.id for d in found} == partners.get(customer_id, set())
-    return {**percentiles(samples), **load(), "equal_to_scan": round(same / len(sample), 4)}
+        record = base.records[ids.index(customer_id)]
+        name = " ".join(filter(None, (record.get("first_name"), record.get("last_name"))))
+        start = time.perf_counter()
+        await service.search_customers(name or "x", config={"take": 20})
+        baseline.append(time.perf_counter() - start)
+    mine, theirs = percentiles(samples), percentiles(baseline)
+    return {
+        **mine,
+        "baseline_ranked_lookup_by_name": theirs,
+        "p50_ratio_to_baseline": round(mine["p50_ms"] / theirs["p50_ms"], 2),
+        **load(),
+        "equal_to_scan": round(same / len(sample), 4),
+    }
 
 
 async def with_database(uri: str, data_dir: Path, base: Base, n_lookups: int) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 Both score with :mod:`app.duplicates`; they differ in how they find candidates. One customer's
 come from the search index (its email exactly, each phone's key as ``q`` digits, its name in
-the ranked lookup, which tolerates typos and swapped names, and its email's local part there
-too), at most a few hundred, so a lookup stays fast at any size. The scan reads every live
+the ranked lookup, which tolerates typos and swapped names), at most 50 per query, so a lookup
+stays fast at any size. The scan reads every live
 customer once and blocks them by key in memory (one index query per customer and key would
 take far longer), then scores in a worker thread so the event loop keeps serving requests.
 """
@@ -29,13 +29,15 @@ from app.duplicates import (
 )
 from app.entities import CUSTOMER
 from app.errors import InvalidData, NotFound, quote
-from app.filtering import compile_filters
+from app.filtering import And, compile_filters
+from app.input_checks import check_storable
 from app.limits import MAX_ID_CHARS
 from app.service import queries
 from app.service.admission import max_time_ms
 from app.service.findconfig import parse_config
 from app.service.methods.base import Config
 from app.service.methods.customers import CustomerMethods
+from app.textsearch import check_q
 
 __all__ = ["MAX_DUPLICATES", "CustomerDuplicate", "DuplicateMethods", "ScanProgress"]
 
@@ -48,6 +50,9 @@ CANDIDATES_PER_QUERY = 50  # hits each blocking query of a lookup may add
 _READ_BATCH = 2000  # customers per MongoDB batch of a scan
 _REPORT_SECONDS = 0.5  # how often a scan's comparing phase reports progress
 _LIVE = {"deleted_at": None}
+_BY_ID = (("id", 1),)
+_EVERYONE = And(())
+_NAME_WORDS = 8  # words of a stored name a lookup searches
 
 
 class _Stopped(Exception):
@@ -135,38 +140,55 @@ class DuplicateMethods(CustomerMethods):
         return await found.to_list()
 
     async def _candidate_ids(self, profile: Profile) -> set[str]:
-        """Blocking for one customer: the ids the search index finds by each of its keys."""
-        ids: set[str] = set()
-        if profile.email is not None:
-            ids.update(await self._listed({"email": profile.email}))
-            ids.update(await self._ranked(profile.email.rpartition("@")[0]))
-        for phone in sorted(profile.phones):
-            ids.update(await self._listed({"q": phone}))
-        if profile.name:
-            ids.update(await self._ranked(profile.name))
-        return ids
+        """Blocking for one customer: the ids the search index finds by each of its keys.
+
+        The searches run at once, in one admission slot of the search gate (one lookup is one
+        search, however many queries it makes).
+        """
+
+        async def gather() -> list[list[str]]:
+            searches = []
+            if profile.email is not None:
+                searches.append(self._listed({"email": profile.email}))
+            searches += [self._listed({"q": phone}) for phone in sorted(profile.phones)]
+            if profile.name:
+                searches.append(self._ranked(profile.name))
+            return list(await asyncio.gather(*searches))
+
+        found = await self.gate.search(gather)
+        return {customer_id for ids in found for customer_id in ids}
 
     async def _listed(self, filters: dict[str, Any]) -> list[str]:
-        """Ids of a customer list (the index serves it; MongoDB when it cannot)."""
-        cfg = parse_config({"take": CANDIDATES_PER_QUERY, "select": ["id"]}, CUSTOMER)
+        """Ids of a customer list: from the index, or MongoDB when it cannot answer."""
         where = compile_filters(filters, CUSTOMER)
-        found, _ = await self._read(
-            where, lambda: self._find_customers(where, cfg, False), search=True
-        )
+        if self.index is not None:
+            served = await self.index.list_customer_ids(
+                where, skip=0, take=CANDIDATES_PER_QUERY, order=_BY_ID, with_deleted=False
+            )
+            if served is not None:
+                return served[0]
+        cfg = parse_config({"take": CANDIDATES_PER_QUERY, "select": ["id"]}, CUSTOMER)
+        found, _ = await self._find_customers(where, cfg, False)
         return [customer.id for customer in found]
 
-    async def _ranked(self, q: str) -> list[str]:
-        """Ids of the ranked lookup's best hits for ``q`` (typos, either order, accents)."""
-        words = q.split()[:8]
-        if not words:
-            return []
+    async def _ranked(self, name: str) -> list[str]:
+        """Ids of the ranked lookup's best hits for a name (typos, either order, accents);
+        MongoDB's literal ``q`` matches when the index cannot answer."""
+        q = " ".join(name.split()[:_NAME_WORDS])
         try:
-            result = await self.search_customers(
-                " ".join(words)[:200], config={"take": CANDIDATES_PER_QUERY, "select": ["id"]}
-            )
+            check_q(q)
+            check_storable(q, "q")
         except InvalidData:  # a stored value no search accepts (from before the input checks)
             return []
-        return [hit.customer.id for hit in result.hits]
+        if self.index is not None:
+            served = await self.index.search_customers(
+                q, _EVERYONE, CANDIDATES_PER_QUERY, with_deleted=False
+            )
+            if served is not None:
+                return [hit.id for hit in served[0]]
+        cfg = parse_config({"take": CANDIDATES_PER_QUERY, "select": ["id"]}, CUSTOMER)
+        hits, _ = await self._rank(q, compile_filters(None, CUSTOMER), cfg)
+        return [hit.customer.id for hit in hits]
 
     async def scan_duplicates(
         self, *, min_score: float | None = None, progress: ScanProgress | None = None
