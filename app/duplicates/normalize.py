@@ -115,27 +115,45 @@ def normalize_phone(phone: str | None, region: str | None = None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-@functools.lru_cache(maxsize=65536)
 def phone_key(phone: str | None, region: str | None = None) -> str | None:
     """What two ways of writing one phone share: the last 9 digits of its national number.
 
-    The national (significant) number is read by ``phonenumbers`` when the number is valid
-    written with its country code (``+49 …``, ``0049 …``) or in ``region``; otherwise it is the
-    digits as written. Its last 9 digits, leading zeros dropped, are the key: so
+    The national (significant) number is the phone without its country code when written
+    with one (``+49 …``, ``0049 …``: the code is read from ``phonenumbers``' table of
+    country codes), else without the national prefix of ``region`` (``0`` in ``DE``, ``1`` in
+    ``US``, ``06`` in ``HU``). Its last 9 digits, leading zeros dropped, are the key: so
     "+49 30 1234567", "0049 30 1234567" and "030 1234567" agree in any region, and so do
     "+1 212 555 0100", "1-212-555-0100" and "(212) 555-0100". A national number from outside
     the default region still meets its international form (its trunk ``0`` falls away), and
     two numbers agreeing in 9 digits but not in their country codes are rare enough to leave
-    to the names, which a phone match needs anyway.
+    to the names, which a phone match needs anyway. No parsing (a scan computes a key for
+    every phone of the base): the same table and prefixes ``phonenumbers`` parses with.
     """
-    if phone is None or len(digits_of(phone)) < _MIN_PHONE_DIGITS:
+    digits = digits_of(phone)
+    if phone is None or len(digits) < _MIN_PHONE_DIGITS:
         return None
-    number = _parsed(phone, region)
-    if number is not None:
-        digits = phonenumbers.national_significant_number(number)
+    text = phone.lstrip()
+    if text.startswith("+"):
+        national = _without_country_code(digits)
+    elif text.startswith("00"):
+        national = _without_country_code(digits[2:])
     else:
-        digits = digits_of(phone)
-    return digits[-_PHONE_KEY_DIGITS:].lstrip("0") or None
+        prefix = _national_prefix(region)
+        national = digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
+    return national[-_PHONE_KEY_DIGITS:].lstrip("0") or None
+
+
+def _without_country_code(digits: str) -> str:
+    for length in (1, 2, 3):  # country codes are prefix-free: at most one of these is one
+        if int(digits[:length] or "0") in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return digits[length:]
+    return digits
+
+
+@functools.lru_cache(maxsize=512)
+def _national_prefix(region: str | None) -> str | None:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region) if region else None
+    return metadata.national_prefix if metadata is not None else None
 
 
 def normalize_postcode(postcode: str | None) -> str | None:

@@ -77,6 +77,10 @@ def _min_score(value: float | None, default: float) -> float:
     return float(raw)
 
 
+def _profiles(docs: list[dict[str, Any]], options: DetectionOptions) -> list[Profile]:
+    return [profile_of(doc, options) for doc in docs]
+
+
 class DuplicateMethods(CustomerMethods):
     """Duplicates: ``find_duplicates`` for one customer, ``scan_duplicates`` for all."""
 
@@ -226,10 +230,18 @@ class DuplicateMethods(CustomerMethods):
         return cluster_pairs(work.result(), threshold)
 
     async def _read_profiles(self, total: int, progress: ScanProgress | None) -> list[Profile]:
+        """Every live customer's profile: each batch is profiled in a worker thread while the
+        database reads the next one."""
         profiles: list[Profile] = []
+        options = self.detection
         cursor = self._store.customers.find(_LIVE, PROJECTION, batch_size=_READ_BATCH)
-        async for doc in cursor:
-            profiles.append(profile_of(doc, self.detection))
-            if progress is not None and len(profiles) % _READ_BATCH == 0:
-                await progress(len(profiles), 2 * max(total, len(profiles)))
-        return profiles
+        building: asyncio.Future[list[Profile]] | None = None
+        while True:
+            batch = await cursor.to_list(_READ_BATCH)
+            if building is not None:
+                profiles += await building
+                if progress is not None:
+                    await progress(len(profiles), 2 * max(total, len(profiles)))
+            if not batch:
+                return profiles
+            building = asyncio.ensure_future(asyncio.to_thread(_profiles, batch, options))
