@@ -3,9 +3,9 @@
 Both score with :mod:`app.duplicates`; they differ in how they find candidates. One customer's
 come from the search index (its email exactly, each phone's key as ``q`` digits, its name in
 the ranked lookup, which tolerates typos and swapped names), at most 50 per query, so a lookup
-stays fast at any size. The scan reads every live
-customer once and blocks them by key in memory (one index query per customer and key would
-take far longer), then scores in a worker thread so the event loop keeps serving requests.
+stays fast at any size. The scan reads every live customer once and blocks them by key in
+memory (one index query per customer and key would take far longer), then scores in a worker
+thread so the event loop keeps serving requests.
 """
 
 from __future__ import annotations
