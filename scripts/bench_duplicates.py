@@ -128,9 +128,9 @@ async def reused(service: CustomerModuleService, base: Base) -> list[str] | None
 
 
 async def seed(service: CustomerModuleService, base: Base) -> tuple[list[str], float]:
-    ids = await reused(service, base)
-    if ids is not None:
-        return ids, 0.0
+    known = await reused(service, base)
+    if known is not None:
+        return known, 0.0
     start = time.perf_counter()
     ids: list[str] = []
     for offset in range(0, len(base.records), 1000):

@@ -66,6 +66,8 @@ class Profile:
     postcodes: frozenset[str]
     name: str = ""
     """The name as stored ("first last", at most 200 characters): what a search looks up."""
+    stored_email: str | None = None
+    """The email trimmed and lower-cased but not folded (as stored): what a search looks up."""
 
     @property
     def email_parts(self) -> tuple[str, str] | None:
@@ -128,6 +130,7 @@ def profile_of(doc: Mapping[str, Any], options: DetectionOptions) -> Profile:
         id=str(doc["_id"]),
         has_account=bool(doc.get("has_account")),
         email=normalize_email(_text(doc.get("email")), folding=options.email_folding),
+        stored_email=normalize_email(_text(doc.get("email"))),
         first=fold_text(_text(name_source.get("first_name"))),
         last=fold_text(_text(name_source.get("last_name"))),
         phones=frozenset(p for p in phones if p),

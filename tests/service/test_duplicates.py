@@ -108,3 +108,24 @@ def test_bad_arguments_and_unknown_customers(service, base) -> None:
     with pytest.raises(InvalidData, match="limit"):
         service.find_duplicates(base[0], limit=0)
     assert service.find_duplicates(base[0], min_score=0, limit=3)[2].score < 0.6
+
+
+def test_email_folding_is_an_option(service) -> None:
+    from app.duplicates import DetectionOptions
+
+    guest, account = service.create_customers(
+        [
+            {"email": "John.Doe+shop@gmail.com"},
+            {"email": "johndoe@gmail.com", "has_account": True},
+        ]
+    )
+    exact = service.create_customers({"email": "john.doe+shop@gmail.com", "has_account": True})
+    assert {d.customer.id for d in service.find_duplicates(guest.id)} == {exact.id}
+    service.aio.configure_duplicates(DetectionOptions(email_folding=True), min_score=0.6)
+    try:
+        found = service.find_duplicates(guest.id)
+        assert {d.customer.id for d in found} == {exact.id, account.id}
+        (cluster,) = service.scan_duplicates()
+        assert set(cluster.customer_ids) == {guest.id, account.id, exact.id}
+    finally:
+        service.aio.configure_duplicates(DetectionOptions(), min_score=0.6)

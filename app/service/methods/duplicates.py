@@ -152,8 +152,8 @@ class DuplicateMethods(CustomerMethods):
 
         async def gather() -> list[list[str]]:
             searches = []
-            if profile.email is not None:
-                searches.append(self._listed({"email": profile.email}))
+            emails = {e for e in (profile.email, profile.stored_email) if e is not None}
+            searches += [self._listed({"email": email}) for email in sorted(emails)]
             searches += [self._listed({"q": phone}) for phone in sorted(profile.phones)]
             if profile.name:
                 searches.append(self._ranked(profile.name))
