@@ -197,6 +197,7 @@ async def with_database(uri: str, data_dir: Path, base: Base, n_lookups: int) ->
     clusters = await indexed.scan_duplicates()
     result["scan"] = {"seconds": round(time.perf_counter() - start, 1), **load()}
     result["quality"] = quality(base, ids, clusters)
+    print(json.dumps({"scan": result["scan"], "quality": result["quality"]}), file=sys.stderr)
     result["find_duplicates"] = await lookups(indexed, base, ids, clusters, n_lookups)
     stop.set()
     await task

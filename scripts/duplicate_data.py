@@ -245,10 +245,8 @@ def _duplicate(maker: _Maker, original: Record) -> tuple[Record, Record, str]:
     if guest_account:
         original = {**original, "has_account": True}
         kinds.append("guest_account")
-    else:
-        dup["email"] = None
+    else:  # the duplicate's email is varied from the original's
         kinds.append(rng.choice(["email_typo", "work_email", "no_email"]))
-        dup["email"] = original["email"]  # varied below from the original's
     extra = [
         k
         for k in _CONTACT_KINDS
