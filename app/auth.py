@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +37,7 @@ from flask import Flask, current_app, g, request
 
 from app import ratelimit
 from app.credentials import (
+    ADMIN,
     READ_METHODS,
     SECRET_PREFIX,
     Actor,
@@ -51,11 +53,13 @@ from app.limits import MAX_ID_CHARS
 __all__ = [
     "KEY_CACHE_SECONDS",
     "KeyCache",
+    "act_as",
     "created_by",
     "current_actor",
     "init_app",
     "key_cache_of",
     "require_admin",
+    "require_admin_scope",
     "require_customer",
 ]
 
@@ -181,6 +185,13 @@ def require_admin() -> None:
         )
 
 
+def require_admin_scope(what: str) -> None:
+    """Refuse a ``read`` key even on a ``GET``: for reads that hand out everything about a
+    person (``what``), which support staff's read keys should not reach."""
+    if g.actor.scope != ADMIN:
+        raise Forbidden(f"This API key has the {g.actor.scope!r} scope: {what} needs 'admin'")
+
+
 def _admin_actor() -> Actor:
     credentials = _bearer_or_basic()
     if credentials is None:
@@ -225,6 +236,12 @@ def _customer_actor(allow_unregistered: bool) -> Actor:
 def current_actor() -> Actor:
     """The caller authenticated for this request."""
     return g.actor
+
+
+def act_as(customer_id: str) -> None:
+    """Let this request's customer act as ``customer_id`` (the customer its own was merged
+    into)."""
+    g.actor = dataclasses.replace(g.actor, actor_id=customer_id)
 
 
 def created_by() -> str | None:

@@ -106,6 +106,7 @@ async def _assemble(
             search_concurrency=settings.search_concurrency,
             search_budget=settings.search_budget_seconds,
             index=parts.reader if parts is not None else None,
+            link_guest_on_register=settings.link_guest_on_register,
         )
         configure_duplicates(service, settings)
         await ApiKeys(database).ensure_indexes()

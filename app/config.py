@@ -120,6 +120,7 @@ class Settings:
     rate_limit_register: str = "10/minute"  # CUSTOMERS_RATE_LIMIT_REGISTER: per client address
     metrics_port: int | None = None  # METRICS_PORT: serve /metrics there instead (no auth)
     shutdown_timeout: float = 10.0  # CUSTOMERS_SHUTDOWN_TIMEOUT: in-flight requests' deadline
+    link_guest_on_register: bool = False  # CUSTOMERS_LINK_GUEST_ON_REGISTER: merge the guest
     duplicates_min_score: float = 0.6  # CUSTOMERS_DUPLICATES_MIN_SCORE: pairs from here on
     duplicates_email_folding: bool = False  # CUSTOMERS_DUPLICATES_EMAIL_FOLDING: +tags, dots
     duplicates_phone_region: str | None = "US"  # CUSTOMERS_DUPLICATES_PHONE_REGION; None: off
@@ -153,6 +154,7 @@ class Settings:
             rate_limit_register=env.get("CUSTOMERS_RATE_LIMIT_REGISTER") or "10/minute",
             metrics_port=_integer(env, "METRICS_PORT", None, what=PORT_NUMBER),
             shutdown_timeout=_number(env, "CUSTOMERS_SHUTDOWN_TIMEOUT", 10.0),
+            link_guest_on_register=_switch(env, "CUSTOMERS_LINK_GUEST_ON_REGISTER", default=False),
             duplicates_min_score=_number(
                 env, "CUSTOMERS_DUPLICATES_MIN_SCORE", 0.6, what="a number from 0 to 1"
             ),

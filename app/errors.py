@@ -47,9 +47,19 @@ __all__ = [
     "entity_not_found",
     "id_must_be_defined",
     "identity_already_linked",
+    "merge_conflict",
+    "merge_deleted",
+    "merge_duplicate",
+    "merge_into_itself",
+    "merge_keep_address",
+    "merge_keep_outside",
+    "merge_metadata_too_large",
+    "merge_too_many_addresses",
+    "merge_two_accounts",
     "missing_ids",
     "quote",
     "relationship_not_found",
+    "restore_merged",
 ]
 
 QUOTE_CHARS = 100  # characters of a client's value an error message may repeat
@@ -210,3 +220,86 @@ def relationship_not_found(column: str, value: str) -> NotFound:
 def address_not_found(address_id: str) -> NotFound:
     """A store customer asked for an address that is not theirs."""
     return NotFound(f"Address with id: {quote(address_id)} was not found")
+
+
+# --- merging customers (our extension): ids and field names only, never customer values ------
+
+
+def merge_into_itself(customer_id: str) -> InvalidData:
+    """A merge listed its target among the customers merged into it."""
+    return InvalidData(
+        f"Invalid request: Customer {quote(customer_id)} cannot be merged into itself"
+    )
+
+
+def restore_merged(customer_id: str, target_id: str) -> InvalidData:
+    """A restore named a customer merged into another: its addresses, memberships and sign-in
+    live on in the survivor, so bringing it back would duplicate them."""
+    return InvalidData(
+        f"Invalid request: Customer {quote(customer_id)} was merged into {quote(target_id)} "
+        "and cannot be restored"
+    )
+
+
+def merge_deleted(customer_id: str) -> InvalidData:
+    """A merge named a deleted customer (or one merged into another customer)."""
+    return InvalidData(
+        f"Invalid request: Customer {quote(customer_id)} is deleted; deleted customers cannot "
+        "be merged"
+    )
+
+
+def merge_two_accounts(customer_ids: Iterable[str]) -> InvalidData:
+    """Two accounts with different emails, and no ``keep.email`` saying which one stays."""
+    return InvalidData(
+        f"Invalid request: Customers {quote(', '.join(customer_ids))} are accounts with "
+        "different emails; say which email the merged account keeps with keep.email"
+    )
+
+
+def merge_keep_outside(field: str) -> InvalidData:
+    """``keep`` named a customer that is not part of the merge."""
+    return InvalidData(
+        f"Invalid request: Field 'keep.{quote(field)}' must name the target or one of customer_ids"
+    )
+
+
+def merge_keep_address(field: str) -> InvalidData:
+    """``keep`` named an address that is not a live address of the customers merged."""
+    return InvalidData(
+        f"Invalid request: Field 'keep.{quote(field)}' must name a live address of the "
+        "customers merged"
+    )
+
+
+def merge_too_many_addresses(customer_id: str, count: int, limit: int) -> InvalidData:
+    """The merged customer would hold more addresses than one customer may."""
+    return InvalidData(
+        f"Invalid request: Field 'addresses' must have at most {limit} items (customer "
+        f"{quote(customer_id)} would have {count} after the merge)"
+    )
+
+
+def merge_metadata_too_large(size: int, limit: int) -> InvalidData:
+    """The merged metadata would be larger than metadata may be."""
+    return InvalidData(
+        f"Invalid request: Field 'metadata' must be at most {limit} bytes of JSON (the merged "
+        f"metadata would take {size})"
+    )
+
+
+def merge_duplicate(customer_id: str, other_id: str) -> InvalidData:
+    """The merged customer's (email, has_account) would be another live customer's."""
+    return InvalidData(
+        f"Invalid request: After the merge, customer {quote(customer_id)} would have the same "
+        f"email and has_account as customer {quote(other_id)}; merge that customer too or keep "
+        "another email"
+    )
+
+
+def merge_conflict(customer_id: str) -> Conflict:
+    """A concurrent write kept changing the customers of a merge."""
+    return Conflict(
+        f"Customer with id: {quote(customer_id)} is being changed concurrently; nothing was "
+        "merged, try again"
+    )

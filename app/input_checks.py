@@ -132,6 +132,9 @@ def describe(exc: ValidationError) -> list[str]:
             issues.append(too_long(field, (error.get("ctx") or {}).get("max_length", 0)))
         elif kind == "too_long":
             issues.append(too_many(field, (error.get("ctx") or {}).get("max_length", 0)))
+        elif kind == "too_short":
+            least = (error.get("ctx") or {}).get("min_length", 0)
+            issues.append(f"Field '{field}' must have at least {least} items")
         elif kind == FIELD_LIMIT:
             issues.append(f"Field '{field}' {error['msg']}")
         else:

@@ -19,6 +19,7 @@ __all__ = [
     "MAX_INT",
     "MAX_LIST_ITEMS",
     "MAX_LIST_LIMIT",
+    "MAX_MERGE_CUSTOMERS",
     "MAX_METADATA_BYTES",
     "MAX_METADATA_DEPTH",
     "MAX_Q_CHARS",
@@ -33,6 +34,7 @@ MAX_ID_CHARS = 64  # an id (ours are 30: a prefix and a ULID)
 MAX_Q_CHARS = 512  # the search text `q`
 MAX_Q_WORDS = 32  # whitespace-separated words in `q`
 MAX_ADDRESSES = 200  # addresses of one customer
+MAX_MERGE_CUSTOMERS = 20  # customers merged into one target in one merge
 MAX_CUSTOMER_BYTES = 8 * 1024 * 1024  # one stored customer (BSON), addresses included
 MAX_METADATA_DEPTH = 5  # nesting levels inside `metadata` (the object itself is level 1)
 MAX_METADATA_BYTES = 64 * 1024  # `metadata` serialised as compact JSON, in bytes

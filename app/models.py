@@ -9,12 +9,13 @@ indexes) are written here. One document per customer holds everything that belon
       _id: "cus_01J…",                 # prefixed monotonic ULID (id order == creation order)
       …the customer's fields…,         # emails trimmed + lower-cased on every write
       phone_digits: "15551234567" | null,  # derived from phone, for digit-to-digit search
-      addresses: [ {id: "cuaddr_…", customer_id, …the address's fields…}, … ],
+      q_terms: {text: […], starts: […]},  # derived from the q fields, what MongoDB's q reads
+      addresses: [ {id: "cuaddr_…", customer_id, …the address's fields…, q_terms}, … ],
       groups: [ {id: "cusgc_…", customer_group_id: "cusgroup_…", …}, … ],  # memberships
       created_at, updated_at, deleted_at: datetime | null,
       version: int,                    # +1 on every write: optimistic concurrency token
     }
-    customer_groups: {_id: "cusgroup_…", name, metadata, created_by, …timestamps, version}
+    customer_groups: {_id: "cusgroup_…", name, metadata, created_by, …timestamps, q_terms, version}
     identity_links: {_id: "authid_…", customer_id: "cus_…", created_at}
 
 Why embedded: every change to a customer's addresses or memberships is then one atomic
@@ -30,7 +31,8 @@ Indexes are few on purpose: every index costs each write (measured on the embedd
 about 0.15 ms per index per update), and list pages beyond exact lookups are served by the
 search index (``indexers``). Kept: the two unique rules, ``deleted_at, _id`` for the default live
 listing, the multikey group references (group filters, group deletes), address ids (address
-lookups) and the plain email (exact-email lookups, which the partial unique index cannot serve).
+lookups), the plain email (exact-email lookups, which the partial unique index cannot serve)
+and ``merged_into`` among merged customers only (a survivor's merged customers).
 
 Uniqueness is enforced by the database, never by read-then-write checks: a partial unique index
 on (email, has_account) among live customers with a string email (null emails are unlimited),
@@ -148,6 +150,13 @@ class _CustomerSettings:
         IndexModel([("groups.customer_group_id", ASCENDING)], name="group_refs"),
         IndexModel([("addresses.id", ASCENDING)], name="address_ids"),
         IndexModel([("email", ASCENDING)], name="email"),
+        # the customers merged into one (data export, erasure): partial, so only merged
+        # customers pay for it
+        IndexModel(
+            [("merged_into", ASCENDING)],
+            name="merged_into",
+            partialFilterExpression={"merged_into": {"$type": "string"}},
+        ),
     ]
 
 

@@ -5,16 +5,26 @@
 a place in ``q``, see :attr:`app.entities.Entity.q_fields`):
 
 * a word of 3+ characters matches anywhere inside the field ("est2@" finds "test2@email.com");
-* a shorter word matches only at the start of a word of the field, where the field's words are
-  split at non-alphanumeric characters ("do" finds "Doe" and "john.doe@x.com", not "Eldon");
+* a shorter word matches only at the start of a word of the field ("do" finds "Doe" and
+  "john.doe@x.com", not "Eldon"). A word of a field is a maximal run of Unicode letters and
+  digits (``str.isalnum()``): "le" does not find "Adèle" (the "è" is a letter);
 * on customers, a word made only of digits and phone punctuation (``+-().``/) with at least one
   digit is also compared digits-to-digits with the phone, with the same 3+/shorter rule applied
   to the digits ("5551234" finds "555-1234", "(555)" finds "+1 555 123 4567").
 
+Text is compared in its :func:`compared` form: Unicode NFC (a decomposed "Adèle" equals a
+composed one), lower-cased by Python's ``str.lower`` (not case-folded: a final sigma stays one). A
+word's length (3+ or shorter) is counted in NFC. Scripts written without spaces (Chinese,
+Japanese) have no word boundaries inside a run of letters: a short word then only matches at
+the start of the run.
+
 So "John Doe" finds first_name John + last_name Doe, and "%" or "_" only match themselves.
-``matches`` is the executable definition; ``app.service.mongo_filters`` turns the same rule
-into a MongoDB query (with the regexes built here) and the search index serves it with exactly
-the same results.
+``matches`` is the executable definition. MongoDB's regular expressions cannot say "a Unicode
+letter" portably (PCRE's word class is ASCII unless a server enables UCP; SecantusDB runs
+Python's ``re``), so every stored document ``q`` searches carries its :func:`stored_terms`
+(the compared texts and their word starts; written by ``app.service.documents``), which
+``app.service.mongo_filters`` queries with the patterns built here; the search index indexes
+the same :func:`word_starts` and serves the same results.
 
 Bounded cost: ``q`` itself is at most :data:`~app.limits.MAX_Q_CHARS` characters and
 :data:`~app.limits.MAX_Q_WORDS` words (:func:`check_q`), and it looks at the first
@@ -29,7 +39,8 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from app.entities import CUSTOMER
@@ -41,20 +52,29 @@ __all__ = [
     "MAX_REGEX_CHARS",
     "SEARCHED_CHARS",
     "SHORT_WORD",
+    "TERMS_STARTS",
+    "TERMS_TEXT",
+    "WORD_START_CHARS",
     "Highlights",
     "Range",
     "check_q",
     "check_word",
+    "compared",
     "digit_regex",
     "digits_of",
     "is_phone_word",
+    "is_short",
     "matches",
     "phone_regex",
     "searched",
     "searched_digits",
     "split_words",
-    "text_regex",
+    "starts_regex",
+    "stored_terms",
+    "terms_regex",
     "word_matches",
+    "word_starts",
+    "word_starts_of",
 ]
 
 SHORT_WORD = 3
@@ -69,11 +89,13 @@ Highlights = dict[str, list[Range]]
 """What a ranked hit matched: field → sorted, merged ranges of its stored value. Ranges, not
 marked-up text, so that a value holding markup (``a<em>b</em>``) cannot pass for a match."""
 
+WORD_START_CHARS = 4
+"""Longest word start kept (:func:`word_starts`): a word shorter than :data:`SHORT_WORD` can
+lower-case to 4 characters ("İİ" → "i̇i̇")."""
+
 _PHONE_PUNCTUATION = frozenset("+-().")
 _DIGITS = frozenset("0123456789")
 (_PHONE, _) = CUSTOMER.q_digits[0]
-_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
-_NOT_DIGIT = re.compile(r"[^0-9]")
 
 
 def split_words(q: str | None) -> list[str]:
@@ -94,6 +116,23 @@ def searched(value: str) -> str:
     return value[:SEARCHED_CHARS]
 
 
+def _nfc(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def compared(value: str) -> str:
+    """The form in which ``q`` compares a field value (its searched part) or a word of ``q``:
+    NFC, lower-cased, NFC again (lower-casing may leave a composable sequence)."""
+    if value.isascii():
+        return value[:SEARCHED_CHARS].lower()
+    return _nfc(searched(_nfc(value)).lower())
+
+
+def is_short(word: str) -> bool:
+    """Whether a word of ``q`` is short (only matches at a word start), counted in NFC."""
+    return len(_nfc(word)) < SHORT_WORD
+
+
 def searched_digits(phone: str | None) -> str:
     """The phone digits the digit rule looks at (the first :data:`SEARCHED_CHARS`)."""
     return digits_of(phone)[:SEARCHED_CHARS]
@@ -106,27 +145,90 @@ def is_phone_word(word: str) -> bool:
     )
 
 
-def _starts_a_word(needle: str, haystack: str, separator: re.Pattern[str]) -> bool:
+def _starts_a_word(needle: str, haystack: str, in_word: Callable[[str], bool]) -> bool:
+    """Whether ``needle`` occurs in ``haystack`` at its start or after a character that is
+    not ``in_word``."""
     start = haystack.find(needle)
     while start != -1:
-        if start == 0 or separator.match(haystack, start - 1):
+        if start == 0 or not in_word(haystack[start - 1]):
             return True
         start = haystack.find(needle, start + 1)
     return False
 
 
 def _text_matches(word: str, value: str) -> bool:
-    needle, haystack = word.lower(), searched(value).lower()
-    if len(word) >= SHORT_WORD:
+    needle, haystack = compared(word), compared(value)
+    if not is_short(word):
         return needle in haystack
-    return _starts_a_word(needle, haystack, _NOT_ALNUM)
+    return _starts_a_word(needle, haystack, str.isalnum)
 
 
 def _phone_matches(word: str, phone: str) -> bool:
     needle = digits_of(word)
     if len(needle) >= SHORT_WORD:
         return needle in searched_digits(phone)
-    return _starts_a_word(needle, searched(phone), _NOT_DIGIT)
+    return _starts_a_word(needle, searched(phone), _DIGITS.__contains__)
+
+
+# -- word starts: what a short word is compared with ------------------------------------------
+# ASCII letters and digits are exactly the ASCII characters str.isalnum() accepts; beyond
+# ASCII, Python's [^\W_] is exactly str.isalnum() (checked over every code point by a test).
+_ASCII_STARTS = re.compile(r"(?<![A-Za-z0-9])(?=(.{1,2}))", re.DOTALL)
+_JOINED_STARTS = re.compile(r"(?<![A-Za-z0-9])(?=([^\x00]{1,2}))")
+_UNICODE_STARTS = re.compile(rf"(?<![^\W_])(?=(.{{1,{WORD_START_CHARS}}}))", re.DOTALL)
+
+
+def _longest_starts(text: str) -> list[str]:
+    """The longest prefix kept at each start of a word of ``text``: 2 characters in ASCII
+    text (no short word of ``q`` lower-cases to more ASCII characters), else
+    :data:`WORD_START_CHARS`; fewer at the end of the text. A word starts at 0 and after any
+    character that is not a letter or digit (``str.isalnum()``)."""
+    return (_ASCII_STARTS if text.isascii() else _UNICODE_STARTS).findall(text)
+
+
+def word_starts(text: str) -> set[str]:
+    """Return the short prefixes at each start of a word of ``text`` (in :func:`compared`
+    form): a short word of ``q`` matches iff its compared form is one of them (the index's
+    tokens; see :func:`_longest_starts`)."""
+    return {start[:end] for start in _longest_starts(text) for end in range(1, len(start) + 1)}
+
+
+def word_starts_of(texts: list[str]) -> set[str]:
+    """Return the union of :func:`word_starts` of several values.
+
+    ASCII values without NUL are scanned as one NUL-joined string (one regex call per
+    customer in the reindex): NUL is not alphanumeric, so a word starts after it exactly as
+    at the start of a value, and no prefix crosses it.
+    """
+    joined = "\x00".join(texts)
+    if joined.isascii() and joined.count("\x00") == len(texts) - 1:
+        found = _JOINED_STARTS.findall(joined)
+        out = set(found)
+        out.update(prefix[0] for prefix in found)
+        return out
+    out = set()
+    for value in texts:
+        out |= word_starts(value)
+    return out
+
+
+TERMS_TEXT, TERMS_STARTS = "text", "starts"
+"""The keys of :func:`stored_terms`."""
+
+
+def stored_terms(values: Iterable[object]) -> dict[str, list[str]]:
+    """What a stored document carries so that MongoDB can answer ``q`` exactly: the
+    :func:`compared` form of each searched value (``text``, one element per non-empty value,
+    so no match spans two fields) and the longest prefix at each start of a word of them
+    (``starts``, sorted, without those another one begins with): a short word matches iff
+    one of them begins with it, which :func:`starts_regex` asks. Half the size of every
+    prefix (:func:`word_starts`), a third in non-ASCII text."""
+    texts = [compared(value) for value in values if isinstance(value, str) and value]
+    starts = sorted({start for text in texts for start in _longest_starts(text)})
+    # sorted: whatever begins with a start comes right after it
+    kept = [s for s, after in itertools.zip_longest(starts, starts[1:], fillvalue="")
+            if not after.startswith(s)]  # fmt: skip
+    return {TERMS_TEXT: texts, TERMS_STARTS: kept}
 
 
 def word_matches(
@@ -188,29 +290,36 @@ def _within(needle: str, length: int, before: str | None) -> str:
 
 
 def check_word(word: str) -> str:
-    """Return the pattern of one word of ``q`` (see :func:`text_regex`).
+    """Return the :func:`compared` form of one word of ``q``.
 
-    :raise InvalidData: for a word whose pattern would exceed :data:`MAX_REGEX_CHARS` (500 or
-        so characters of punctuation): whichever path answers, so the answer never depends on
-        which.
+    :raise InvalidData: for a word whose pattern (:func:`terms_regex`) would exceed
+        :data:`MAX_REGEX_CHARS` (500 or so characters of punctuation): whichever path
+        answers, so the answer never depends on which.
     """
-    pattern = _text_pattern(word)
-    if len(pattern) > MAX_REGEX_CHARS:
+    needle = compared(word)
+    if not is_short(word) and len(_terms_pattern(needle)) > MAX_REGEX_CHARS:
         raise InvalidData("Invalid request: Field 'q' has a word too long to search for")
-    return pattern
+    return needle
 
 
-def text_regex(word: str) -> dict[str, Any]:
-    """``$regex`` for one word against a text field (case-insensitive; see :func:`check_word`)."""
-    return {"$regex": check_word(word), "$options": "i"}
+def starts_regex(needle: str) -> dict[str, Any]:
+    """``$regex`` for a short word (``needle``: its :func:`compared` form) against the word
+    starts of :func:`stored_terms`: anchored, so an index on them could serve it."""
+    return {"$regex": f"^{_literal(needle)}"}
+
+
+def terms_regex(needle: str) -> dict[str, Any]:
+    """``$regex`` for a word of 3+ characters (``needle``: its :func:`compared` form) against
+    the texts of :func:`stored_terms`. Unanchored and without ``i``: those texts are already
+    the compared, bounded form, so the work is bounded by it and no server's idea of case
+    folding comes into play."""
+    return {"$regex": _terms_pattern(needle)}
 
 
 @functools.lru_cache(maxsize=4096)
-def _text_pattern(word: str) -> str:
-    """The pattern of :func:`text_regex` (cached: every request validates its ``q``, and one
-    word is asked for once per searched field)."""
-    before = None if len(word) >= SHORT_WORD else "[^A-Za-z0-9]"
-    return _within(_literal(word), len(word), before)
+def _terms_pattern(needle: str) -> str:
+    """The pattern of :func:`terms_regex` (cached: every request validates its ``q``)."""
+    return _literal(needle)
 
 
 def digit_regex(digits: str) -> dict[str, Any]:

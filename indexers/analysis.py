@@ -3,14 +3,17 @@
 ``app.textsearch.matches`` is the definition of ``q``; these tokens let an inverted index answer
 it exactly, with no candidate verification:
 
-* a word of 3+ characters matches iff its lower-cased trigrams occur at consecutive positions
-  of one field's lower-cased trigrams (a phrase query over :func:`trigrams`; each field value is
+Both sides are in :func:`app.textsearch.compared` form (NFC, lower-cased):
+
+* a word of 3+ characters matches iff its trigrams occur at consecutive positions
+  of one field's trigrams (a phrase query over :func:`trigrams`; each field value is
   its own run of positions, so a phrase never spans two fields). Every third trigram (and the
   last) already pins every character (:func:`covering_trigrams`), so a phrase has at most
   ``len(word) / 3 + 1`` terms; engines keep runs at least :data:`RUN_GAP` positions apart so that
   the skipped positions cannot bridge two fields;
 * a shorter word matches iff it equals one of the field's :func:`boundary_prefixes` (the
-  1..4-character prefixes at every start of a word);
+  1..4-character prefixes at every start of a word, :func:`app.textsearch.word_starts`: the
+  same definition, so MongoDB's ``q`` terms and the index hold the same starts);
 * phone words do the same on the phone's digits (:func:`digit_prefixes` for 1-2 digits).
 
 Tokens come from the part of each value ``q`` looks at (:func:`app.textsearch.searched`), so no
@@ -25,9 +28,20 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.textsearch import SHORT_WORD, digits_of, is_phone_word, split_words
+from app.textsearch import (
+    SHORT_WORD,
+    WORD_START_CHARS,
+    compared,
+    digits_of,
+    is_phone_word,
+    is_short,
+    split_words,
+    word_starts,
+    word_starts_of,
+)
 
 __all__ = [
+    "ANALYSIS_VERSION",
     "GRAM_STRIDE",
     "MAX_SHORT_NEEDLE",
     "RUN_GAP",
@@ -47,10 +61,18 @@ __all__ = [
     "words_of",
 ]
 
-MAX_SHORT_NEEDLE = 4
+ANALYSIS_VERSION = 2
+"""Raised whenever the tokens below change for the same stored values (so an index built
+before must be rebuilt: it is part of :func:`indexers.documents.fingerprint`). 2: NFC and
+Unicode word starts (1: ASCII word starts, values not normalised)."""
+
+MAX_SHORT_NEEDLE = WORD_START_CHARS
 """Longest boundary prefix indexed (a 2-char word can lower-case to 4 chars, e.g. "İİ")."""
 
-_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+boundary_prefixes = word_starts
+boundary_prefixes_of = word_starts_of
+"""The word starts of one value / of several, as :mod:`app.textsearch` defines them."""
+
 _WORD_SPLIT = re.compile(r"[\W_]+")
 
 
@@ -83,59 +105,6 @@ def covering_trigrams(lowered: str) -> tuple[tuple[int, str], ...]:
 def joined_trigrams(lowered: str, sep: str) -> str:
     """Return ``sep.join(trigrams(lowered))``, built in C loops (the reindex hot path)."""
     return sep.join(map("".join, zip(lowered, lowered[1:], lowered[2:], strict=False)))
-
-
-_WORD_START = re.compile(r"(?<![A-Za-z0-9])")
-
-
-_ASCII_STARTS = re.compile(r"(?<![A-Za-z0-9])(?=(.{1,2}))", re.DOTALL)
-
-
-def boundary_prefixes(lowered: str) -> set[str]:
-    """Return the short prefixes at each start of a word of ``lowered``.
-
-    A word starts at 0 and after any character that is not ASCII alphanumeric, exactly as
-    ``app.textsearch`` decides it. Prefixes are 1-2 characters, or up to 4 in non-ASCII text
-    (a 2-character word can lower-case to 4 characters, e.g. "İİ").
-    """
-    if lowered.isascii():
-        found = _ASCII_STARTS.findall(lowered)
-        out = set(found)
-        out.update(prefix[0] for prefix in found)
-        return out
-    longest = MAX_SHORT_NEEDLE
-    out = set()
-    size = len(lowered)
-    for match in _WORD_START.finditer(lowered):
-        start = match.start()
-        if start < size:
-            out.add(lowered[start : start + 1])
-            for width in range(2, longest + 1):
-                if start + width <= size:
-                    out.add(lowered[start : start + width])
-    return out
-
-
-_JOINED_STARTS = re.compile(r"(?<![A-Za-z0-9])(?=([^\x00]{1,2}))")
-
-
-def boundary_prefixes_of(lowered: list[str]) -> set[str]:
-    """Return the union of :func:`boundary_prefixes` of several values.
-
-    ASCII values without NUL are scanned as one NUL-joined string (one regex call per
-    customer in the reindex): NUL is not alphanumeric, so a word starts after it exactly as
-    at the start of a value, and no prefix crosses it.
-    """
-    joined = "\x00".join(lowered)
-    if joined.isascii() and joined.count("\x00") == len(lowered) - 1:
-        found = _JOINED_STARTS.findall(joined)
-        out = set(found)
-        out.update(prefix[0] for prefix in found)
-        return out
-    out = set()
-    for value in lowered:
-        out |= boundary_prefixes(value)
-    return out
 
 
 _RUN_START = re.compile(r"(?<![0-9])[0-9][0-9]?")
@@ -172,19 +141,19 @@ def needed_words(q: str | None) -> list[str]:
     when neither is a phone word: whatever field contains the longer contains it. So a query
     costs what its distinct, longest words cost, not what its repetitions do.
     """
-    words = list({word.lower(): word for word in split_words(q)}.values())
+    words = list({compared(word): word for word in split_words(q)}.values())
 
     def implied(word: str) -> bool:
-        needle = word.lower()
+        needle = compared(word)
         return (
-            len(word) >= SHORT_WORD
+            not is_short(word)
             and not is_phone_word(word)
             and any(
                 other is not word
-                and len(other) >= SHORT_WORD
+                and not is_short(other)
                 and not is_phone_word(other)
-                and needle in other.lower()
-                and needle != other.lower()
+                and needle in compared(other)
+                and needle != compared(other)
                 for other in words
             )
         )
@@ -196,10 +165,10 @@ def plan_words(q: str | None) -> list[WordPlan]:
     """Return the lookup plan of every needed word of ``q`` (empty: no condition)."""
     plans: list[WordPlan] = []
     for word in needed_words(q):
-        needle = word.lower()
+        needle = compared(word)
         text_trigrams: tuple[tuple[int, str], ...] = ()
         text_prefix = None
-        if len(word) >= SHORT_WORD:
+        if not is_short(word):
             text_trigrams = covering_trigrams(needle)
         elif len(needle) <= MAX_SHORT_NEEDLE:
             text_prefix = needle

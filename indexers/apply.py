@@ -10,7 +10,8 @@
   running reindex builds (the dual write). A backend that is down (``BackendError``) gets the
   same batch again with exponential backoff, nothing more being read or saved meanwhile; a
   document the backend refuses for good (``DocumentRejected``, ``ApplyResult.rejected``)
-  becomes a dead letter and the batch moves on; an index of another schema
+  becomes a dead letter and the batch moves on; an Upsert of an erased customer becomes a
+  Delete (:mod:`indexers.erased`); an index of another schema
   (``IncompatibleIndex``) stops the writes to it and raises :class:`HistoryLost`, since only a
   full reindex can fix it.
 """
@@ -31,6 +32,7 @@ from indexers.backends.base import (
     Upsert,
 )
 from indexers.documents import to_search_doc, version_from_timestamp
+from indexers.erased import Tombstones
 from indexers.lease import Lease
 from indexers.oplog import HistoryLost
 from indexers.retry import Backoff, sleep_unless_stopped
@@ -98,6 +100,7 @@ class IndexWriter:
         self.stats = stats
         self.lease = lease
         self.backoff = backoff
+        self.tombstones = Tombstones(state.database)
         self._main_enabled = True  # False while there is no active generation yet
         self.main_incompatible = False  # the active generation has another schema: rebuilding
         self._extra: list[SearchBackend] = []  # dual-write targets (reindex)
@@ -166,6 +169,7 @@ class IndexWriter:
         """
         if not ops:
             return
+        ops = await self.tombstones.screen(ops)  # erased customers never come back
         targets = ([self.backend] if self.main_writable else []) + list(self._extra)
         for target in targets:
             await self._apply_to(target, ops, stop)

@@ -33,6 +33,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from indexers.apply import IndexWriter
 from indexers.backends.base import BackendUnavailable, Delete, SearchBackend, Upsert
 from indexers.documents import DOC_FIELDS, SearchDoc, to_search_doc, version_from_timestamp
+from indexers.erased import Tombstones
 
 __all__ = ["COPY_VERSION_MARGIN_S", "copy_collection", "copy_version", "current_ops", "repair"]
 
@@ -76,10 +77,12 @@ async def copy_collection(
         _read_pages(collection, pages, batch_size, projection), name="reindex-copy-reader"
     )
     copied = 0
+    tombstones = Tombstones(collection.database)
     try:
         while (item := await pages.get()) is not None:
             version, page = item
             docs, bad = await asyncio.to_thread(_search_docs, page, version)
+            docs = await tombstones.drop_erased(docs)  # e.g. restored from a backup
             bad += await _load_retrying(target, docs)
             if on_rejected is not None:
                 for customer_id, reason in bad:

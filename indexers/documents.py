@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from app.entities import CUSTOMER, Entity, Kind, Role
 from app.textsearch import digits_of
+from indexers.analysis import ANALYSIS_VERSION
 from indexers.keys import from_epoch_ms
 
 __all__ = [
@@ -148,10 +149,11 @@ DOC_FIELDS = (
 
 
 def fingerprint(engine: Any) -> str:
-    """Return a short hash of what an index built now holds: this layout and ``engine``, the
-    engine's description of its own schema (with a version it raises when its documents change
-    in a way neither shows). An index recorded with another one must be rebuilt."""
-    described = {"layout": LAYOUT.describe(), "engine": engine}
+    """Return a short hash of what an index built now holds: this layout, the shared analysis
+    (:data:`~indexers.analysis.ANALYSIS_VERSION`) and ``engine``, the engine's description of
+    its own schema (with a version it raises when its documents change in a way none of these
+    shows). An index recorded with another one must be rebuilt."""
+    described = {"layout": LAYOUT.describe(), "analysis": ANALYSIS_VERSION, "engine": engine}
     text = json.dumps(described, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -151,12 +151,15 @@ class Freshness:
     async def __call__(self) -> None:
         if time.monotonic() < self._skip_until:
             raise NotServable("the index is behind; MongoDB answers for now")
-        if self.indexer is not None:
-            fresh = await self.indexer.wait_until_applied(self.timeout)
-        else:
-            head = await probe_head(self.database)
-            fresh = await wait_for_position(self.state, head, self.timeout)
-        if not fresh:
+        if not await self.applied(self.timeout):
             self._skip_until = time.monotonic() + COOL_DOWN
             log.warning("search index did not catch up within %.1fs; using MongoDB", self.timeout)
             raise NotServable("the index did not catch up in time")
+
+    async def applied(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until the index holds every write committed before this call; False after
+        ``timeout`` seconds. No cool-down: an erasure waits here before it answers."""
+        if self.indexer is not None:
+            return await self.indexer.wait_until_applied(timeout)
+        head = await probe_head(self.database)
+        return await wait_for_position(self.state, head, timeout)

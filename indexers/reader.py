@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from pymongo.errors import PyMongoError
+
 from app.entities import CUSTOMER, Op
 from app.filtering import And, Compare, Node, Or, Related, Text
 from indexers.backends.base import BackendError, SearchBackend
@@ -29,6 +31,7 @@ __all__ = ["IndexReader", "to_list_query"]
 log = logging.getLogger(__name__)
 
 Freshness = Callable[[], Awaitable[None]]
+Settle = Callable[[float], Awaitable[bool]]
 
 _DIRECTIONS = {"ASC": "ASC", "DESC": "DESC", "1": "ASC", "-1": "DESC"}
 _EXACT = frozenset(CUSTOMER.exact_fields)
@@ -43,11 +46,31 @@ class IndexReader:
 
     :param backend: the search backend (its active generation is read).
     :param freshness: awaited before each read, for read-your-writes.
+    :param settle: ``settle(timeout)``: whether everything committed so far got applied
+        within ``timeout`` seconds (what an erasure waits for before it answers).
     """
 
-    def __init__(self, backend: SearchBackend, *, freshness: Freshness | None = None) -> None:
+    def __init__(
+        self,
+        backend: SearchBackend,
+        *,
+        freshness: Freshness | None = None,
+        settle: Settle | None = None,
+    ) -> None:
         self.backend = backend
         self.freshness = freshness
+        self.settle = settle
+
+    async def wait_until_applied(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Whether the index holds every write committed before this call, waiting up to
+        ``timeout`` seconds (False without a ``settle`` hook: it cannot tell)."""
+        if self.settle is None:
+            return False
+        try:
+            return await self.settle(timeout)
+        except PyMongoError as exc:
+            log.warning("could not learn whether the search index caught up: %s", exc)
+            return False
 
     async def list_customer_ids(
         self,

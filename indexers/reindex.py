@@ -45,6 +45,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from app.erasure_records import erased_among
 from indexers.apply import IndexWriter
 from indexers.backends.base import SearchBackend
 from indexers.backfill import copy_collection
@@ -122,14 +123,16 @@ async def _verify(live: LiveIndex, target: SearchBackend) -> int:
         if expected == actual:
             return actual
         await asyncio.sleep(0.2)
-    # Counts keep moving (a busy writer) or some documents were dead-lettered: compare ids.
+    # Counts keep moving (a busy writer), some documents were dead-lettered, or an erased
+    # customer is back in MongoDB (a restored backup) and kept out of the index: compare ids.
     dead = {
         d["customer_id"]
         async for d in live.state.dead_letters.find({"index": live.state.name}, {"customer_id": 1})
     }
     mongo_ids = {d["_id"] async for d in collection.find({}, {"_id": 1})}
     index_ids = set(await target.versions(None))
-    differing = (mongo_ids ^ index_ids) - dead
+    erased = await erased_among(collection.database, mongo_ids - index_ids)  # never indexed
+    differing = (mongo_ids ^ index_ids) - dead - erased
     for _ in range(3):
         if not differing:
             return await target.count()

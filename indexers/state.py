@@ -42,6 +42,8 @@ from bson.timestamp import Timestamp
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from app.erasure_records import DEAD_LETTERS_COLLECTION
+
 __all__ = [
     "DEAD_LETTERS_COLLECTION",
     "FIRST_BUILD",
@@ -56,7 +58,6 @@ __all__ = [
 STATE_COLLECTION = "indexer_state"
 FIRST_BUILD = "first build: no checkpoint and no search index yet"
 """The reindex reason of a fresh data dir or database: routine, so logged at INFO, not ERROR."""
-DEAD_LETTERS_COLLECTION = "indexer_dead_letters"
 
 
 class LeaseLost(Exception):

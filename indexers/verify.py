@@ -3,7 +3,8 @@
 Verify rule (MongoDB is the truth; index versions are cluster times, not the customer's own
 ``version`` counter, so the two are not compared directly):
 
-- **missing**: an id in MongoDB but not in the index → re-index it;
+- **missing**: an id in MongoDB but not in the index → re-index it (an erased customer back in
+  MongoDB, e.g. from a restored backup, is kept out of the index on purpose: not missing);
 - **stray**: an id in the index but not in MongoDB (a lost delete, a resurrection) → delete it;
 - **stale**: the index copy (:meth:`SearchBackend.documents`) differs in content from
   ``to_search_doc(mongo document)``, ignoring the version (index versions are cluster times)
@@ -29,6 +30,7 @@ from typing import Any
 from pymongo.errors import OperationFailure
 
 from app.config import Settings
+from app.erasure_records import erased_among
 from app.textsearch import digits_of
 from indexers.backends.base import SearchBackend
 from indexers.documents import DOC_FIELDS, SearchDoc, to_search_doc
@@ -101,7 +103,8 @@ async def _diff(
     await backend.refresh()
     versions = await backend.versions(ids)
     result = VerifyResult(mongo_count=len(mongo), index_count=len(versions))
-    result.missing = sorted(set(mongo) - set(versions))
+    absent = set(mongo) - set(versions)
+    result.missing = sorted(absent - await erased_among(database, absent))  # kept out on purpose
     result.stray = sorted(set(versions) - set(mongo))
     common = sorted(set(mongo) & set(versions))
     stored = await backend.documents(common) if common else {}

@@ -35,4 +35,5 @@ def search_reader(
     name: str = "customers",
 ) -> IndexReader:
     """The reader that serves customer lists and ranked lookups from ``backend``."""
-    return IndexReader(backend, freshness=Freshness(database, name=name, indexer=indexer))
+    freshness = Freshness(database, name=name, indexer=indexer)
+    return IndexReader(backend, freshness=freshness, settle=freshness.applied)

@@ -26,6 +26,8 @@ from app.api import (
     admin_duplicates,
     admin_groups,
     admin_me,
+    admin_merge,
+    admin_privacy,
     admin_search,
     error_handlers,
     meta,
@@ -57,7 +59,9 @@ BLUEPRINTS: list[Blueprint] = [
     admin_search.bp,
     admin_duplicates.bp,  # before admin_customers: /duplicates/scans is not a customer id
     admin_customers.bp,
+    admin_privacy.bp,
     admin_addresses.bp,
+    admin_merge.bp,
     admin_groups.bp,
     store_customers.bp,
     web.bp,  # the admin web app at /app (its own package: page, modules, styles)

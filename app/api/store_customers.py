@@ -3,7 +3,8 @@
 Every route needs a customer JWT; only registration accepts a token not yet linked to a
 customer (``actor_id == ""``), and counts against the client's registration limit. An auth
 identity registers one customer (the service keeps the link). A customer never sees another
-customer's data: someone else's address is 404, exactly as a missing one.
+customer's data: someone else's address is 404, exactly as a missing one. A token naming a
+customer that was merged into another acts as that other (the survivor).
 ``x-publishable-api-key`` is accepted and ignored.
 """
 
@@ -20,7 +21,7 @@ from app.api.openapi import documented
 from app.api.parsing import parse_body, parse_query
 from app.api.resources import owned_address
 from app.api.serialize import STORE_ADDRESS, STORE_CUSTOMER, dump, select
-from app.auth import current_actor, require_customer
+from app.auth import act_as, current_actor, require_customer
 from app.dto import CustomerAddressDTO
 from app.errors import InvalidData
 from app.ratelimit import count_registration
@@ -39,6 +40,17 @@ def _authenticate() -> None:
     if registering and request.method == "POST":
         count_registration()  # every attempt, before the token is even read
     require_customer(allow_unregistered=registering)
+
+
+@bp.before_request
+async def _as_survivor() -> None:
+    """A token naming a customer merged into another acts as the survivor (following
+    ``merged_into``), so signing in keeps working after a merge."""
+    actor = current_actor()
+    if actor.actor_type == "customer" and actor.actor_id:
+        survivor = await get_service().resolve_merged_customer(actor.actor_id)
+        if survivor != actor.actor_id:
+            act_as(survivor)
 
 
 async def me_response(fields: str | None) -> Body:

@@ -5,6 +5,7 @@
 - ``index`` with ``status`` / ``verify`` (:mod:`app.cli.index`) and ``reindex``
   (:mod:`app.cli.reindex`): the search index;
 - ``duplicates scan`` (:mod:`app.cli.duplicates`): likely duplicate customers.
+- ``erase`` and ``purge`` (:mod:`app.cli.privacy`): erasure and retention.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import click
 from app.cli.duplicates import duplicates
 from app.cli.index import index
 from app.cli.keys import api_key, token
+from app.cli.privacy import erase, purge
 from app.cli.reindex import reindex
 from app.cli.serve import serve
 from app.config import ConfigError
@@ -38,5 +40,5 @@ def cli() -> None:
     """Customer Module service."""
 
 
-for _command in (serve, api_key, token, index, reindex, duplicates):
+for _command in (serve, api_key, token, index, reindex, erase, purge, duplicates):
     cli.add_command(_command)

@@ -8,7 +8,8 @@ README's "Adding a field" says what that means in practice.
 For the search index, :class:`Entity` answers (on :data:`CUSTOMER`):
 
 * ``q_fields``: the text fields ``q`` searches, in order; ``q_digits``: the phone field and
-  the stored field holding its digits, compared digit to digit;
+  the stored field holding its digits, compared digit to digit; ``q_terms``: the stored field
+  derived from the ``q`` fields that MongoDB's ``q`` reads (on every entity ``q`` searches);
 * ``exact_fields``: text fields it filters exactly (``id`` first); ``range_fields``: dates it
   filters by range; ``flag_fields``: booleans it filters by equality;
 * ``sort_fields``: fields it can order by; ``dates``: every date field;

@@ -3,7 +3,9 @@
 Fields are listed in the order Medusa returns them; ``q`` gives the order ``q`` searches in.
 What is special stays visible here: emails are normalised (``normalize_email``), a phone's
 digits are stored beside it for ``q`` (``digits``), ids are stored as ``_id`` (``stored_as``),
-and a membership's ``customer_id`` is its parent customer's id (``stored=False``).
+and a membership's ``customer_id`` is its parent customer's id (``stored=False``). Every
+entity ``q`` searches stores its ``q_terms`` (:data:`Kind.TERMS`: the compared texts and word
+starts of its ``q`` fields, derived on every write), which MongoDB's ``q`` queries.
 
 A customer's ``merged_into`` (the survivor's id, on a customer merged into another) and
 ``provenance`` (where it came from: ``{"imported": {...}, "merged_from": [...]}``) are kept
@@ -78,6 +80,11 @@ def _stamps(
     )  # fmt: skip
 
 
+def _q_terms() -> Field:
+    """What MongoDB compares ``q`` with, derived from the ``q`` fields on every write."""
+    return Field("q_terms", Kind.TERMS, system=True, internal=True)
+
+
 def _version() -> Field:
     """The compare-and-set token: +1 on every write of the document."""
     return Field("version", Kind.INT, nullable=False, default=1, system=True, internal=True)
@@ -113,6 +120,7 @@ CUSTOMER = Entity(
         *_stamps(filter=LISTED, index=True),
         Field("merged_into", Kind.ID, system=True, internal=True),
         Field("provenance", Kind.METADATA, system=True, internal=True),
+        _q_terms(),
         _version(),
     ),
 )  # fmt: skip
@@ -154,6 +162,7 @@ ADDRESS = Entity(
         Field("metadata", Kind.METADATA, create=ANYONE, update=ANYONE, personal=True),
         Relation("customer", "customer", many=False),
         *_stamps(filter=SERVICE_ONLY, deleted_response=Who.NOBODY),
+        _q_terms(),
     ),
 )  # fmt: skip
 
@@ -170,6 +179,7 @@ GROUP = Entity(
         Field("created_by", Kind.TEXT, create=SERVICE, filter=LISTED_HERE),
         Relation("customers", "customer", filter=True, response=ADMIN),
         *_stamps(filter=LISTED),
+        _q_terms(),
         _version(),
     ),
 )  # fmt: skip

@@ -40,6 +40,9 @@ class Entity:
         ranks = [f.q for f in self.fields if f.q is not None]
         if len(ranks) != len(set(ranks)):
             raise ValueError(f"{self.name}: two fields share a place in q")
+        terms = [f for f in self.fields if f.kind is Kind.TERMS]
+        if len(terms) > 1 or (terms and not (ranks and terms[0].internal)):
+            raise ValueError(f"{self.name}: q terms need q fields, once, internal")
 
     def new_id(self) -> str:
         """A new id for this entity (ids sort in creation order)."""
@@ -153,6 +156,11 @@ class Entity:
     def q_fields(self) -> tuple[str, ...]:
         """The fields ``q`` searches, in order (its words may match any of them)."""
         return tuple(f.name for f in sorted(self.fields, key=lambda f: f.q or 0) if f.q)
+
+    @cached_property
+    def q_terms(self) -> str | None:
+        """The stored path of its ``q`` terms (:attr:`Kind.TERMS`), if ``q`` searches it."""
+        return next((f.path for f in self.fields if f.kind is Kind.TERMS), None)
 
     @cached_property
     def q_digits(self) -> tuple[tuple[str, str], ...]:

@@ -46,6 +46,9 @@ class Kind(Enum):
     DATE = "date"
     METADATA = "metadata"
     INT = "integer"
+    TERMS = "terms"
+    """Derived by the service from the entity's ``q`` fields on every write, so that MongoDB
+    can answer ``q`` exactly (see :func:`app.textsearch.stored_terms`); internal."""
 
     @property
     def is_string(self) -> bool:
@@ -76,6 +79,7 @@ _KINDS: dict[Kind, tuple[Any, int | None, str | None]] = {
     Kind.DATE: (datetime, None, "date"),
     Kind.METADATA: (dict[str, Any], None, None),
     Kind.INT: (int, None, None),
+    Kind.TERMS: (dict[str, list[str]], None, None),
 }
 """Per kind: Python type, input bound in characters, filter value type."""
 

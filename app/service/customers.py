@@ -17,7 +17,7 @@ from pymongo.errors import PyMongoError
 from app import errors
 from app.entities import ADDRESS, CUSTOMER
 from app.entities.values import utcnow
-from app.service import identities
+from app.service import identities, merging
 from app.service.documents import changes, new_document
 from app.service.etags import IfMatch, check_tag
 from app.service.inputs import CreateCustomer, UpdateCustomer
@@ -75,15 +75,19 @@ async def create(store: Store, items: list[CreateCustomer]) -> list[RawDoc]:
     return docs
 
 
-async def create_account(store: Store, item: CreateCustomer, auth_identity_id: str) -> RawDoc:
+async def create_account(
+    store: Store, item: CreateCustomer, auth_identity_id: str, *, link_guest: bool = False
+) -> RawDoc:
     """Register a customer (``has_account``) for an auth identity: customer and link together.
 
     One transaction, so a failure leaves neither; the identity's unique link makes the second
-    of two racing registrations fail. The email rule is checked first, as Medusa does.
+    of two racing registrations fail. The email rule is checked first, as Medusa does. With
+    ``link_guest``, the live guest with the same email is merged into the new account in the
+    same transaction. Returns the account as stored.
     """
     doc = new_customer_doc(item.model_copy(update={"has_account": True}), utcnow())
 
-    async def insert(session: AsyncClientSession) -> None:
+    async def insert(session: AsyncClientSession) -> RawDoc:
         try:
             await store.customers.insert_one(doc, session=session)
         except PyMongoError as exc:
@@ -91,9 +95,11 @@ async def create_account(store: Store, item: CreateCustomer, auth_identity_id: s
                 raise errors.account_exists() from None
             raise (translate_duplicate(exc) or exc) from None
         await identities.link(store, auth_identity_id, doc["_id"], session=session)
+        if link_guest:
+            return await merging.link_guest(store, dict(doc), session=session)
+        return doc
 
-    await store.transaction(insert)
-    return doc
+    return await store.transaction(insert)
 
 
 async def cas_update(
@@ -218,6 +224,8 @@ def _restore_changes(doc: Mapping[str, Any]) -> RawDoc | None:
     deleted_at = doc.get("deleted_at")
     if deleted_at is None:
         return None
+    if doc.get("merged_into"):
+        raise errors.restore_merged(doc["_id"], doc["merged_into"])
     addresses = [dict(a) for a in doc.get("addresses", [])]
     for address in addresses:
         # Only the addresses the cascade deleted (same timestamp) come back.

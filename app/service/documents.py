@@ -4,8 +4,10 @@ Writes and reads stay on PyMongo (a Beanie round trip costs measurable time on e
 call), but the documents they write and read are shaped by :mod:`app.entities`, the same
 declarations ``app.models`` generates the Beanie documents from: a new document has every
 stored field in declared order, with its default, its normalisation (emails) and its derived
-digits (the phone); a DTO has every public field. ``id`` is read from ``_id`` where it is
-stored so.
+values (the phone's digits, the ``q`` terms: :func:`q_terms`); a DTO has every public field.
+``id`` is read from ``_id`` where it is stored so. Every write of a customer, an address or a
+group goes through :func:`new_document` or :func:`changes`, so the derived values cannot
+drift from what they are derived from.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from app.entities.values import phone_digits
 from app.errors import cannot_be_null
 from app.service.rules import merge_metadata
 from app.service.store import RawDoc
+from app.textsearch import stored_terms
 
 __all__ = [
     "MEMBERSHIP_PROJECTION",
@@ -35,6 +38,7 @@ __all__ = [
     "changes",
     "new_document",
     "pick",
+    "q_terms",
     "to_dto",
 ]
 
@@ -62,6 +66,8 @@ def new_document(entity: Entity, values: Mapping[str, Any], now: datetime) -> Ra
             doc[path] = list(get(path) or ())
         elif source is not None:
             doc[path] = phone_digits(get(source))
+        elif field.kind is Kind.TERMS:
+            doc[path] = None  # derived from the q fields below, in its declared place
         else:
             value = get(field.name)
             if value is None:
@@ -72,7 +78,15 @@ def new_document(entity: Entity, values: Mapping[str, Any], now: datetime) -> Ra
             elif field.normalize is not None:
                 value = field.normalize(value)
             doc[path] = value
+    if entity.q_terms is not None:
+        doc[entity.q_terms] = q_terms(entity, doc)
     return doc
+
+
+def q_terms(entity: Entity, doc: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The ``q`` terms of a stored document of ``entity`` (the one place they are derived;
+    see :func:`app.textsearch.stored_terms`)."""
+    return stored_terms(doc.get(entity.field(name).path) for name in entity.q_fields)
 
 
 def changes(entity: Entity, current: Mapping[str, Any], data: BaseModel) -> RawDoc:
@@ -80,7 +94,8 @@ def changes(entity: Entity, current: Mapping[str, Any], data: BaseModel) -> RawD
     ``current``: only the fields the caller passed are changed.
 
     Metadata is merged into the stored one (``""`` removes a key), emails normalised and the
-    phone's digits follow the phone. Setting a field that never holds null to null is
+    phone's digits follow the phone, and the ``q`` terms the ``q`` fields (or are added, to
+    a document stored before they existed). Setting a field that never holds null to null is
     ``invalid_data`` (Medusa's "Cannot set field … to null").
     """
     out: RawDoc = {}
@@ -96,7 +111,14 @@ def changes(entity: Entity, current: Mapping[str, Any], data: BaseModel) -> RawD
         out[field.path] = value
         if field.digits:
             out[field.digits] = phone_digits(value)
+    terms = entity.q_terms
+    if terms is not None and (terms not in current or _changes_q(entity, out)):
+        out[terms] = q_terms(entity, {**current, **out})
     return out
+
+
+def _changes_q(entity: Entity, out: Mapping[str, Any]) -> bool:
+    return any(entity.field(name).path in out for name in entity.q_fields)
 
 
 MEMBERSHIP_PROJECTION: dict[str, Any] = {

@@ -30,13 +30,19 @@ from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
 from app.service.methods.duplicates import DuplicateMethods
 from app.service.methods.groups import GroupMethods
+from app.service.methods.merging import MergeMethods
+from app.service.methods.privacy import PrivacyMethods
+from app.service.migrations import add_q_terms
 from app.service.store import Store
 
 __all__ = ["CustomerIndex", "CustomerModuleService"]
 
 
-class CustomerModuleService(DuplicateMethods, CustomerMethods, AddressMethods, GroupMethods):
-    """The customer module: customers, their addresses, groups and memberships."""
+class CustomerModuleService(
+    DuplicateMethods, CustomerMethods, AddressMethods, GroupMethods, MergeMethods, PrivacyMethods
+):
+    """The customer module: customers, their addresses, groups and memberships; merging
+    customers and finding duplicates; one customer's data export and erasure."""
 
     @classmethod
     async def connect(
@@ -49,8 +55,10 @@ class CustomerModuleService(DuplicateMethods, CustomerMethods, AddressMethods, G
         search_budget: float = 2.0,
         scan_limit: int | None = None,
         index: CustomerIndex | None = None,
+        link_guest_on_register: bool = False,
     ) -> CustomerModuleService:
-        """Connect to MongoDB, create the indexes (idempotent) and return a service.
+        """Connect to MongoDB, create the indexes and run the migrations (both idempotent;
+        see :mod:`app.service.migrations`) and return a service.
 
         Pass ``client`` to share an existing ``AsyncMongoClient`` (it is then not closed by
         :meth:`close`). The client must belong to the running event loop. Searches run at most
@@ -60,6 +68,8 @@ class CustomerModuleService(DuplicateMethods, CustomerMethods, AddressMethods, G
         :data:`~app.service.admission.SECANTUSDB_SCAN_LIMIT` on SecantusDB, which blocks
         every other operation while it scans). ``index`` serves customer lists and ranked
         lookups (the search index's reader); without one MongoDB answers them.
+        ``link_guest_on_register``: creating an account merges the live guest with its email
+        into it (``CUSTOMERS_LINK_GUEST_ON_REGISTER``).
         """
         owns = client is None
         if client is None:
@@ -67,8 +77,10 @@ class CustomerModuleService(DuplicateMethods, CustomerMethods, AddressMethods, G
                 raise InvalidData("A MongoDB URI (or a client) is required")
             client = new_client(mongodb_uri)  # with the fail-fast timeouts of app.db
         db = client[database]
+        store = Store(client=client, database=db)
         try:
             await init_beanie(database=db, document_models=MODELS)
+            await add_q_terms(store)
         except BaseException:
             if owns:  # e.g. MongoDB unreachable: no client left behind with its monitor tasks
                 await client.close()
@@ -76,8 +88,14 @@ class CustomerModuleService(DuplicateMethods, CustomerMethods, AddressMethods, G
         gate = SearchGate(concurrency=search_concurrency, budget=search_budget)
         if scan_limit is None and "secantusVersion" in await client.admin.command("buildInfo"):
             scan_limit = SECANTUSDB_SCAN_LIMIT
-        store = Store(client=client, database=db)
-        return cls(store, owns_client=owns, gate=gate, scan_limit=scan_limit, index=index)
+        return cls(
+            store,
+            owns_client=owns,
+            gate=gate,
+            scan_limit=scan_limit,
+            index=index,
+            link_guest_on_register=link_guest_on_register,
+        )
 
     async def close(self) -> None:
         """Close the MongoDB client if this service opened it."""

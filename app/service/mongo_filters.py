@@ -16,11 +16,16 @@ from app.filtering import And, Compare, Node, Or, Related, Text
 from app.service.mongo import all_of
 from app.textsearch import (
     SHORT_WORD,
+    TERMS_STARTS,
+    TERMS_TEXT,
+    check_word,
     digit_regex,
     digits_of,
     is_phone_word,
+    is_short,
     phone_regex,
-    text_regex,
+    starts_regex,
+    terms_regex,
 )
 
 __all__ = ["like_to_regex", "to_mongo"]
@@ -70,12 +75,22 @@ def _compare(entity: Entity, node: Compare) -> dict[str, Any]:
 
 
 def _text(entity: Entity, node: Text) -> dict[str, Any]:
-    """``q`` (``app.textsearch`` is the definition it must equal): per word, one of the
-    searched fields, or the phone digit to digit."""
-    paths = [entity.field(name).path for name in entity.q_fields]
+    """``q`` (``app.textsearch`` is the definition it must equal): per word, its compared
+    form in one of the stored texts (3+ characters) or beginning one of the word starts
+    (shorter), or the phone digit to digit. Both live in the document's ``q_terms``
+    (``stored_terms``); a short word is an anchored regex on array elements, which an index
+    can serve."""
+    terms = entity.q_terms
+    if terms is None:  # nothing it holds is searched: no word can match (as in the definition)
+        return {"_id": {"$in": []}} if node.words else {}
     words = []
     for word in node.words:
-        options: list[dict[str, Any]] = [{path: text_regex(word)} for path in paths]
+        needle = check_word(word)
+        options: list[dict[str, Any]] = [
+            {f"{terms}.{TERMS_STARTS}": starts_regex(needle)}
+            if is_short(word)
+            else {f"{terms}.{TERMS_TEXT}": terms_regex(needle)}
+        ]
         if is_phone_word(word):
             digits = digits_of(word)
             for phone, stored_digits in entity.q_digits:
@@ -83,7 +98,7 @@ def _text(entity: Entity, node: Text) -> dict[str, Any]:
                     options.append({stored_digits: digit_regex(digits)})
                 else:
                     options.append({entity.field(phone).path: phone_regex(digits)})
-        words.append({"$or": options})
+        words.append(options[0] if len(options) == 1 else {"$or": options})
     if not words:
         return {}
     return words[0] if len(words) == 1 else {"$and": words}

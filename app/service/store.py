@@ -20,6 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure, PyMongoError
 
+from app.erasure_records import DEAD_LETTERS_COLLECTION, ERASURES_COLLECTION
 from app.errors import Conflict, InvalidData, quote
 from app.limits import MAX_CUSTOMER_BYTES
 
@@ -75,6 +76,16 @@ class Store:
     @property
     def identity_links(self) -> AsyncCollection[RawDoc]:
         return self.database["identity_links"]
+
+    @property
+    def erasures(self) -> AsyncCollection[RawDoc]:
+        """Erasure receipts (also the indexer's tombstones: :mod:`app.erasure_records`)."""
+        return self.database[ERASURES_COLLECTION]
+
+    @property
+    def dead_letters(self) -> AsyncCollection[RawDoc]:
+        """The documents the search indexer could not index (an erasure removes its own)."""
+        return self.database[DEAD_LETTERS_COLLECTION]
 
     async def insert_all(self, collection: AsyncCollection[RawDoc], docs: list[RawDoc]) -> None:
         """Insert ``docs``: one plain insert, or several in one transaction (all or nothing)."""

@@ -18,6 +18,8 @@ ROUTES = {
     ("delete", "/admin/customers/{customer_id}"),
     ("post", "/admin/customers/{customer_id}/customer-groups"),
     ("post", "/admin/customers/{customer_id}/restore"),
+    ("post", "/admin/customers/{customer_id}/merge"),
+    ("post", "/admin/customers/{customer_id}/merge/preview"),
     ("get", "/admin/customers/{customer_id}/addresses"),
     ("post", "/admin/customers/{customer_id}/addresses"),
     ("get", "/admin/customers/{customer_id}/addresses/{address_id}"),
@@ -37,6 +39,8 @@ ROUTES = {
     ("post", "/admin/customers/duplicates/scans"),
     ("get", "/admin/customers/duplicates/scans/{job_id}"),
     ("get", "/admin/customers/duplicates/scans/{job_id}/clusters"),
+    ("get", "/admin/customers/{customer_id}/data-export"),
+    ("post", "/admin/customers/{customer_id}/erase"),
 }  # fmt: skip
 
 
@@ -159,6 +163,7 @@ def test_every_status_the_service_answers_is_documented(client) -> None:
 CONDITIONAL = {  # the routes that take If-Match; each answers 412 and documents the header
     ("post", "/admin/customers/{customer_id}"),
     ("delete", "/admin/customers/{customer_id}"),
+    ("post", "/admin/customers/{customer_id}/merge"),
     ("post", "/admin/customers/{customer_id}/addresses/{address_id}"),
     ("delete", "/admin/customers/{customer_id}/addresses/{address_id}"),
     ("post", "/admin/customer-groups/{group_id}"),
@@ -169,6 +174,7 @@ TAGGED = {  # the routes whose answer carries the resource's ETag
     ("post", "/admin/customers"),
     ("post", "/admin/customers/{customer_id}"),
     ("post", "/admin/customers/{customer_id}/restore"),
+    ("post", "/admin/customers/{customer_id}/merge"),
     ("get", "/admin/customers/{customer_id}/addresses/{address_id}"),
     ("post", "/admin/customers/{customer_id}/addresses"),
     ("post", "/admin/customers/{customer_id}/addresses/{address_id}"),

@@ -150,6 +150,14 @@ def _run(
             raise
 
 
+NAMES_OTHERS_IN_BODY = {
+    "POST /admin/customers/{customer_id}/merge",
+    "POST /admin/customers/{customer_id}/merge/preview",
+}
+"""Operations whose success needs other existing customers named in the body (generated ids
+are unknown: 404); their contract is still checked here, their 200s in tests/api/test_merge.py."""
+
+
 def test_api_keeps_its_openapi_contract(api_schema, credentials, existing) -> None:
     failures: list[str] = []
     statuses: Counter[tuple[str, int]] = Counter()
@@ -171,5 +179,5 @@ def test_api_keeps_its_openapi_contract(api_schema, credentials, existing) -> No
     # least once (readiness too: the app has its search index and indexer, as `customers
     # serve` does).
     answered = {label for (label, status) in statuses if status in (200, 202)}
-    expected = {operation.label for operation in operations}
+    expected = {operation.label for operation in operations} - NAMES_OTHERS_IN_BODY
     assert answered >= expected, sorted(expected - answered)

@@ -49,6 +49,20 @@ PIECES = [
     "12",
     "o'b",
     "Ab",
+    # international text: diacritics composed and decomposed, Greek, Cyrillic, separators
+    "è",
+    "e\u0301",
+    "É",
+    "le",
+    "ø",
+    "ΣΑ",
+    "ς",
+    "σ",
+    "ά",
+    "α\u0301",
+    "Жи",
+    "д",
+    "'",
 ]
 text = st.lists(st.sampled_from(PIECES), min_size=0, max_size=5).map("".join)
 maybe_text = st.one_of(st.none(), text)

@@ -173,14 +173,22 @@ def test_q_is_anded_with_other_filters(service, people):
 
 
 _ALPHABET = "abAB12 -.@(+_%é"
-_text = st.text(alphabet=_ALPHABET, max_size=10)
+# Pieces where international text has edges: letters with diacritics (composed and
+# decomposed), Greek (with both sigmas), Cyrillic, and the separators _ - ' .
+_PIECES = [
+    *_ALPHABET, "è", "e\u0301", "E\u0300", "É", "ø", "ß", "İ", "ΣΑ", "ς", "σ", "ά", "α\u0301",
+    "Ж", "жи", "д", "'", "a'b", "o.e", "x_y",
+]  # fmt: skip
+_text = st.text(alphabet=_ALPHABET, max_size=10) | st.lists(
+    st.sampled_from(_PIECES), max_size=6
+).map("".join)
 _customer = st.fixed_dictionaries(
     {"email": st.none() | _text, "first_name": st.none() | _text, "last_name": _text, "company_name": st.none() | _text, "phone": st.none() | _text}
 )  # fmt: skip
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     customers=st.lists(_customer, min_size=1, max_size=8),

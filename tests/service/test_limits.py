@@ -23,6 +23,7 @@ from app.limits import (
     MAX_METADATA_BYTES,
     MAX_TEXT_CHARS,
 )
+from app.service.migrations import add_q_terms
 
 MB = "x" * 1_000_000
 # An error message: its fixed wording plus at most a quoted value or two.
@@ -245,6 +246,9 @@ def test_values_stored_over_the_limits_stay_readable_and_updatable(
              "version": 1, "deleted_at": None, "addresses": [], "groups": [], "created_at": now,
              "updated_at": now}
         )  # fmt: skip
+    # Stored before the q terms existed: a start after the upgrade migrates them.
+    service.run(service.store.database["migrations"].delete_many({}))
+    service.run(add_q_terms(service.store))
     found = service.retrieve_customer("cus_old", {"relations": ["addresses"]})
     assert found.first_name == MB and len(found.addresses) == 251
     assert service.list_customers({"id": "cus_old"})[0].first_name == MB

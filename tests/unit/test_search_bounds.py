@@ -20,10 +20,14 @@ from app.limits import MAX_Q_CHARS, MAX_Q_WORDS
 from app.textsearch import (
     SEARCHED_CHARS,
     check_q,
+    check_word,
     digit_regex,
+    is_short,
     matches,
     phone_regex,
-    text_regex,
+    starts_regex,
+    stored_terms,
+    terms_regex,
 )
 from indexers.analysis import covering_trigrams, plan_words
 from indexers.backends import elastic
@@ -78,17 +82,25 @@ def _regex_matches(condition: dict[str, Any], value: str) -> bool:
 LETTERS = st.text(alphabet="ab -.1", min_size=0, max_size=12)
 
 
+def _terms_match(word: str, value: str) -> bool:
+    """Evaluate the MongoDB condition of one word against a value's stored terms."""
+    terms, needle = stored_terms([value]), check_word(word)
+    if is_short(word):
+        return any(_regex_matches(starts_regex(needle), start) for start in terms["starts"])
+    return any(_regex_matches(terms_regex(needle), text) for text in terms["text"])
+
+
 @given(
     word=st.text(alphabet="ab-.", min_size=1, max_size=5),
     head=st.integers(SEARCHED_CHARS - 12, SEARCHED_CHARS + 2),
     tail=LETTERS,
     filler=st.sampled_from(["x", " ", "."]),
 )
-def test_the_mongodb_regexes_equal_the_definition_at_the_boundary(
+def test_the_mongodb_terms_equal_the_definition_at_the_boundary(
     word: str, head: int, tail: str, filler: str
 ) -> None:
     value = filler * head + tail
-    assert _regex_matches(text_regex(word), value) == matches(word, {"email": value}, ["email"])
+    assert _terms_match(word, value) == matches(word, {"email": value}, ["email"])
 
 
 @given(
@@ -109,13 +121,14 @@ def test_the_phone_regexes_equal_the_definition_at_the_boundary(
     assert got == matches(digits, record, [])
 
 
-def test_a_regex_never_scans_a_long_stored_value() -> None:
-    # anchored at the start, bounded repetition: the match work is the searched part's
-    for condition in (text_regex("needle"), text_regex("ab"), digit_regex("123")):
-        assert condition["$regex"].startswith("^")
-        assert f"{{0,{SEARCHED_CHARS}}}" not in condition["$regex"]
+def test_the_stored_terms_never_grow_with_a_long_stored_value() -> None:
+    # the terms hold the searched part only, and the regexes are anchored or over those terms
     value = "needle".join(["x" * SEARCHED_CHARS] * 2)  # after the searched part only
-    assert not _regex_matches(text_regex("needle"), value)
+    (text,) = stored_terms([value])["text"]
+    assert len(text) == SEARCHED_CHARS
+    assert not _terms_match("needle", value)
+    assert digit_regex("123")["$regex"].startswith("^")
+    assert terms_regex("needle") == {"$regex": "needle"}  # no case folding by the server
 
 
 # -- phrases: one term per three characters, exact -----------------------------------------------

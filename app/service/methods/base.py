@@ -96,6 +96,11 @@ class CustomerIndex(Protocol):
         """How many customers the index holds (``None`` when it cannot tell now)."""
         ...
 
+    async def wait_until_applied(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Whether the index holds every write committed before the call, waiting up to
+        ``timeout`` seconds."""
+        ...
+
 
 class ServiceBase:
     """The state the service's methods share, and how they run reads."""
@@ -108,8 +113,10 @@ class ServiceBase:
         gate: SearchGate | None = None,
         scan_limit: int | None = None,
         index: CustomerIndex | None = None,
+        link_guest_on_register: bool = False,
     ) -> None:
         self._store = store
+        self.link_guest_on_register = link_guest_on_register
         self._owns_client = owns_client
         self.index = index
         self.gate = gate or SearchGate()

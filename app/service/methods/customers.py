@@ -14,7 +14,7 @@ from app.errors import InvalidData, Unavailable, email_required
 from app.filtering import And, Node, Related, Text, compile_filters
 from app.input_checks import check_storable, validate
 from app.limits import MAX_ID_CHARS
-from app.service import customers, queries
+from app.service import customers, merging, queries
 from app.service.arguments import id_list, is_selector, one_or_many
 from app.service.documents import to_dto
 from app.service.etags import IfMatch, single_target
@@ -175,15 +175,25 @@ class CustomerMethods(ServiceBase):
         """Create one customer or a list (with nested ``addresses``); a batch is atomic."""
         items, single = one_or_many(data)
         docs = await customers.create(self._store, [validate(CreateCustomer, d) for d in items])
+        if self.link_guest_on_register:  # right after the creation: each link is idempotent
+            docs = [await self._link_guest(doc) for doc in docs]
         out = [_with_addresses(doc) for doc in docs]
         return out[0] if single else out
+
+    async def _link_guest(self, doc: RawDoc) -> RawDoc:
+        """A new account after merging the live guest with its email into it."""
+        if not doc.get("has_account"):
+            return doc
+        return await merging.link_guest(self._store, doc)
 
     async def create_customer_account(self, data: Data, auth_identity_id: str) -> CustomerDTO:
         """Register a customer (``has_account`` true) for an auth identity, Medusa's
         create-customer-account workflow: an email is required, a live account with that email
         is ``duplicate_error``, and an identity that already has a customer is
         ``invalid_data`` "Key customer_id already exists in app metadata" (under races too).
-        Deleting the customer frees the identity to register again.
+        Deleting the customer frees the identity to register again. With
+        ``link_guest_on_register``, the live guest with the same email is merged into the new
+        account in the same transaction.
         """
         if not _is_identity_id(auth_identity_id):
             raise InvalidData(
@@ -192,7 +202,9 @@ class CustomerMethods(ServiceBase):
         item = validate(CreateCustomer, data)
         if not item.email:
             raise email_required()
-        doc = await customers.create_account(self._store, item, auth_identity_id)
+        doc = await customers.create_account(
+            self._store, item, auth_identity_id, link_guest=self.link_guest_on_register
+        )
         return _with_addresses(doc)
 
     @overload

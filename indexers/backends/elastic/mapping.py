@@ -7,16 +7,17 @@ deleted versions after ``index.gc_deletes`` (60 s) and a late stale write would 
 the customer. Reads always exclude tombstones.
 
 The exact ``q`` uses the same Python-side analysis as the embedded engine
-(:mod:`indexers.analysis`): Python-lower-cased field values in a trigram field (3-3 ngram
-tokenizer: one gram per position; values of the array are 100 positions apart so a phrase never
-spans two fields), and keyword arrays of word-start prefixes.
+(:mod:`indexers.analysis`): field values in ``app.textsearch.compared`` form (NFC,
+lower-cased) in a trigram field (3-3 ngram tokenizer: one gram per position; values of the
+array are 100 positions apart so a phrase never spans two fields), and keyword arrays of
+word-start prefixes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.textsearch import searched, searched_digits
+from app.textsearch import compared, searched, searched_digits
 from indexers.analysis import (
     boundary_prefixes_of,
     digit_prefixes,
@@ -184,7 +185,7 @@ def es_document(doc: SearchDoc) -> dict[str, Any]:
         out[up], out[down] = text_sort_key(value, doc_id), text_sort_key_desc(value, doc_id)
     for (up, down), value in zip(_DATE_KEYS, _sort_dates(dates), strict=True):
         out[up], out[down] = date_sort_key(value, doc_id), date_sort_key_desc(value, doc_id)
-    texts = [searched(v).lower() for v in kept[:_TEXTS] if v]
+    texts = [compared(v) for v in kept[:_TEXTS] if v]
     out["g"] = texts
     out["s"] = sorted(boundary_prefixes_of(texts))
     _phone_tokens(out, kept[_DIGITS_AT], kept[_PHONE_AT])
@@ -192,14 +193,14 @@ def es_document(doc: SearchDoc) -> dict[str, Any]:
     return out
 
 
-def _phone_tokens(out: dict[str, Any], compared: str | None, phone: str | None) -> None:
+def _phone_tokens(out: dict[str, Any], stored: str | None, phone: str | None) -> None:
     """The phone's digits: for ``q`` (``gd``, ``sd``) and the ranked lookup (exact, suffixes)."""
-    digits = searched_digits(compared) if compared else ""
-    if compared:
+    digits = searched_digits(stored) if stored else ""
+    if stored:
         out["gd"] = [digits] if digits else []
-        out["sd"] = sorted(digit_prefixes(searched(compared)))
+        out["sd"] = sorted(digit_prefixes(searched(stored)))
     if phone:
-        if phone is not compared:  # one field today: its digits are computed once
+        if phone is not stored:  # one field today: its digits are computed once
             digits = searched_digits(phone)
         if digits:
             out["ex_phone"] = digits

@@ -10,7 +10,7 @@ from typing import Any
 
 import tantivy
 
-from app.textsearch import searched, searched_digits
+from app.textsearch import compared, searched, searched_digits
 from indexers.analysis import (
     RUN_GAP,
     boundary_prefixes_of,
@@ -102,7 +102,7 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
     for (first, second), value in zip(_ORDER_KEYS, _sort_texts(kept), strict=True):
         fields[first], fields[second] = text_keys(value)
 
-    texts = [searched(v).lower() for v in kept[:_TEXTS] if v]
+    texts = [compared(v) for v in kept[:_TEXTS] if v]
     prefixes = boundary_prefixes_of(texts)
     # NUL inside a value (so maybe inside a prefix): such tokens are added one by one below
     special = SEP in "".join(texts)
