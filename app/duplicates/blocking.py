@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from app.duplicates.names import split_name
 from app.duplicates.profile import Profile
 
 __all__ = ["MAX_BLOCK", "WINDOW", "blocking_keys"]
@@ -29,6 +30,7 @@ _PREFIX = 2  # letters of the other name word in a name key
 
 
 def _name_keys(first: str | None, last: str | None) -> Iterator[str]:
+    first, last = split_name(first, last)
     if first is None or last is None:
         return
     yield f"n:{first}|{last[:_PREFIX]}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA, JaroWinkler
 
-__all__ = ["NameComparison", "compare_names"]
+__all__ = ["NameComparison", "compare_names", "split_name"]
 
 _SAME_LAST = 0.88  # Jaro-Winkler at or above which two last names count as one
 _PARTIAL = 0.9  # a name known by one part only counts for that much of its similarity
@@ -67,10 +67,23 @@ def _oriented(
     return (first + last) / 2, conflict
 
 
+def split_name(first: str | None, last: str | None) -> tuple[str | None, str | None]:
+    """A whole name written into one field ("john smith", no last name) as first and last."""
+    if (first is None) == (last is None):
+        return first, last
+    words = (first or last or "").split()
+    return (words[0], words[-1]) if len(words) > 1 else (first, last)
+
+
 def compare_names(
     first_a: str | None, last_a: str | None, first_b: str | None, last_b: str | None
 ) -> NameComparison | None:
-    """Compare two folded names, in the better of both orders; None when they share no part."""
+    """Compare two folded names, in the better of both orders; None when they share no part.
+
+    A whole name in one field is split into its first and last word first.
+    """
+    first_a, last_a = split_name(first_a, last_a)
+    first_b, last_b = split_name(first_b, last_b)
     straight = _oriented(first_a, last_a, first_b, last_b)
     swapped = _oriented(first_a, last_a, last_b, first_b)
     if straight is None and swapped is None:

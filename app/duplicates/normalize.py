@@ -35,6 +35,8 @@ _UNDECOMPOSED = str.maketrans({"ß": "ss", "ł": "l", "ø": "o", "đ": "d", "æ"
 """Letters NFKD leaves whole that people commonly write without their mark."""
 _MAX_FOLDED = 200  # characters of a value that are compared (values are bounded anyway)
 _MIN_PHONE_DIGITS = 6  # fewer digits than this is not a phone number worth comparing
+_EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*\d{1,6}\s*$", re.IGNORECASE)
+"""An extension at the end of a phone ("555-0100 ext. 12", "x12"): not part of the number."""
 _PHONE_KEY_DIGITS = 9  # trailing digits of a national number that identify it
 
 
@@ -129,10 +131,12 @@ def phone_key(phone: str | None, region: str | None = None) -> str | None:
     to the names, which a phone match needs anyway. No parsing (a scan computes a key for
     every phone of the base): the same table and prefixes ``phonenumbers`` parses with.
     """
-    digits = digits_of(phone)
-    if phone is None or len(digits) < _MIN_PHONE_DIGITS:
+    if phone is None:
         return None
-    text = phone.lstrip()
+    text = _EXTENSION.sub("", phone).lstrip()
+    digits = digits_of(text)
+    if len(digits) < _MIN_PHONE_DIGITS:
+        return None
     if text.startswith("+"):
         national = _without_country_code(digits)
     elif text.startswith("00"):

@@ -95,6 +95,8 @@ def test_phones_are_e164_when_readable_and_junk_is_ignored() -> None:
     assert normalize_phone("030 1234567", None) == "0301234567"  # no region: its digits
     assert phone_key("+1 212 555 0100") != phone_key("+1 212 555 0199")
     assert phone_key("12-34") is None and normalize_phone("ext. 5") is None
+    assert phone_key("(212) 555-0100 ext. 12") == phone_key("+1 212 555 0100")
+    assert phone_key("212-555-0100 x7") == phone_key("212.555.0100")
 
 
 def test_postcodes_and_streets_compare_without_formatting() -> None:
@@ -114,6 +116,8 @@ def test_names_compare_in_either_order_with_typos_and_initials() -> None:
     family = compare_names("anna", "smith", "peter", "smith")
     assert family is not None and family.conflict
     assert compare_names(None, None, "john", "smith") is None
+    whole = compare_names("smith john", None, "john", "smith")  # a whole name in one field
+    assert whole is not None and whole.similarity == 1.0
 
 
 # -- scores and reasons --------------------------------------------------------------------------
@@ -222,6 +226,7 @@ def test_blocking_keys_survive_a_typo_in_either_name_and_swapped_names() -> None
     assert john & blocking_keys(customer("cus_3", first_name="John", last_name="Smtih"))
     assert john & blocking_keys(customer("cus_4", first_name="Smith", last_name="John"))
     assert not john & blocking_keys(customer("cus_5", first_name="Mary", last_name="Jones"))
+    assert john & blocking_keys(customer("cus_6", first_name="John Smith"))
 
 
 def test_the_scan_finds_pairs_only_through_shared_keys_and_each_once() -> None:
