@@ -123,7 +123,7 @@ def describe(exc: ValidationError) -> list[str]:
         elif kind in ("greater_than_equal", "greater_than"):
             limit = (error.get("ctx") or {}).get("ge", (error.get("ctx") or {}).get("gt"))
             issues.append(f"Value for field '{field}' too small, expected at least: '{limit}'")
-        elif kind == "literal_error":
+        elif kind in ("literal_error", "enum"):  # an Enum field says what it takes as a Literal
             expected = str((error.get("ctx") or {}).get("expected", "")).replace("'", "")
             expected = expected.replace(" or ", ", ")
             got = quote(error.get("input"))

@@ -24,6 +24,7 @@ from app.api import (
     admin_addresses,
     admin_customers,
     admin_duplicates,
+    admin_exports,
     admin_groups,
     admin_me,
     admin_merge,
@@ -58,6 +59,7 @@ BLUEPRINTS: list[Blueprint] = [
     admin_me.bp,
     admin_search.bp,
     admin_duplicates.bp,  # before admin_customers: /duplicates/scans is not a customer id
+    admin_exports.bp,
     admin_customers.bp,
     admin_privacy.bp,
     admin_addresses.bp,

@@ -63,7 +63,7 @@ _AUTH: dict[str | None, list[dict[str, list[str]]]] = {
 def documented(
     *,
     summary: str,
-    response: type[BaseModel],
+    response: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
     auth: str | None = None,
@@ -72,11 +72,13 @@ def documented(
     etag: bool = False,
     if_match: bool = False,
     status: int = 200,
+    download: Mapping[str, str] | None = None,
 ) -> Callable[[F], F]:
     """Attach OpenAPI metadata to a view function.
 
-    ``status`` is the success status the view answers with ``response`` (202 for a route that
-    queues a job).
+    ``status``: the success status (202 for a job accepted). ``download``: the answer is a
+    file, not ``response``'s JSON: its media types, each with a description (``response`` is
+    then not needed).
 
     ``responses`` adds (or replaces) statuses only this route answers, e.g.
     ``{422: "Email already registered"}`` or ``{503: ("Not ready", HealthResponse)}``.
@@ -97,6 +99,7 @@ def documented(
             "etag": etag,
             "if_match": if_match,
             "status": status,
+            "download": dict(download or {}),
         }
         return view
 
@@ -193,18 +196,35 @@ def _statuses(meta: Mapping[str, Any], path: str, method: str) -> dict[int, Resp
     return dict(sorted(statuses.items()))
 
 
+_DISPOSITION_HEADER = {
+    "Content-Disposition": {
+        "description": 'The file\'s name: `attachment; filename="…"`.',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _success(meta: Mapping[str, Any], components: _Components) -> dict[str, Any]:
+    """The success answer: ``response``'s JSON, or a file of the ``download`` media types."""
+    if meta.get("download"):
+        return {
+            "description": "The file, streamed",
+            "headers": dict(_DISPOSITION_HEADER),
+            "content": {
+                media_type: {"schema": {"type": "string", "description": description}}
+                for media_type, description in meta["download"].items()
+            },
+        }
+    description = "Accepted" if meta.get("status") == 202 else "OK"
+    schema = components.ref(meta["response"], "serialization")
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 def _responses(
     meta: Mapping[str, Any], path: str, method: str, components: _Components
 ) -> dict[str, Any]:
     ok = str(meta.get("status", 200))
-    responses: dict[str, Any] = {
-        ok: {
-            "description": "OK" if ok == "200" else "Accepted",
-            "content": {
-                "application/json": {"schema": components.ref(meta["response"], "serialization")}
-            },
-        }
-    }
+    responses: dict[str, Any] = {ok: _success(meta, components)}
     if meta.get("etag"):
         responses[ok]["headers"] = {"ETag": _ETAG_HEADER}
     for status, response in _statuses(meta, path, method).items():
@@ -354,8 +374,11 @@ def render_docs(spec: dict[str, Any]) -> str:
                 ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
                 parts.append(f"<p>Body (<code>{html.escape(ref)}</code>):</p>")
                 parts.append(_fields_table(schemas.get(ref, {})))
-            status = min(op["responses"])  # the success status (2xx) sorts first
-            ok = op["responses"][status]["content"]["application/json"]["schema"]
-            parts.append(f"<p>{status}: <code>{html.escape(_type_of(ok))}</code></p>")
+            status, ok = next(iter(op["responses"].items()))
+            for media_type, content in ok["content"].items():
+                kind = _type_of(content["schema"])
+                parts.append(
+                    f"<p>{status} ({html.escape(media_type)}): <code>{html.escape(kind)}</code></p>"
+                )
     parts.append("</body></html>")
     return "".join(parts)

@@ -4,6 +4,7 @@
 - ``api-key`` and ``token`` (:mod:`app.cli.keys`): credentials;
 - ``index`` with ``status`` / ``verify`` (:mod:`app.cli.index`) and ``reindex``
   (:mod:`app.cli.reindex`): the search index;
+- ``export`` (:mod:`app.cli.export`): customers as a file;
 - ``duplicates scan`` (:mod:`app.cli.duplicates`): likely duplicate customers.
 - ``erase`` and ``purge`` (:mod:`app.cli.privacy`): erasure and retention.
 """
@@ -15,6 +16,7 @@ from typing import Any
 import click
 
 from app.cli.duplicates import duplicates
+from app.cli.export import export
 from app.cli.index import index
 from app.cli.keys import api_key, token
 from app.cli.privacy import erase, purge
@@ -40,5 +42,5 @@ def cli() -> None:
     """Customer Module service."""
 
 
-for _command in (serve, api_key, token, index, reindex, erase, purge, duplicates):
+for _command in (serve, api_key, token, index, reindex, export, erase, purge, duplicates):
     cli.add_command(_command)

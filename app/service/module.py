@@ -29,6 +29,7 @@ from app.service.methods.addresses import AddressMethods
 from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
 from app.service.methods.duplicates import DuplicateMethods
+from app.service.methods.exports import ExportMethods
 from app.service.methods.groups import GroupMethods
 from app.service.methods.merging import MergeMethods
 from app.service.methods.privacy import PrivacyMethods
@@ -39,10 +40,17 @@ __all__ = ["CustomerIndex", "CustomerModuleService"]
 
 
 class CustomerModuleService(
-    DuplicateMethods, CustomerMethods, AddressMethods, GroupMethods, MergeMethods, PrivacyMethods
+    DuplicateMethods,
+    CustomerMethods,
+    AddressMethods,
+    GroupMethods,
+    MergeMethods,
+    PrivacyMethods,
+    ExportMethods,
 ):
     """The customer module: customers, their addresses, groups and memberships; merging
-    customers and finding duplicates; one customer's data export and erasure."""
+    customers and finding duplicates; one customer's data export and erasure; exports of
+    many customers."""
 
     @classmethod
     async def connect(
