@@ -28,6 +28,7 @@ from app import readiness
 from app.config import Settings
 from app.credentials import ApiKeys
 from app.db import close_client, new_client, open_client
+from app.duplicates import DetectionOptions
 from app.embedded import EmbeddedServer
 from app.jobs import JobRunner, Jobs
 from app.jobs.store import JobStore
@@ -40,7 +41,14 @@ from indexers.metrics import IndexerCollector
 from indexers.sync import Indexer
 from indexers.wiring import search_reader
 
-__all__ = ["build_runtime", "connected", "connected_search", "new_indexer"]
+__all__ = [
+    "build_runtime",
+    "configure_duplicates",
+    "connected",
+    "connected_search",
+    "connected_service",
+    "new_indexer",
+]
 
 Database = AsyncDatabase[dict[str, Any]]
 
@@ -100,6 +108,7 @@ async def _assemble(
             index=parts.reader if parts is not None else None,
             link_guest_on_register=settings.link_guest_on_register,
         )
+        configure_duplicates(service, settings)
         await ApiKeys(database).ensure_indexes()
     except BaseException:
         if parts is not None:
@@ -170,6 +179,28 @@ async def connected(settings: Settings) -> AsyncIterator[Database]:
         yield client[settings.mongodb_database]
     finally:
         await close_client(client, server)
+
+
+def configure_duplicates(service: CustomerModuleService, settings: Settings) -> None:
+    """Give the service the duplicate detection options of ``settings``."""
+    service.configure_duplicates(
+        DetectionOptions(
+            email_folding=settings.duplicates_email_folding,
+            phone_region=settings.duplicates_phone_region,
+        ),
+        min_score=settings.duplicates_min_score,
+    )
+
+
+@contextlib.asynccontextmanager
+async def connected_service(settings: Settings) -> AsyncIterator[CustomerModuleService]:
+    """A service without the search index (MongoDB answers), for one-shot commands."""
+    async with connected(settings) as database:
+        service = await CustomerModuleService.connect(
+            client=database.client, database=settings.mongodb_database
+        )
+        configure_duplicates(service, settings)
+        yield service
 
 
 @contextlib.asynccontextmanager

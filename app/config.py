@@ -47,14 +47,16 @@ def _shown(value: str) -> str:
     return repr(quote(value, 40))
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: float, *, what: str = "a number (seconds)"
+) -> float:
     raw = env.get(name)
     if not raw:
         return default
     try:
         return float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number (seconds), got {_shown(raw)}") from None
+        raise ConfigError(f"{name} must be {what}, got {_shown(raw)}") from None
 
 
 @overload
@@ -78,6 +80,14 @@ def _integer(
 PORT_NUMBER = "a TCP port number (0-65535, 0 = any free port)"
 _ON = ("1", "on", "true", "yes")
 _OFF = ("0", "off", "false", "no")
+
+
+def _region(raw: str | None) -> str | None:
+    """A default phone region: ``US`` when unset, ``None`` for ``off``."""
+    value = (raw or "").strip()
+    if not value:
+        return "US"
+    return None if value.lower() in _OFF else value.upper()
 
 
 def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
@@ -112,6 +122,9 @@ class Settings:
     shutdown_timeout: float = 10.0  # CUSTOMERS_SHUTDOWN_TIMEOUT: in-flight requests' deadline
     link_guest_on_register: bool = False  # CUSTOMERS_LINK_GUEST_ON_REGISTER: merge the guest
     import_max_bytes: int = 1 << 30  # CUSTOMERS_IMPORT_MAX_BYTES: largest import upload (1 GiB)
+    duplicates_min_score: float = 0.6  # CUSTOMERS_DUPLICATES_MIN_SCORE: pairs from here on
+    duplicates_email_folding: bool = False  # CUSTOMERS_DUPLICATES_EMAIL_FOLDING: +tags, dots
+    duplicates_phone_region: str | None = "US"  # CUSTOMERS_DUPLICATES_PHONE_REGION; None: off
 
     def __post_init__(self) -> None:
         """Refuse values no service can run with, naming the variable (also for Settings(...))."""
@@ -144,6 +157,13 @@ class Settings:
             shutdown_timeout=_number(env, "CUSTOMERS_SHUTDOWN_TIMEOUT", 10.0),
             link_guest_on_register=_switch(env, "CUSTOMERS_LINK_GUEST_ON_REGISTER", default=False),
             import_max_bytes=_integer(env, "CUSTOMERS_IMPORT_MAX_BYTES", 1 << 30),
+            duplicates_min_score=_number(
+                env, "CUSTOMERS_DUPLICATES_MIN_SCORE", 0.6, what="a number from 0 to 1"
+            ),
+            duplicates_email_folding=_switch(
+                env, "CUSTOMERS_DUPLICATES_EMAIL_FOLDING", default=False
+            ),
+            duplicates_phone_region=_region(env.get("CUSTOMERS_DUPLICATES_PHONE_REGION")),
         )
 
     @property
@@ -217,6 +237,23 @@ def _check_settings(settings: Settings) -> None:
     _require(
         settings.import_max_bytes >= 1,
         f"CUSTOMERS_IMPORT_MAX_BYTES must be 1 or more, got {settings.import_max_bytes}",
+    )
+    _check_duplicates(settings)
+
+
+def _check_duplicates(settings: Settings) -> None:
+    score = settings.duplicates_min_score
+    _require(
+        math.isfinite(score) and 0 < score <= 1,
+        f"CUSTOMERS_DUPLICATES_MIN_SCORE must be more than 0 and at most 1, got {score:g}",
+    )
+    import phonenumbers  # only checked here: the detection reads it from the settings
+
+    region = settings.duplicates_phone_region
+    _require(
+        region is None or region in phonenumbers.SUPPORTED_REGIONS,
+        "CUSTOMERS_DUPLICATES_PHONE_REGION must be a two-letter region code such as US or DE "
+        f"(or off), got {_shown(region or '')}",
     )
 
 

@@ -23,6 +23,7 @@ from app import metrics, web
 from app.api import (
     admin_addresses,
     admin_customers,
+    admin_duplicates,
     admin_exports,
     admin_groups,
     admin_imports,
@@ -58,6 +59,7 @@ BLUEPRINTS: list[Blueprint] = [
     meta.bp,
     admin_me.bp,
     admin_search.bp,
+    admin_duplicates.bp,  # before admin_customers: /duplicates/scans is not a customer id
     admin_exports.bp,
     admin_imports.bp,
     admin_customers.bp,

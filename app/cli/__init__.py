@@ -5,8 +5,9 @@
 - ``index`` with ``status`` / ``verify`` (:mod:`app.cli.index`) and ``reindex``
   (:mod:`app.cli.reindex`): the search index;
 - ``export`` (:mod:`app.cli.export`): customers as a file;
-- ``erase`` and ``purge`` (:mod:`app.cli.privacy`): erasure and retention;
-- ``import`` (:mod:`app.cli.imports`): customers from a file.
+- ``import`` (:mod:`app.cli.imports`): customers from a file;
+- ``duplicates scan`` (:mod:`app.cli.duplicates`): likely duplicate customers;
+- ``erase`` and ``purge`` (:mod:`app.cli.privacy`): erasure and retention.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import click
 
+from app.cli.duplicates import duplicates
 from app.cli.export import export
 from app.cli.imports import import_command
 from app.cli.index import index
@@ -42,5 +44,7 @@ def cli() -> None:
     """Customer Module service."""
 
 
-for _command in (serve, api_key, token, index, reindex, export, erase, purge, import_command):
+_COMMANDS = (serve, api_key, token, index, reindex)
+_DATA_COMMANDS = (export, import_command, duplicates, erase, purge)
+for _command in (*_COMMANDS, *_DATA_COMMANDS):
     cli.add_command(_command)

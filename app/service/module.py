@@ -28,6 +28,7 @@ from app.service.admission import SECANTUSDB_SCAN_LIMIT, SearchGate
 from app.service.methods.addresses import AddressMethods
 from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
+from app.service.methods.duplicates import DuplicateMethods
 from app.service.methods.exports import ExportMethods
 from app.service.methods.groups import GroupMethods
 from app.service.methods.imports import ImportMethods
@@ -40,6 +41,7 @@ __all__ = ["CustomerIndex", "CustomerModuleService"]
 
 
 class CustomerModuleService(
+    DuplicateMethods,
     CustomerMethods,
     AddressMethods,
     GroupMethods,
@@ -49,8 +51,8 @@ class CustomerModuleService(
     ImportMethods,
 ):
     """The customer module: customers, their addresses, groups and memberships; merging
-    customers; one customer's data export and erasure; exports and imports of many
-    customers."""
+    customers and finding duplicates; one customer's data export and erasure; exports and
+    imports of many customers."""
 
     @classmethod
     async def connect(

@@ -35,6 +35,10 @@ ROUTES = {
     ("post", "/store/customers/me/addresses/{address_id}"),
     ("delete", "/store/customers/me/addresses/{address_id}"),
     ("get", "/health"), ("get", "/health/ready"), ("get", "/admin/me"),
+    ("get", "/admin/customers/{customer_id}/duplicates"),
+    ("post", "/admin/customers/duplicates/scans"),
+    ("get", "/admin/customers/duplicates/scans/{job_id}"),
+    ("get", "/admin/customers/duplicates/scans/{job_id}/clusters"),
     ("get", "/admin/customers/export"), ("post", "/admin/customers/export"),
     ("get", "/admin/customers/exports/{job_id}"), ("get", "/admin/customers/exports/{job_id}/file"),
     ("get", "/admin/customers/{customer_id}/data-export"),
@@ -204,6 +208,11 @@ def test_conditional_requests_are_documented(client) -> None:
 
 class _Thing(BaseModel):
     id: str
+
+
+def test_a_route_that_queues_a_job_documents_202(client) -> None:
+    responses = client.get("/openapi.json").json["paths"]["/admin/customers/duplicates/scans"]
+    assert "202" in responses["post"]["responses"] and "200" not in responses["post"]["responses"]
 
 
 def test_a_new_route_gets_its_statuses_without_listing_them() -> None:

@@ -73,7 +73,8 @@ def credentials(admin, store_customer) -> dict[str, Callable[[], dict[str, str]]
 @pytest.fixture
 def existing(client, admin, store_customer) -> Callable[[], dict[str, str]]:
     """Make fresh entities (an admin's customer with an address, a group, a store address, an
-    export job) and return their ids as path parameters, so generated requests reach real data."""
+    export job, a duplicate scan job) and return their ids as path parameters, so generated
+    requests reach real data."""
     _, store = store_customer
 
     def make() -> dict[str, str]:
@@ -93,9 +94,11 @@ def existing(client, admin, store_customer) -> Callable[[], dict[str, str]]:
         job = client.post("/admin/customers/imports", data=b"Email\n\n", headers=upload).json
         while job["state"] in ("queued", "running"):  # its error report exists once it ran
             job = client.get(f"/admin/customers/imports/{job['id']}", headers=admin).json
+        scan = client.post("/admin/customers/duplicates/scans", json={}, headers=admin)
         return {
             "import_id": job["id"],
             "job_id": export.json["transaction_id"],
+            "scan_job_id": scan.json["id"],
             "customer_id": customer_id,
             "group_id": group["id"],
             "address_id": with_address["addresses"][0]["id"],
@@ -119,6 +122,8 @@ def _path_parameters(operation: Any, ids: dict[str, str]) -> dict[str, str]:
     names = [p.name for p in operation.path_parameters]
     if operation.path.startswith("/store/"):
         ids = {**ids, "address_id": ids["my_address_id"]}
+    if operation.path.startswith("/admin/customers/duplicates/scans/"):
+        ids = {**ids, "job_id": ids["scan_job_id"]}
     return {name: ids[name] for name in names}
 
 

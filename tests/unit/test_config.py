@@ -64,6 +64,10 @@ def test_values_are_parsed() -> None:
         ("MONGODB_DATABASE", "my.db", "MONGODB_DATABASE must be 1-63 characters"),
         ("ELASTICSEARCH_INDEX", "Customers", "ELASTICSEARCH_INDEX must be lowercase"),
         ("ELASTICSEARCH_URL", "localhost:9200", "ELASTICSEARCH_URL must start with http://"),
+        ("CUSTOMERS_DUPLICATES_MIN_SCORE", "0", "CUSTOMERS_DUPLICATES_MIN_SCORE must be more"),
+        ("CUSTOMERS_DUPLICATES_MIN_SCORE", "high", "CUSTOMERS_DUPLICATES_MIN_SCORE must be a"),
+        ("CUSTOMERS_DUPLICATES_EMAIL_FOLDING", "gmail", "CUSTOMERS_DUPLICATES_EMAIL_FOLDING must"),
+        ("CUSTOMERS_DUPLICATES_PHONE_REGION", "XX", "CUSTOMERS_DUPLICATES_PHONE_REGION must"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable(
@@ -85,6 +89,23 @@ def test_a_long_bad_value_is_quoted_short() -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env({"CUSTOMERS_ENV": "x" * 10_000})
     assert len(str(info.value)) < 150
+
+
+def test_duplicate_detection_settings() -> None:
+    default = Settings.from_env({})
+    assert (default.duplicates_min_score, default.duplicates_email_folding) == (0.6, False)
+    assert default.duplicates_phone_region == "US"
+    settings = Settings.from_env(
+        {
+            "CUSTOMERS_DUPLICATES_MIN_SCORE": "0.75",
+            "CUSTOMERS_DUPLICATES_EMAIL_FOLDING": "on",
+            "CUSTOMERS_DUPLICATES_PHONE_REGION": "de",
+        }
+    )
+    assert settings.duplicates_min_score == 0.75 and settings.duplicates_email_folding
+    assert settings.duplicates_phone_region == "DE"
+    off = Settings.from_env({"CUSTOMERS_DUPLICATES_PHONE_REGION": "off"})
+    assert off.duplicates_phone_region is None
 
 
 def test_settings_built_in_code_are_checked_too() -> None:
