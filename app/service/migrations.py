@@ -22,6 +22,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import CursorNotFound
 
 from app.entities import CUSTOMER, ENTITIES, GROUP, Entity
 from app.entities.values import utcnow
@@ -36,6 +37,7 @@ Q_TERMS = "q_terms:1"
 """The migration's id in ``migrations``: a new definition of the terms gets a new id."""
 BATCH = 500
 """Documents read and written per round trip."""
+_ID_INDEX = "_id_"  # MongoDB's name of the ``_id`` index
 
 
 async def add_q_terms(store: Store, *, batch: int = BATCH) -> int:
@@ -61,19 +63,58 @@ async def _migrate(
     after: Any,
     batch: int,
 ) -> int:
-    """One collection, in ``_id`` order from ``after``, recording progress after each batch."""
-    total = await collection.estimated_document_count()
-    seen = 0
+    """One collection, in ``_id`` order from ``after``, recording progress after each batch.
+
+    One cursor walks the ``_id`` index (hinted): the embedded server reads every match of a
+    query before it applies a limit, so a new ``_id > last … limit n`` query per batch
+    would read the rest of the collection again for every batch (quadratic: measured at about
+    25 documents/s at 100,000 customers). ``_id`` never changes, so the walk meets each
+    document once while the service writes beside it.
+    """
+    total = await collection.estimated_document_count()  # for the progress lines only
     while True:
-        query = {} if after is None else {"_id": {"$gt": after}}
-        docs = await collection.find(query, _projection(entity)).sort("_id", 1).to_list(batch)
-        if not docs:
-            return seen
-        updated = await _write(entity, collection, docs)
-        after = docs[-1]["_id"]
-        await state_of.update_one({"_id": Q_TERMS}, {"$set": {entity.name: after}}, upsert=True)
-        seen += len(docs)
-        log.info("q terms: %s %d of about %d, %d updated", entity.name, seen, total, updated)
+        try:
+            return await _walk(entity, collection, state_of, after, batch, total)
+        except CursorNotFound:  # the walk resumes after the last batch it recorded
+            state = await state_of.find_one({"_id": Q_TERMS})
+            after = (state or {}).get(entity.name)
+
+
+async def _walk(
+    entity: Entity,
+    collection: AsyncCollection[RawDoc],
+    state_of: AsyncCollection[RawDoc],
+    after: Any,
+    batch: int,
+    total: int,
+) -> int:
+    """Derive terms along one cursor from ``after``; how many documents were read."""
+    seen = updated = 0
+    query = {} if after is None else {"_id": {"$gt": after}}
+    cursor = collection.find(query, _projection(entity), batch_size=batch)
+    cursor = cursor.sort("_id", 1).hint(_ID_INDEX)
+    docs: list[RawDoc] = []
+    try:
+        async for doc in cursor:
+            docs.append(doc)
+            if len(docs) < batch:
+                continue
+            updated += await _write(entity, collection, docs)
+            await _progress(state_of, entity, docs[-1]["_id"])
+            seen += len(docs)
+            log.info("q terms: %s %d of about %d, %d updated", entity.name, seen, total, updated)
+            docs = []
+    finally:
+        await cursor.close()
+    if docs:
+        await _write(entity, collection, docs)
+        await _progress(state_of, entity, docs[-1]["_id"])
+    return seen + len(docs)
+
+
+async def _progress(state_of: AsyncCollection[RawDoc], entity: Entity, last: Any) -> None:
+    """Record the last ``_id`` done, so that a restart continues after it."""
+    await state_of.update_one({"_id": Q_TERMS}, {"$set": {entity.name: last}}, upsert=True)
 
 
 async def _write(entity: Entity, collection: AsyncCollection[RawDoc], docs: list[RawDoc]) -> int:
