@@ -252,6 +252,11 @@ def _receive_form(target: Path, limit: int) -> tuple[str | None, dict[str, str]]
         _, form, files = parser.parse(
             request.stream, MULTIPART, request.content_length, request.mimetype_params
         )
+    except ValueError:  # Werkzeug's word for a body that is not the multipart it claims
+        raise InvalidData(
+            "Invalid request: the multipart/form-data body could not be read; send the file "
+            "in a 'file' part"
+        ) from None
     finally:
         for stream in opened:
             stream.close()

@@ -108,6 +108,15 @@ def test_bad_uploads(client, admin):
         content_type="multipart/form-data",
     )  # fmt: skip
     assert no_file.status_code == 400 and "file" in no_file.json["message"]
+    broken = post(  # a part that never ends (found by schemathesis: was a 500)
+        "/admin/customers/imports",
+        data=b"--b\r\n2.19e-74--b",
+        headers=auth(admin, "multipart/form-data; boundary=b"),
+    )
+    assert broken.status_code == 400 and "multipart" in broken.json["message"]
+    for body in (b"\x1f\x8b\x08\x00garbage", b"\xff\xfe\x00garbage"):  # bad gzip, bad UTF-8
+        bad = post("/admin/customers/imports", data=body, headers=auth(admin, "application/gzip"))
+        assert bad.status_code == 400 and bad.json["type"] == "invalid_data"
     assert client.get("/admin/customers/imports/job_nope", headers=auth(admin)).status_code == 404
 
 
