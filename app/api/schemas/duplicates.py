@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.schemas.jobs import JobProgress, JobView
 from app.api.schemas.requests import FieldsQuery
 from app.api.schemas.responses import CustomerOut
 from app.api.schemas.values import Query, QueryInt
@@ -66,25 +67,14 @@ class ScanBody(BaseModel):
     min_score: MinScore | None = None
 
 
-class ScanJobResponse(BaseModel):
+class ScanJobResponse(JobView):
     """A duplicate scan job. ``result`` (once succeeded): ``{clusters, customers, min_score}``."""
 
-    id: str
     kind: Literal["duplicate_scan"]
-    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
-    params: dict[str, Any]
-    progress: dict[str, int | None] = Field(
+    progress: JobProgress = Field(
         description="`done` of `total` steps: reading the customers is the first half, "
         "comparing them the second."
     )
-    counts: dict[str, int]
-    errors: list[Any]
-    error: str | None
-    result: dict[str, Any] | None
-    created_by: str | None
-    created_at: str | None
-    started_at: str | None
-    finished_at: str | None
 
 
 class ClustersQuery(Query):

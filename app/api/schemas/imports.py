@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.api.schemas.jobs import JobProgress, JobView
 from app.api.schemas.values import Query, QueryBool
 
 __all__ = ["ImportJobOut", "ImportOptions", "ImportRowErrorOut"]
@@ -34,29 +34,21 @@ class ImportRowErrorOut(BaseModel):
     message: str
 
 
-class ImportProgressOut(BaseModel):
+class ImportProgressOut(JobProgress):
     done: int = Field(description="Rows done.")
     total: int | None = Field(description="Rows in the file, estimated from the bytes read.")
 
 
-class ImportJobOut(BaseModel):
+class ImportJobOut(JobView):
     """An import job: where it is, what it did so far, and its first errors."""
 
-    id: str
     kind: Literal["customer_import"]
-    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
-    params: dict[str, Any]
     progress: ImportProgressOut
     counts: dict[str, int] = Field(
         description="`created`, `updated`, `unchanged`, `failed` rows; `groups_created`."
     )
     errors: list[ImportRowErrorOut] = Field(description="The first 20 failed rows.")
     error: str | None = Field(description="Why the job failed (the file, not a row).")
-    result: dict[str, Any] | None
-    created_by: str | None
-    created_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
     errors_url: str | None = Field(
         description="The full error report (every failed row, in the file's layout, with its "
         "line, field and message: fix it and import it), once a row failed."
