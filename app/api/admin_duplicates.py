@@ -16,7 +16,7 @@ from app.api.parsing import parse_body, parse_query
 from app.api.schemas import duplicates as d
 from app.api.serialize import ADMIN_CUSTOMER, dump, select
 from app.auth import created_by, require_admin
-from app.errors import Conflict, NotFound, quote
+from app.errors import Conflict, quote
 from app.service import duplicate_scans
 from app.webapp import get_jobs, get_service
 
@@ -72,15 +72,8 @@ async def start_scan() -> tuple[Body, int]:
     return view, 202
 
 
-def _missing_scan(job_id: str) -> NotFound:
-    return NotFound(f"Duplicate scan with id: {quote(job_id)} not found")
-
-
 async def _scan(job_id: str) -> Body:
-    view = await get_jobs().get(job_id, kind=duplicate_scans.KIND)
-    if view is None:
-        raise _missing_scan(job_id)
-    return view
+    return await get_jobs().find(job_id, kind=duplicate_scans.KIND, label="Duplicate scan")
 
 
 @bp.get("/duplicates/scans/<job_id>")

@@ -12,17 +12,17 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Generator, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, url_for
 from pydantic import ValidationError
 
+from app.api.downloads import file_chunks
 from app.api.openapi import documented
 from app.api.parsing import invalid_request, parse_query, read_json
 from app.api.schemas.exports import EXPORT_PARAMS, AdminCustomerExportQuery, ExportJobResponse
 from app.auth import created_by, require_admin
-from app.errors import Conflict, InvalidData, NotFound, Unavailable, quote
+from app.errors import Conflict, InvalidData, Unavailable, quote
 from app.input_checks import check_storable
 from app.jobs import customer_export
 from app.runtime import Runtime
@@ -32,7 +32,7 @@ from app.webapp import get_jobs, get_service, run, runtime_of
 bp = Blueprint("admin_exports", __name__, url_prefix="/admin/customers")
 bp.before_request(require_admin)
 
-FILE_CHUNK = 256 * 1024  # bytes per chunk of a job's file
+LABEL = "Export"  # what a 404 calls an export job
 MAX_STREAMS = 2
 """Streamed exports one process serves at once: each holds a server thread for as long as its
 client reads, and ``serve`` has 8; more get 503 (the job route has no such limit)."""
@@ -173,25 +173,11 @@ async def submit_export() -> tuple[dict[str, Any], int]:
     return _job_answer(view), 202
 
 
-def _missing(job_id: str) -> NotFound:
-    return NotFound(f"Export with id: {quote(job_id)} was not found")
-
-
 @bp.get("/exports/<job_id>")
 @documented(summary="Follow an export job", response=ExportJobResponse, auth="admin")
 async def export_job(job_id: str) -> dict[str, Any]:
     """The export job's state and progress, and the URL of its file."""
-    view = await get_jobs().get(job_id, kind=customer_export.KIND)
-    if view is None:
-        raise _missing(job_id)
-    return _job_answer(view)
-
-
-def _read(path: Path) -> Iterator[bytes]:
-    """The file's bytes, opened only once the body is read (and closed when it was)."""
-    with path.open("rb") as file:
-        while chunk := file.read(FILE_CHUNK):
-            yield chunk
+    return _job_answer(await get_jobs().find(job_id, kind=customer_export.KIND, label=LABEL))
 
 
 @bp.get("/exports/<job_id>/file")
@@ -204,15 +190,13 @@ def _read(path: Path) -> Iterator[bytes]:
 def export_job_file(job_id: str) -> Response:
     """The file of a finished export; 409 while it is queued or running (or when it failed)."""
     jobs = get_jobs()
-    view = run(jobs.get(job_id, kind=customer_export.KIND))
-    if view is None:
-        raise _missing(job_id)
+    view = run(jobs.find(job_id, kind=customer_export.KIND, label=LABEL))
     path = customer_export.export_file(jobs.directory(job_id), view["result"])
     if view["state"] != "succeeded" or path is None:
         raise Conflict(f"Export {quote(job_id)} has no file to download: it is {view['state']}")
     finished = datetime.fromisoformat(view["finished_at"].replace("Z", "+00:00"))
     extension = path.name.removeprefix(f"{customer_export.FILE_STEM}.")
-    response = Response(_read(path), mimetype=view["result"]["media_type"])
+    response = Response(file_chunks(path), mimetype=view["result"]["media_type"])
     response.headers["Content-Length"] = str(path.stat().st_size)
     response.headers["Content-Disposition"] = _attachment(_file_name(extension, finished))
     return response

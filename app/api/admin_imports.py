@@ -9,7 +9,6 @@ that is not one of ours is a 400 at once; the answer is 202 with the job. Admin 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import IO, Any
 
@@ -17,13 +16,14 @@ from flask import Blueprint, Response, current_app, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.formparser import FormDataParser
 
+from app.api.downloads import file_chunks
 from app.api.openapi import documented
 from app.api.parsing import parse_query
 from app.api.schemas.imports import ImportJobOut, ImportOptions
 from app.auth import created_by, current_actor, require_admin
 from app.dataio.readers import read_file
 from app.dataio.rows import FileError
-from app.errors import Forbidden, InvalidData, NotFound, quote
+from app.errors import Forbidden, InvalidData, NotFound, entity_not_found, quote
 from app.input_checks import validate
 from app.jobs import register
 from app.service.importing.job import IMPORT_JOB, UPLOAD_NAME, errors_name, run_import_job
@@ -35,6 +35,7 @@ bp.before_request(require_admin)
 register(IMPORT_JOB, run_import_job, resumable=True)
 
 CHUNK_BYTES = 64 * 1024  # read from the request per step
+LABEL = "Import"  # what a 404 calls an import job
 FORM_FIELD_BYTES = 4 * 1024  # a multipart form's text fields (format, mode, dry_run)
 FORM_PARTS = 16  # parts of a multipart form
 FILE_TYPES = (
@@ -136,7 +137,7 @@ async def cancel_import(import_id: str) -> dict[str, Any]:
     again later completes it)."""
     job = await get_jobs().cancel(import_id, kind=IMPORT_JOB)
     if job is None:
-        raise _missing(import_id)
+        raise entity_not_found(LABEL, import_id)
     return _out(job)
 
 
@@ -146,9 +147,7 @@ def import_errors(import_id: str) -> Response:
     """Every failed row as it was in the file, with its line, field and message (CSV rows
     with three more columns, or JSON lines with an `import_error` key): fix and import it."""
     job_id = import_id
-    job = run(get_jobs().get(job_id, kind=IMPORT_JOB))
-    if job is None:
-        raise _missing(job_id)
+    job = run(_job(job_id))
     name = errors_name(job["params"])
     path = get_jobs().file(job_id, name)
     if path is None:
@@ -156,28 +155,14 @@ def import_errors(import_id: str) -> Response:
     mimetype = "application/x-ndjson" if name.endswith(".jsonl") else "text/csv"
     disposition = f'attachment; filename="{job_id}-{name}"'
     return Response(
-        _chunks(path),
+        file_chunks(path),
         mimetype=mimetype,
         headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
     )
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
-    """The file in pieces, opened only once the answer is sent (and closed after)."""
-    with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK_BYTES):
-            yield chunk
-
-
 async def _job(job_id: str) -> dict[str, Any]:
-    job = await get_jobs().get(job_id, kind=IMPORT_JOB)
-    if job is None:
-        raise _missing(job_id)
-    return job
-
-
-def _missing(job_id: str) -> NotFound:
-    return NotFound(f"Import with id: {quote(job_id)} was not found")
+    return await get_jobs().find(job_id, kind=IMPORT_JOB, label=LABEL)
 
 
 def _out(job: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app import errors
 from app.entities.values import utcnow
 from app.jobs.model import JobState, new_job_id, view
 from app.jobs.runner import JobRunner
@@ -81,6 +82,14 @@ class Jobs:
         if doc is None or (kind is not None and doc["kind"] != kind):
             return None
         return view(doc)
+
+    async def find(self, job_id: str, *, kind: str, label: str) -> dict[str, Any]:
+        """The view of the job of ``kind``; ``not_found`` naming it as ``label`` ("Import
+        with id: … was not found") when there is none."""
+        view = await self.get(job_id, kind=kind)
+        if view is None:
+            raise errors.entity_not_found(label, job_id)
+        return view
 
     async def cancel(self, job_id: str, *, kind: str | None = None) -> dict[str, Any] | None:
         """Cancel a queued job, or ask a running one to stop; its view (``None``: no job)."""
