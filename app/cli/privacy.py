@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from app.cli.progress import counting_bar
 from app.config import Settings
 
 if TYPE_CHECKING:
-    from rich.progress import Progress as ProgressBar
-
     from app.bootstrap import Database
     from app.service import CustomerModuleService
-    from app.service.erasure import Progress
     from indexers.backends import SearchBackend
 
 __all__ = ["erase", "purge"]
@@ -114,7 +112,7 @@ def purge(deleted_before: datetime, dry_run: bool, yes: bool) -> None:
             f"Erase every customer soft-deleted before {before:%Y-%m-%d %H:%M:%S} UTC for good?",
             abort=True,
         )
-    bar, progress = _progress_bar()
+    bar, progress = counting_bar("purge", "customers")
     try:
         done, synced = _run(
             lambda service: service.purge_customers(before, dry_run=dry_run, progress=progress)
@@ -128,32 +126,3 @@ def purge(deleted_before: datetime, dry_run: bool, yes: bool) -> None:
         return
     click.echo(f"erased {done.erased} customers soft-deleted before {when} (merged ones included)")
     click.echo(f"search index: {_INDEX_STATE[synced]}")
-
-
-def _progress_bar() -> tuple[ProgressBar, Progress]:
-    """A rich progress bar of erased customers (shown from the first report on)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    bar = Progress(
-        TextColumn("purge"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    task = bar.add_task("erase", total=None)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=max(total, done))
-        if not bar.live.is_started:
-            bar.start()
-
-    return bar, update

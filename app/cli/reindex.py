@@ -11,24 +11,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from app.cli.progress import ReportProgress, counting_bar
 from app.config import Settings
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
-
     from app.bootstrap import Database
     from indexers.backends import SearchBackend
 
 __all__ = ["reindex", "run_reindex"]
 
 log = logging.getLogger("customers.indexer.cli")
-
-ReportProgress = Callable[[int, int], None]  # progress(copied, total)
 
 
 async def run_reindex(
@@ -68,7 +64,7 @@ def reindex(timeout: float | None) -> None:
     from app.cli.context import configure_logging, run_in
 
     settings = Settings.from_env()
-    bar, update = _progress_bar()
+    bar, update = counting_bar("reindex", "docs")
     handler = RichHandler(console=bar.console, show_path=False)  # logs print above the bar
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     configure_logging(settings, handler)
@@ -90,45 +86,3 @@ def reindex(timeout: float | None) -> None:
         f"({summary.get('docs_per_second', '?')} docs/s copy; "
         f"{time.monotonic() - started:.1f}s in all)"
     )
-
-
-def _progress_bar() -> tuple[Progress, ReportProgress]:
-    """A rich progress bar (shown from the first report on) and the function that moves it."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        Task,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-    from rich.text import Text
-
-    class DocsSpeed(TransferSpeedColumn):
-        def render(self, task: Task) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(
-                "?" if speed is None else f"{speed:,.0f} docs/s", style="progress.data.speed"
-            )
-
-    bar = Progress(
-        TextColumn("reindex"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        DocsSpeed(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    task = bar.add_task("copy", total=None)
-
-    def update(copied: int, total: int) -> None:
-        bar.update(task, completed=copied, total=max(total, copied))
-        if not bar.live.is_started:  # shown from the first report on: the total is known then
-            bar.start()
-
-    return bar, update
