@@ -320,3 +320,16 @@ def test_take_zero_is_an_empty_page_with_the_count(service):
     assert service.list_and_count_customers({}, {"take": 0}) == ([], 3)
     assert service.list_and_count_customer_addresses({}, {"take": 0}) == ([], 0)
     assert service.list_and_count_customer_groups({}, {"take": 0}) == ([], 0)
+
+
+def test_concurrent_updates_of_several_customers_lose_no_change(service):
+    """Each call reads both customers once and writes both in one bulk write; racing calls
+    must still merge every metadata key (a lost race is retried, never overwritten)."""
+    a, b = service.create_customers([{"email": "a@x.com"}, {"email": "b@x.com"}])
+    results = service.gather(
+        *(service.aio.update_customers([a.id, b.id], {"metadata": {f"k{i}": i}}) for i in range(8))
+    )
+    assert not [r for r in results if isinstance(r, Exception)]
+    for customer in (a, b):
+        stored = service.retrieve_customer(customer.id)
+        assert stored.metadata == {f"k{i}": i for i in range(8)}
