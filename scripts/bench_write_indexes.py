@@ -12,6 +12,13 @@ write is the floor of an update by id. Without indexes, also ``find_one_and_upda
 write returning the document in one round trip), which SecantusDB answers with a collection
 scan: its time grows with the collection. Every round runs every configuration once in turn,
 so a busy machine slows them alike; medians over rounds are printed with the load average.
+
+With ``--pages N``: what the MongoDB fallback of a customer list needs from ``deleted_at_id``
+and ``group_refs``. N customers (every 10th in one of 20 groups) are seeded through the
+service once into ``--data-dir`` (reused), then a plain page and a group page of 50 with their
+counts (``list_and_count_customers`` with no search index: the fallback's own queries) are
+timed with every index, and with each of the two dropped in turn (re-created after).
+
 The embedded server runs as ``customers serve`` runs it (``--sync-on-commit``). Run by hand.
 """
 
@@ -38,6 +45,7 @@ from seed_data import fake_customers
 from app.embedded import EmbeddedServer
 from app.entities.values import utcnow
 from app.models import Customer
+from app.service import CustomerModuleService
 from app.service.customers import new_customer_doc
 from app.service.inputs import CreateCustomer
 
@@ -142,13 +150,86 @@ async def bench(uri: str, count: int, rounds: int, samples: int, only: list[str]
     }
 
 
+PAGE_INDEXES = ("deleted_at_id", "group_refs")
+"""The indexes the MongoDB fallback of a list page may need."""
+
+
+async def seed_pages(service: CustomerModuleService, count: int) -> list[str]:
+    """``count`` customers, every 10th in one of 20 groups (once: reused when present); the
+    group ids."""
+    groups = await service.list_customer_groups({}, {"take": 20})
+    if await service.store.customers.estimated_document_count() >= count and groups:
+        return [g.id for g in groups]
+    await service.store.customers.delete_many({})
+    await service.store.groups.delete_many({})
+    made = await service.create_customer_groups([{"name": f"group {i}"} for i in range(20)])
+    fresh = fake_customers(count)
+    for start in range(0, count, BATCH):
+        batch = [next(fresh) for _ in range(min(BATCH, count - start))]
+        created = await service.create_customers(batch)
+        pairs = [
+            {"customer_id": c.id, "customer_group_id": made[(start + i) % 20].id}
+            for i, c in enumerate(created)
+            if i % 10 == 0
+        ]
+        await service.add_customer_to_group(pairs)
+    return [g.id for g in made]
+
+
+async def time_pages(service: CustomerModuleService, groups: list[str], n: int) -> Any:
+    """p50 of a plain page and of a group page (50 with the count), MongoDB answering."""
+    plain, grouped = [], []
+    for i in range(n):
+        t0 = time.perf_counter()
+        await service.list_and_count_customers({}, {"take": 50, "skip": 50 * i})
+        t1 = time.perf_counter()
+        await service.list_and_count_customers({"groups": groups[i % 20]}, {"take": 50})
+        plain.append(t1 - t0)
+        grouped.append(time.perf_counter() - t1)
+    return {
+        "plain_page_p50_ms": percentile(plain, 0.5),
+        "group_page_p50_ms": percentile(grouped, 0.5),
+    }
+
+
+async def bench_pages(uri: str, count: int, rounds: int, samples: int) -> Any:
+    service = await CustomerModuleService.connect(uri, database="bench_pages", scan_limit=10**9)
+    groups = await seed_pages(service, count)
+    declared = {i.document["name"]: i for i in customer_indexes()}
+    runs: dict[str, list[Any]] = {"all": [], **{f"without_{n}": [] for n in PAGE_INDEXES}}
+    loads = []
+    for _ in range(rounds):
+        runs["all"].append(await time_pages(service, groups, samples))
+        for name in PAGE_INDEXES:
+            await service.store.customers.drop_index(name)
+            try:
+                runs[f"without_{name}"].append(await time_pages(service, groups, samples))
+            finally:
+                await service.store.customers.create_indexes([declared[name]])
+        loads.append(os.getloadavg()[0])
+    await service.close()
+    medians = {
+        variant: {key: statistics.median(r[key] for r in measured) for key in measured[0]}
+        for variant, measured in runs.items()
+    }
+    return {"customers": count, "rounds": rounds, "pages": medians,
+            "load_average_1m": {"min": min(loads), "max": max(loads)}}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--only", nargs="*", help="index names to measure alone")
+    parser.add_argument("--pages", type=int, help="time fallback list pages at this size")
+    parser.add_argument("--data-dir", default="/tmp/writes-pages", help="--pages' server data")
     args = parser.parse_args(argv)
+    if args.pages:
+        with EmbeddedServer(args.data_dir, sync_on_commit=True) as server:
+            pages = bench_pages(server.uri, args.pages, args.rounds, args.samples)
+            print(json.dumps(asyncio.run(pages), indent=2))
+        return 0
     uri = os.environ.get("MONGODB_URI")
     run = (args.customers, args.rounds, args.samples, args.only)
     if uri:
