@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.errors import CustomerModuleError
+from app.service.customers import CREATE_CHUNK
 
 
 def error_of(call, *args):
@@ -333,3 +334,21 @@ def test_concurrent_updates_of_several_customers_lose_no_change(service):
     for customer in (a, b):
         stored = service.retrieve_customer(customer.id)
         assert stored.metadata == {f"k{i}": i for i in range(8)}
+
+
+@pytest.mark.parametrize("bad", ["duplicate", "two_defaults"])
+def test_a_large_batch_fails_whole_in_its_last_chunk(service, bad):
+    """A batch is written chunk by chunk (built while the previous chunk is written); a
+    failure in the last chunk still leaves none of it."""
+    batch = [{"email": f"big{i}@x.com"} for i in range(3 * CREATE_CHUNK - 10)]
+    if bad == "duplicate":
+        batch.append({"email": "big0@x.com"})
+    else:
+        two = [{"is_default_shipping": True}, {"is_default_shipping": True}]
+        batch.append({"email": "last@x.com", "addresses": two})
+    with pytest.raises(CustomerModuleError):
+        service.create_customers(batch)
+    assert service.list_and_count_customers({}, {"take": 1})[1] == 0
+    made = service.create_customers(batch[:-1])
+    assert [c.email for c in made] == [c["email"] for c in batch[:-1]]
+    assert service.list_and_count_customers({}, {"take": 1})[1] == len(batch) - 1

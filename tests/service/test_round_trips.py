@@ -17,6 +17,7 @@ import pytest
 from pymongo import AsyncMongoClient, monitoring
 
 from app.service import CustomerModuleService
+from app.service.customers import CREATE_CHUNK
 from tests.conftest import SyncService
 
 
@@ -75,6 +76,9 @@ def test_create_customers(counted: tuple[SyncService, Commands]) -> None:
     assert sent(commands, service.create_customers, one) == ["insert"]
     batch = [{"email": f"b{i}@example.com"} for i in range(50)]
     assert sent(commands, service.create_customers, batch) == ["insert", "commitTransaction"]
+    large = [{"email": f"c{i}@example.com"} for i in range(2 * CREATE_CHUNK + 1)]
+    names = sent(commands, service.create_customers, large)
+    assert names == ["insert", "insert", "insert", "commitTransaction"]  # one per chunk
 
 
 def test_update_customers_by_id(counted: tuple[SyncService, Commands]) -> None:
