@@ -340,7 +340,9 @@ def test_concurrent_updates_of_several_customers_lose_no_change(service):
 def test_a_large_batch_fails_whole_in_its_last_chunk(service, bad):
     """A batch is written chunk by chunk (built while the previous chunk is written); a
     failure in the last chunk still leaves none of it."""
-    batch = [{"email": f"big{i}@x.com"} for i in range(3 * CREATE_CHUNK - 10)]
+    batch: list[dict[str, object]] = [
+        {"email": f"big{i}@x.com"} for i in range(3 * CREATE_CHUNK - 10)
+    ]
     if bad == "duplicate":
         batch.append({"email": "big0@x.com"})
     else:
