@@ -20,7 +20,7 @@ from app.entities.values import utcnow
 from app.filtering import compile_filters
 from app.input_checks import too_many
 from app.limits import MAX_ADDRESSES
-from app.service.customers import cas_update, new_address_doc
+from app.service.customers import cas_update, cas_update_many, new_address_doc
 from app.service.documents import changes
 from app.service.etags import IfMatch, check_tag
 from app.service.inputs import CreateAddress, UpdateAddress
@@ -57,24 +57,26 @@ async def create(store: Store, items: list[CreateAddress]) -> list[RawDoc]:
     for customer_id, new in by_customer.items():
         check_one_default_per_kind(customer_id, new)
 
-    async def add(customer_id: str, session: AsyncClientSession | None) -> None:
-        new = by_customer[customer_id]
+    def mutate(doc: RawDoc) -> RawDoc:
+        customer_id, new = doc["_id"], by_customer[doc["_id"]]
+        addresses = [dict(a) for a in doc.get("addresses", [])] + [dict(a) for a in new]
+        _check_count(customer_id, len(addresses))
+        apply_default_flags(addresses, [a["id"] for a in new], now)
+        return {"addresses": addresses}
 
-        def mutate(doc: RawDoc) -> RawDoc:
-            addresses = [dict(a) for a in doc.get("addresses", [])] + [dict(a) for a in new]
-            _check_count(customer_id, len(addresses))
-            apply_default_flags(addresses, [a["id"] for a in new], now)
-            return {"addresses": addresses}
+    owners = list(by_customer)
+    if len(owners) == 1:  # a read and a compare-and-set write, no transaction
+        missing = errors.relationship_not_found("customer_id", owners[0])
+        await cas_update(store, owners[0], mutate, missing=missing)
+        return made
 
-        await cas_update(
-            store,
-            customer_id,
-            mutate,
-            session=session,
-            missing=errors.relationship_not_found("customer_id", customer_id),
-        )
+    def missing_owner(absent: list[str]) -> errors.CustomerModuleError:
+        return errors.relationship_not_found("customer_id", absent[0])
 
-    await _per_customer(store, list(by_customer), add)
+    async def add(session: AsyncClientSession) -> None:
+        await cas_update_many(store, owners, mutate, session, missing_owner)
+
+    await store.transaction(add)  # the read, one bulk write, the commit
     return made
 
 

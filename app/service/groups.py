@@ -9,8 +9,10 @@ Hard-deleting groups removes their memberships and the groups in one transaction
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
@@ -181,15 +183,6 @@ async def _check_groups(store: Store, pairs: list[GroupPair]) -> None:
             raise errors.relationship_not_found("customer_group_id", pair.customer_group_id)
 
 
-async def _check_customers(store: Store, pairs: list[GroupPair]) -> None:
-    customer_ids = sorted({p.customer_id for p in pairs})
-    found = await store.customers.find({"_id": {"$in": customer_ids}}, {"_id": 1}).to_list()
-    known = {c["_id"] for c in found}
-    for pair in pairs:
-        if pair.customer_id not in known:
-            raise errors.relationship_not_found("customer_id", pair.customer_id)
-
-
 def _membership_out(customer_id: str, membership: Mapping[str, Any]) -> RawDoc:
     return {"customer_id": customer_id, **membership}
 
@@ -197,34 +190,85 @@ def _membership_out(customer_id: str, membership: Mapping[str, Any]) -> RawDoc:
 async def add_members(store: Store, pairs: list[GroupPair]) -> list[RawDoc]:
     """Add memberships (a set: an existing one is returned as it is).
 
-    Each pair is one atomic conditional ``$push``, so concurrent adds of the same pair can
-    never create a duplicate. Every id is checked before anything is written, and adding is
-    idempotent, so a batch that fails midway is completed by calling it again.
+    Every id is checked before anything is written. One pair: one atomic conditional
+    ``$push``. Several: one read of their customers and one bulk write of one conditional
+    ``$push`` per customer (all of its new memberships), whatever the number of pairs
+    (:func:`_add_many`). A push only lands on a customer that has none of the groups it adds,
+    so concurrent adds of the same pair never create a duplicate. Adding is idempotent, so a
+    batch that fails midway is completed by calling it again.
     """
     await _check_groups(store, pairs)
-    if len(pairs) > 1:  # a single pair's customer is checked by its own write below
-        await _check_customers(store, pairs)
     now = utcnow()
-    result = []
-    for pair in pairs:
-        membership = new_document(MEMBERSHIP, pair.model_dump(), now)
-        pushed = await store.customers.update_one(
-            {"_id": pair.customer_id, "groups.customer_group_id": {"$ne": pair.customer_group_id}},
-            {"$push": {"groups": membership}, "$inc": {"version": 1}},
+    if len(pairs) == 1:
+        return [await _add_one(store, pairs[0], now)]
+    return await _add_many(store, pairs, now)
+
+
+async def _add_one(store: Store, pair: GroupPair, now: datetime) -> RawDoc:
+    """One membership: a conditional push, and a read only when it was there already."""
+    membership = new_document(MEMBERSHIP, pair.model_dump(), now)
+    pushed = await store.customers.update_one(
+        {"_id": pair.customer_id, "groups.customer_group_id": {"$ne": pair.customer_group_id}},
+        {"$push": {"groups": membership}, "$inc": {"version": 1}},
+    )
+    if pushed.modified_count:
+        return _membership_out(pair.customer_id, membership)
+    doc = await store.customers.find_one({"_id": pair.customer_id}, {"groups": 1})
+    existing = _memberships(doc or {}).get(pair.customer_group_id)
+    if existing is None:  # no such customer (or deleted in between)
+        raise errors.relationship_not_found("customer_id", pair.customer_id)
+    return _membership_out(pair.customer_id, existing)
+
+
+def _memberships(doc: Mapping[str, Any]) -> dict[str, RawDoc]:
+    """A customer's memberships by group id."""
+    return {m["customer_group_id"]: m for m in doc.get("groups", [])}
+
+
+async def _add_many(store: Store, pairs: list[GroupPair], now: datetime) -> list[RawDoc]:
+    """Several memberships: read the customers, push what each lacks in one bulk write.
+
+    A push that did not land (a concurrent add or removal changed the customer's groups
+    since the read) sends the whole round again: the pairs added meanwhile are then found
+    as existing.
+    """
+    customer_ids = sorted({p.customer_id for p in pairs})
+    for attempt in range(CAS_RETRIES):
+        found = await store.customers.find({"_id": {"$in": customer_ids}}, {"groups": 1}).to_list()
+        held = {doc["_id"]: _memberships(doc) for doc in found}
+        for pair in pairs:
+            if pair.customer_id not in held:
+                raise errors.relationship_not_found("customer_id", pair.customer_id)
+        new: dict[str, dict[str, RawDoc]] = {}
+        for pair in pairs:
+            if pair.customer_group_id not in held[pair.customer_id]:
+                membership = new_document(MEMBERSHIP, pair.model_dump(), now)
+                new.setdefault(pair.customer_id, {})[pair.customer_group_id] = membership
+        if await _push_all(store, new):
+            for customer_id, added in new.items():
+                held[customer_id].update(added)
+            return [
+                _membership_out(p.customer_id, held[p.customer_id][p.customer_group_id])
+                for p in pairs
+            ]
+        await backoff(attempt)
+    raise errors.Conflict("Customer groups are being changed concurrently; try again.")
+
+
+async def _push_all(store: Store, new: Mapping[str, Mapping[str, RawDoc]]) -> bool:
+    """Push each customer's new memberships, only where it still has none of those groups;
+    whether every push landed."""
+    if not new:
+        return True
+    writes = [
+        UpdateOne(
+            {"_id": customer_id, "groups.customer_group_id": {"$nin": list(added)}},
+            {"$push": {"groups": {"$each": list(added.values())}}, "$inc": {"version": 1}},
         )
-        if pushed.modified_count:
-            result.append(_membership_out(pair.customer_id, membership))
-            continue
-        doc = await store.customers.find_one({"_id": pair.customer_id}, {"groups": 1})
-        existing = [
-            m
-            for m in (doc or {}).get("groups", [])
-            if m["customer_group_id"] == pair.customer_group_id
-        ]
-        if not existing:  # the customer was deleted in between
-            raise errors.relationship_not_found("customer_id", pair.customer_id)
-        result.append(_membership_out(pair.customer_id, existing[0]))
-    return result
+        for customer_id, added in new.items()
+    ]
+    result = await store.customers.bulk_write(writes, ordered=False)
+    return result.modified_count == len(writes)
 
 
 async def remove_members(store: Store, pairs: list[GroupPair]) -> None:

@@ -222,7 +222,8 @@ async def link_guest(
     if not account.get("email"):
         return account
     query = {"email": account["email"], "has_account": False, "deleted_at": None}
-    guest = await store.customers.find_one(query, {"_id": 1}, session=session)
+    # hinted: the embedded server's planner scans the whole collection for this condition
+    guest = await store.customers.find_one(query, {"_id": 1}, session=session, hint="email")
     if guest is None:
         return account
     request = _Request(account["_id"], [guest["_id"]], None, "registration")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.errors import CustomerModuleError
+from app.service.customers import CREATE_CHUNK
 
 
 def error_of(call, *args):
@@ -320,3 +321,36 @@ def test_take_zero_is_an_empty_page_with_the_count(service):
     assert service.list_and_count_customers({}, {"take": 0}) == ([], 3)
     assert service.list_and_count_customer_addresses({}, {"take": 0}) == ([], 0)
     assert service.list_and_count_customer_groups({}, {"take": 0}) == ([], 0)
+
+
+def test_concurrent_updates_of_several_customers_lose_no_change(service):
+    """Each call reads both customers once and writes both in one bulk write; racing calls
+    must still merge every metadata key (a lost race is retried, never overwritten)."""
+    a, b = service.create_customers([{"email": "a@x.com"}, {"email": "b@x.com"}])
+    results = service.gather(
+        *(service.aio.update_customers([a.id, b.id], {"metadata": {f"k{i}": i}}) for i in range(8))
+    )
+    assert not [r for r in results if isinstance(r, Exception)]
+    for customer in (a, b):
+        stored = service.retrieve_customer(customer.id)
+        assert stored.metadata == {f"k{i}": i for i in range(8)}
+
+
+@pytest.mark.parametrize("bad", ["duplicate", "two_defaults"])
+def test_a_large_batch_fails_whole_in_its_last_chunk(service, bad):
+    """A batch is written chunk by chunk (built while the previous chunk is written); a
+    failure in the last chunk still leaves none of it."""
+    batch: list[dict[str, object]] = [
+        {"email": f"big{i}@x.com"} for i in range(3 * CREATE_CHUNK - 10)
+    ]
+    if bad == "duplicate":
+        batch.append({"email": "big0@x.com"})
+    else:
+        two = [{"is_default_shipping": True}, {"is_default_shipping": True}]
+        batch.append({"email": "last@x.com", "addresses": two})
+    with pytest.raises(CustomerModuleError):
+        service.create_customers(batch)
+    assert service.list_and_count_customers({}, {"take": 1})[1] == 0
+    made = service.create_customers(batch[:-1])
+    assert [c.email for c in made] == [c["email"] for c in batch[:-1]]
+    assert service.list_and_count_customers({}, {"take": 1})[1] == len(batch) - 1

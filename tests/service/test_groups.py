@@ -76,6 +76,42 @@ def test_concurrent_adds_of_one_new_pair_create_one_membership(service):
     assert len(service.retrieve_customer(c.id, {"relations": ["groups"]}).groups) == 1
 
 
+def test_concurrent_batch_adds_keep_memberships_a_set(service):
+    """Overlapping batches racing (one bulk write each): every pair once, one id per pair,
+    and every call returns the membership that was kept."""
+    customers = service.create_customers([{"email": f"{i}@x.com"} for i in range(6)])
+    groups = service.create_customer_groups([{"name": f"G{i}"} for i in range(3)])
+    pairs = [{"customer_id": c.id, "customer_group_id": g.id} for c in customers for g in groups]
+    batches = [pairs[i::2] + pairs[: i + 5] for i in range(8)]  # overlapping, with repeats
+    results = service.gather(*(service.aio.add_customer_to_group(b) for b in batches))
+    assert not [r for r in results if isinstance(r, Exception)]
+    stored = {
+        c.id: service.retrieve_customer(c.id, {"relations": ["groups"]}).groups for c in customers
+    }
+    assert all(len(groups_of) == 3 for groups_of in stored.values())
+    kept = {
+        (m.customer_id, m.customer_group_id): m.id
+        for m in service.list_customer_group_customers({}, {"take": 100})
+    }
+    assert len(kept) == len(pairs) == len(set(kept.values()))
+    for batch, returned in zip(batches, results, strict=True):
+        assert [kept[(p["customer_id"], p["customer_group_id"])] for p in batch] == [
+            m.id for m in returned
+        ]
+
+
+def test_a_batch_with_an_unknown_customer_adds_nothing(service):
+    c = service.create_customers({})
+    g = service.create_customer_groups({"name": "G"})
+    pairs = [
+        {"customer_id": c.id, "customer_group_id": g.id},
+        {"customer_id": "cus_x", "customer_group_id": g.id},
+    ]
+    err = error_of(service.add_customer_to_group, pairs)
+    assert err.message.startswith("You tried to set relationship customer_id: cus_x")
+    assert service.list_customer_group_customers({"customer_group_id": g.id}) == []
+
+
 def test_unknown_ids_in_pairs(service):
     c = service.create_customers({})
     g = service.create_customer_groups({"name": "G"})
