@@ -17,19 +17,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from pymongo.errors import PyMongoError
 
 from app.entities import CUSTOMER, Op
 from app.filtering import And, Compare, Node, Or, Related, Text
-from indexers.backends.base import BackendError, SearchBackend
+from app.timing import timed
+from indexers.backends.base import BackendError, Listed, SearchBackend
 from indexers.query import Hit, ListQuery, NotServable, RangeFilter, RankedQuery, TermFilter
 
 __all__ = ["IndexReader", "to_list_query"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Freshness = Callable[[], Awaitable[None]]
 Settle = Callable[[float], Awaitable[bool]]
 
@@ -39,6 +41,14 @@ _RANGES = frozenset(CUSTOMER.range_fields)
 _FLAGS = frozenset(CUSTOMER.flag_fields)
 """The fields the index filters exactly, by kind (declared with ``Index.FILTER``)."""
 _RANGE_BOUNDS = {Op.GT: "gt", Op.GTE: "gte", Op.LT: "lt", Op.LTE: "lte"}
+
+
+class _ListArgs(NamedTuple):
+    where: Node | None
+    skip: int
+    take: int | None
+    order: Mapping[str, Any] | Sequence[tuple[str, Any]] | None
+    with_deleted: bool
 
 
 class IndexReader:
@@ -86,13 +96,37 @@ class IndexReader:
         :param where: the compiled customer filter, relations resolved (None: every customer).
         :param order: ``{"created_at": "DESC"}`` or FindConfig.sort pairs ``(("id", 1),)``.
         """
+        query = _ListArgs(where, skip, take, order, with_deleted)
+        return await self._list(query, self.backend.list_ids)
+
+    async def list_customers(
+        self,
+        where: Node | None,
+        *,
+        skip: int = 0,
+        take: int | None = None,
+        order: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        with_deleted: bool = False,
+    ) -> tuple[list[Listed], int] | None:
+        """:meth:`list_customer_ids` with each customer's stored response document, so the
+        page needs no MongoDB read (see :mod:`indexers.listed`)."""
+        query = _ListArgs(where, skip, take, order, with_deleted)
+        return await self._list(query, self.backend.list_documents)
+
+    async def _list(
+        self, args: _ListArgs, fetch: Callable[[ListQuery], Awaitable[tuple[list[T], int]]]
+    ) -> tuple[list[T], int] | None:
         try:
             query = to_list_query(
-                where, skip=skip, take=take, order=order, with_deleted=with_deleted
+                args.where,
+                skip=args.skip,
+                take=args.take,
+                order=args.order,
+                with_deleted=args.with_deleted,
             )
             if self.freshness is not None:
-                await self.freshness()
-            return await self.backend.list_ids(query)
+                await timed("freshness", self.freshness())
+            return await timed("engine", fetch(query))
         except NotServable as exc:
             log.debug("list not servable from the index: %s", exc)
         except BackendError as exc:

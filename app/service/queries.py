@@ -13,7 +13,7 @@ a request its caller has given up on.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import errors
 from app.dto import CustomerAddressDTO, CustomerDTO, CustomerGroupCustomerDTO, CustomerGroupDTO
@@ -27,6 +27,9 @@ from app.service.mongo import all_of, live, mongo_sort
 from app.service.mongo_filters import to_mongo
 from app.service.store import RawDoc, Store
 
+if TYPE_CHECKING:
+    from app.service.methods.base import ListedCustomer
+
 __all__ = [
     "customers_to_dtos",
     "find_ids",
@@ -35,6 +38,7 @@ __all__ = [
     "list_customers",
     "list_groups",
     "list_memberships",
+    "listed_customers",
     "load_customers",
     "resolve_relations",
     "retrieve_address",
@@ -155,6 +159,19 @@ async def load_customers(store: Store, ids: Sequence[str], config: FindConfig) -
     ).to_list()
     by_id = {doc["_id"]: doc for doc in docs}
     return await customers_to_dtos(store, [by_id[i] for i in ids if i in by_id], config)
+
+
+async def listed_customers(
+    store: Store, listed: Sequence[ListedCustomer], config: FindConfig
+) -> list[CustomerDTO]:
+    """The customers of a page the index chose, in its order: built from the response
+    documents it stored when ``config`` asks for no more than they hold (no ``select``, no
+    relations) and it holds one for each; else hydrated from MongoDB."""
+    if config.select is None and not config.relations:
+        documents = [c.document for c in listed if c.document is not None]
+        if len(documents) == len(listed):
+            return [CustomerDTO.model_validate_json(document) for document in documents]
+    return await load_customers(store, [customer.id for customer in listed], config)
 
 
 async def retrieve_customer(store: Store, customer_id: Any, config: FindConfig) -> CustomerDTO:

@@ -26,6 +26,7 @@ __all__ = [
     "Data",
     "Filters",
     "Ids",
+    "ListedCustomer",
     "ManyIds",
     "RankedHit",
     "ServiceBase",
@@ -68,6 +69,18 @@ class RankedHit(Protocol):
     def highlights(self) -> Highlights: ...
 
 
+class ListedCustomer(Protocol):
+    """One customer of a list page the index served: its id and its stored response document
+    (JSON of the DTO a read without ``select`` or relations returns; None: the index holds
+    none for it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def document(self) -> bytes | None: ...
+
+
 class CustomerIndex(Protocol):
     """The search index's read side, as the service uses it (see ``indexers.reader``).
 
@@ -84,6 +97,18 @@ class CustomerIndex(Protocol):
         with_deleted: bool,
     ) -> tuple[list[str], int] | None:
         """A page of ids and the total, or ``None`` when the index cannot serve ``where``."""
+        ...
+
+    async def list_customers(
+        self,
+        where: Node,
+        *,
+        skip: int,
+        take: int | None,
+        order: Sequence[tuple[str, int]],
+        with_deleted: bool,
+    ) -> tuple[Sequence[ListedCustomer], int] | None:
+        """:meth:`list_customer_ids` with each customer's stored response document."""
         ...
 
     async def search_customers(

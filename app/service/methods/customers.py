@@ -31,6 +31,7 @@ from app.service.methods.base import (
 )
 from app.service.store import RawDoc
 from app.textsearch import check_q
+from app.timing import timed
 
 __all__ = ["CustomerMethods"]
 
@@ -86,7 +87,7 @@ class CustomerMethods(ServiceBase):
         if self.index is None:
             return await queries.list_customers(self._store, where, cfg, count=count)
         if not (cfg.with_deleted and _filters_groups(where)):
-            served = await self.index.list_customer_ids(
+            served = await self.index.list_customers(
                 await self._live(where),
                 skip=cfg.skip,
                 take=cfg.take,
@@ -94,8 +95,10 @@ class CustomerMethods(ServiceBase):
                 with_deleted=cfg.with_deleted,
             )
             if served is not None:
-                ids, total = served
-                return await queries.load_customers(self._store, ids, cfg), total
+                listed, total = served
+                return await timed(
+                    "hydrate", queries.listed_customers(self._store, listed, cfg)
+                ), total
         return await self._scan(
             lambda: queries.list_customers(self._store, where, cfg, count=count)
         )
