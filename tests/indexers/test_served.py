@@ -28,13 +28,13 @@ class Served:
         self.backend = backend
         self.indexer = indexer
         self.pages = 0
-        original = backend.list_ids
+        original = backend.list_documents
 
         async def counted(query: Any) -> Any:
             self.pages += 1
             return await original(query)
 
-        backend.list_ids = counted  # type: ignore[method-assign]
+        backend.list_documents = counted  # type: ignore[method-assign]
 
     def baseline(self, method: str, *args: Any) -> Any:
         """Call ``method`` with the index detached (MongoDB answers)."""
