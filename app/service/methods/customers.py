@@ -88,7 +88,7 @@ class CustomerMethods(ServiceBase):
             return await queries.list_customers(self._store, where, cfg, count=count)
         if not (cfg.with_deleted and _filters_groups(where)):
             served = await self.index.list_customers(
-                await self._live(where),
+                await timed("relations", self._live(where)),
                 skip=cfg.skip,
                 take=cfg.take,
                 order=cfg.sort,
