@@ -50,6 +50,7 @@ from app.errors import Unavailable
 
 __all__ = [
     "QUEUE_WAIT",
+    "SECANTUSDB_PAGE_LIMIT",
     "SECANTUSDB_SCAN_LIMIT",
     "SearchGate",
     "Slots",
@@ -66,6 +67,10 @@ QUEUE_WAIT = 0.1  # seconds a search waits for a free slot before it is refused
 # blocking every other operation: 6.3 s for 100,000 customers, measured. So on it, what the
 # search index cannot answer is scanned only up to this many customers (~0.6 s); beyond, 503.
 SECANTUSDB_SCAN_LIMIT = 10_000
+# A page MongoDB reads along an index (no filter, or a group; by id) costs it no scan, but its
+# count walks every live customer: on SecantusDB, beyond this many customers it would not fit
+# the budget (measured: scripts/bench_list_steps.py --fallback), so it is refused (503).
+SECANTUSDB_PAGE_LIMIT = 250_000
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "customers_search_deadline", default=None

@@ -40,6 +40,7 @@ __all__ = [
     "list_memberships",
     "listed_customers",
     "load_customers",
+    "reads_along_an_index",
     "resolve_relations",
     "retrieve_address",
     "retrieve_customer",
@@ -148,6 +149,14 @@ async def list_customers(
     docs = await _find(store.customers, query, config, _customer_projection(config))
     total = await _count(store.customers, query) if count else None
     return await customers_to_dtos(store, docs, config), total
+
+
+def reads_along_an_index(where: And, config: FindConfig) -> bool:
+    """Whether MongoDB reads this customer page along an index, without a scan: no filter
+    but ``groups`` (``group_refs``), ordered by id (``deleted_at_id``; ``_id`` with
+    ``with_deleted``). Its count still walks the matches."""
+    plain = all(isinstance(p, Related) and p.relation == "groups" for p in where.parts)
+    return plain and all(name == "id" for name, _ in config.sort)
 
 
 async def load_customers(store: Store, ids: Sequence[str], config: FindConfig) -> list[CustomerDTO]:

@@ -137,6 +137,7 @@ class ServiceBase:
         owns_client: bool = False,
         gate: SearchGate | None = None,
         scan_limit: int | None = None,
+        page_limit: int | None = None,
         index: CustomerIndex | None = None,
         link_guest_on_register: bool = False,
     ) -> None:
@@ -146,6 +147,7 @@ class ServiceBase:
         self.index = index
         self.gate = gate or SearchGate()
         self.scan_limit = scan_limit
+        self.page_limit = page_limit
 
     @property
     def store(self) -> Store:

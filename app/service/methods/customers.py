@@ -100,25 +100,38 @@ class CustomerMethods(ServiceBase):
                     "hydrate", queries.listed_customers(self._store, listed, cfg)
                 ), total
         return await self._scan(
-            lambda: queries.list_customers(self._store, where, cfg, count=count)
+            lambda: queries.list_customers(self._store, where, cfg, count=count),
+            along_an_index=queries.reads_along_an_index(where, cfg),
         )
 
     async def _live(self, where: Node) -> Node:
         """``where`` as the index reads it: relations resolved to live ids."""
         return await queries.resolve_relations(self._store, where, CUSTOMER, with_deleted=False)
 
-    async def _scan(self, work: Callable[[], Awaitable[T]]) -> T:
-        """MongoDB answers what the attached index could not: in a scan slot, and only when
-        the customers are few enough to scan (``scan_limit``)."""
-        if self.scan_limit is not None and self.index is not None:
-            size = await self.index.size()
-            if size is not None and size > self.scan_limit:
+    async def _scan(self, work: Callable[[], Awaitable[T]], *, along_an_index: bool) -> T:
+        """MongoDB answers what the attached index could not (it lags, is being built, or
+        cannot express the filters), in a scan slot, and only when the customers are few
+        enough: ``page_limit`` for a page it reads along an index, ``scan_limit`` for a scan.
+        Beyond, 503 with ``Retry-After``: never a stale page from the index."""
+        limit = self.page_limit if along_an_index else self.scan_limit
+        if limit is not None and self.index is not None:
+            size = await self._customers_held()
+            if size > limit:
+                what = "read a page of" if along_an_index else "scan"
                 raise Unavailable(
                     "The search index cannot answer this search now, and the database is not "
-                    f"asked to scan more than {self.scan_limit:,} customers for it; narrow the "
+                    f"asked to {what} more than {limit:,} customers for it; narrow the "
                     "filters or try again shortly."
                 )
         return await self.gate.scan(work)
+
+    async def _customers_held(self) -> int:
+        """How many customers MongoDB would walk: the index's count, or MongoDB's estimate
+        while the index cannot tell (down, or no generation built yet)."""
+        size = await self.index.size() if self.index is not None else None
+        if not size:
+            size = await self._store.customers.estimated_document_count()
+        return size
 
     async def search_customers(
         self, q: str, filters: Filters = None, config: Config = None

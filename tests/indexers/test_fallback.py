@@ -1,0 +1,79 @@
+"""When the index lags, MongoDB answers a list only within its limits; beyond, 503.
+
+The in-process indexer is stopped, so the index cannot catch up with a write and MongoDB
+must answer: a plain or group page (read along an index) up to ``page_limit`` customers, a
+scan (``q``, ``$like``) up to ``scan_limit``; beyond, ``unexpected_state`` with a retry time,
+never the index's stale page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.errors import CustomerModuleError, Unavailable
+from indexers.backends.embedded import EmbeddedBackend
+from indexers.sync import Indexer
+from indexers.wiring import search_reader
+from tests.indexers.sync_support import until
+
+
+@pytest.fixture
+def lagging(service: Any, tmp_path: Path) -> Iterator[Any]:
+    """The service with an index that held 6 customers, then stopped following writes."""
+    backend = EmbeddedBackend(tmp_path / "search")
+    indexer = Indexer(service.aio.database, backend, flush_interval=0.05)
+    stop = asyncio.Event()
+    task = service.loop.create_task(indexer.run(stop))
+    service.run(until(lambda: indexer.ready, timeout=20))
+    service.aio.index = search_reader(service.aio.database, backend, indexer=indexer)
+    group = service.create_customer_groups({"name": "Lagging"})
+    made = service.create_customers([{"email": f"c{i}@example.com"} for i in range(6)])
+    service.add_customer_to_group({"customer_id": made[0].id, "customer_group_id": group.id})
+    assert service.run(indexer.wait_until_applied(timeout=30))
+    stop.set()
+    service.run(task)
+    service.create_customers({"email": "unseen@example.com"})  # the index never sees it
+    try:
+        yield service, group.id
+    finally:
+        service.aio.index = None
+        service.run(backend.close())
+
+
+def test_a_lagging_index_never_answers_and_mongodb_answers_within_its_limits(
+    lagging: Any,
+) -> None:
+    service, group = lagging
+    service.aio.scan_limit, service.aio.page_limit = 3, 10
+    page, count = service.list_and_count_customers({}, {"take": 50})
+    assert count == 7 and "unseen@example.com" in [c.email for c in page]  # not the index's 6
+    assert service.list_and_count_customers({"groups": group})[1] == 1
+    with pytest.raises(CustomerModuleError) as scan:
+        service.list_and_count_customers({"q": "unseen"})
+    assert scan.value.type == "unexpected_state" and "scan more than 3 " in scan.value.message
+    service.aio.page_limit = 5
+    for filters in ({}, {"groups": group}):
+        with pytest.raises(Unavailable) as refused:
+            service.list_and_count_customers(filters)
+        assert "read a page of more than 5 " in str(refused.value)
+        assert refused.value.retry_after > 0
+    service.aio.page_limit = None  # no limit: MongoDB answers whatever it costs
+    assert service.list_and_count_customers({})[1] == 7
+
+
+def test_an_index_without_a_generation_counts_by_mongodb(lagging: Any, tmp_path: Path) -> None:
+    service, _ = lagging
+    service.aio.page_limit = 5
+    empty = EmbeddedBackend(tmp_path / "nothing-built-yet")  # as while the first is built
+    service.aio.index = search_reader(service.aio.database, empty)
+    try:
+        assert service.run(empty.count()) == 0
+        with pytest.raises(Unavailable):
+            service.list_and_count_customers({})
+    finally:
+        service.run(empty.close())
