@@ -158,8 +158,11 @@ class IndexReader:
 
     async def size(self) -> int | None:
         """How many customers the index holds (soft-deleted included); ``None`` when the
-        backend cannot tell now."""
+        backend cannot tell now (down, or no generation built yet: MongoDB's own counts are
+        no cheaper than a scan on the embedded server, so the caller cannot ask it)."""
         try:
+            if await self.backend.active_generation() is None:
+                return None
             return await self.backend.count()
         except BackendError as exc:
             log.warning("search index unavailable for a count: %s", exc)

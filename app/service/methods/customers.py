@@ -115,8 +115,8 @@ class CustomerMethods(ServiceBase):
         Beyond, 503 with ``Retry-After``: never a stale page from the index."""
         limit = self.page_limit if along_an_index else self.scan_limit
         if limit is not None and self.index is not None:
-            size = await self._customers_held()
-            if size > limit:
+            size = await self.index.size()
+            if size is None or size > limit:  # unknown: no generation yet, or the index is down
                 what = "read a page of" if along_an_index else "scan"
                 raise Unavailable(
                     "The search index cannot answer this search now, and the database is not "
@@ -124,14 +124,6 @@ class CustomerMethods(ServiceBase):
                     "filters or try again shortly."
                 )
         return await self.gate.scan(work)
-
-    async def _customers_held(self) -> int:
-        """How many customers MongoDB would walk: the index's count, or MongoDB's estimate
-        while the index cannot tell (down, or no generation built yet)."""
-        size = await self.index.size() if self.index is not None else None
-        if not size:
-            size = await self._store.customers.estimated_document_count()
-        return size
 
     async def search_customers(
         self, q: str, filters: Filters = None, config: Config = None
