@@ -8,8 +8,6 @@ never the index's stale page.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,32 +15,23 @@ import pytest
 
 from app.errors import CustomerModuleError, Unavailable
 from indexers.backends.embedded import EmbeddedBackend
-from indexers.sync import Indexer
 from indexers.wiring import search_reader
 from tests.indexers.sync_support import until
+from tests.indexers.test_served import Served, served  # noqa: F401 (fixture)
 
 
 @pytest.fixture
-def lagging(service: Any, tmp_path: Path) -> Iterator[Any]:
+def lagging(served: Served) -> Any:  # noqa: F811
     """The service with an index that held 6 customers, then stopped following writes."""
-    backend = EmbeddedBackend(tmp_path / "search")
-    indexer = Indexer(service.aio.database, backend, flush_interval=0.05)
-    stop = asyncio.Event()
-    task = service.loop.create_task(indexer.run(stop))
-    service.run(until(lambda: indexer.ready, timeout=20))
-    service.aio.index = search_reader(service.aio.database, backend, indexer=indexer)
+    service = served.service
     group = service.create_customer_groups({"name": "Lagging"})
     made = service.create_customers([{"email": f"c{i}@example.com"} for i in range(6)])
     service.add_customer_to_group({"customer_id": made[0].id, "customer_group_id": group.id})
-    assert service.run(indexer.wait_until_applied(timeout=30))
-    stop.set()
-    service.run(task)
+    assert service.run(served.indexer.wait_until_applied(timeout=30))
+    served.stop.set()
+    service.run(until(lambda: not served.indexer.active, timeout=20))
     service.create_customers({"email": "unseen@example.com"})  # the index never sees it
-    try:
-        yield service, group.id
-    finally:
-        service.aio.index = None
-        service.run(backend.close())
+    return service, group.id
 
 
 def test_a_lagging_index_never_answers_and_mongodb_answers_within_its_limits(
