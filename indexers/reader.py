@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any
 
 from pymongo.errors import PyMongoError
 
@@ -31,7 +31,6 @@ __all__ = ["IndexReader", "to_list_query"]
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 Freshness = Callable[[], Awaitable[None]]
 Settle = Callable[[float], Awaitable[bool]]
 
@@ -41,14 +40,6 @@ _RANGES = frozenset(CUSTOMER.range_fields)
 _FLAGS = frozenset(CUSTOMER.flag_fields)
 """The fields the index filters exactly, by kind (declared with ``Index.FILTER``)."""
 _RANGE_BOUNDS = {Op.GT: "gt", Op.GTE: "gte", Op.LT: "lt", Op.LTE: "lte"}
-
-
-class _ListArgs(NamedTuple):
-    where: Node | None
-    skip: int
-    take: int | None
-    order: Mapping[str, Any] | Sequence[tuple[str, Any]] | None
-    with_deleted: bool
 
 
 class IndexReader:
@@ -83,21 +74,11 @@ class IndexReader:
             return False
 
     async def list_customer_ids(
-        self,
-        where: Node | None,
-        *,
-        skip: int = 0,
-        take: int | None = None,
-        order: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
-        with_deleted: bool = False,
+        self, where: Node | None, **options: Any
     ) -> tuple[list[str], int] | None:
-        """Return (ids of the page, total count), or None when MongoDB must answer.
-
-        :param where: the compiled customer filter, relations resolved (None: every customer).
-        :param order: ``{"created_at": "DESC"}`` or FindConfig.sort pairs ``(("id", 1),)``.
-        """
-        query = _ListArgs(where, skip, take, order, with_deleted)
-        return await self._list(query, self.backend.list_ids)
+        """:meth:`list_customers` without the documents: (ids of the page, total count)."""
+        served = await self.list_customers(where, **options)
+        return None if served is None else ([c.id for c in served[0]], served[1])
 
     async def list_customers(
         self,
@@ -108,25 +89,20 @@ class IndexReader:
         order: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         with_deleted: bool = False,
     ) -> tuple[list[Listed], int] | None:
-        """:meth:`list_customer_ids` with each customer's stored response document, so the
-        page needs no MongoDB read (see :mod:`indexers.listed`)."""
-        query = _ListArgs(where, skip, take, order, with_deleted)
-        return await self._list(query, self.backend.list_documents)
+        """Return the page (each customer's id and stored response document, so the page
+        needs no MongoDB read: :mod:`indexers.listed`) and the total count, or None when
+        MongoDB must answer.
 
-    async def _list(
-        self, args: _ListArgs, fetch: Callable[[ListQuery], Awaitable[tuple[list[T], int]]]
-    ) -> tuple[list[T], int] | None:
+        :param where: the compiled customer filter, relations resolved (None: every customer).
+        :param order: ``{"created_at": "DESC"}`` or FindConfig.sort pairs ``(("id", 1),)``.
+        """
         try:
             query = to_list_query(
-                args.where,
-                skip=args.skip,
-                take=args.take,
-                order=args.order,
-                with_deleted=args.with_deleted,
+                where, skip=skip, take=take, order=order, with_deleted=with_deleted
             )
             if self.freshness is not None:
                 await timed("freshness", self.freshness())
-            return await timed("engine", fetch(query))
+            return await timed("engine", self.backend.list_documents(query))
         except NotServable as exc:
             log.debug("list not servable from the index: %s", exc)
         except BackendError as exc:

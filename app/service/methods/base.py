@@ -87,18 +87,6 @@ class CustomerIndex(Protocol):
     Filters arrive compiled (:mod:`app.filtering`), their relations resolved to live ids.
     """
 
-    async def list_customer_ids(
-        self,
-        where: Node,
-        *,
-        skip: int,
-        take: int | None,
-        order: Sequence[tuple[str, int]],
-        with_deleted: bool,
-    ) -> tuple[list[str], int] | None:
-        """A page of ids and the total, or ``None`` when the index cannot serve ``where``."""
-        ...
-
     async def list_customers(
         self,
         where: Node,
@@ -108,7 +96,8 @@ class CustomerIndex(Protocol):
         order: Sequence[tuple[str, int]],
         with_deleted: bool,
     ) -> tuple[Sequence[ListedCustomer], int] | None:
-        """:meth:`list_customer_ids` with each customer's stored response document."""
+        """A page (each customer's id and stored response document) and the total, or
+        ``None`` when the index cannot serve ``where``."""
         ...
 
     async def search_customers(
