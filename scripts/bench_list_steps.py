@@ -154,13 +154,23 @@ def measure_tree(served: Served, secret: str, repeat: int) -> dict[str, dict[str
 
 
 async def fallback(uri: str, repeat: int) -> dict[str, Any]:
-    """The plain and the group page (with their counts) answered by MongoDB, index detached."""
-    service = await CustomerModuleService.connect(uri, database=DATABASE)
+    """The plain and the group page (with their counts) answered by MongoDB, index detached,
+    with no budget (to see what they cost), and their parts: the page's find, the count."""
+    service = await CustomerModuleService.connect(uri, database=DATABASE, search_budget=3600)
+    customers = service.store.customers
     try:
         group = (await service.list_customer_groups({}, {"take": 1}))[0].id
+        live = {"deleted_at": None}
+        in_group = {"groups.customer_group_id": {"$in": [group]}, "deleted_at": None}
         reads = {
-            "plain": lambda: service.list_and_count_customers({}, {"take": 50}),
-            "group": lambda: service.list_and_count_customers({"groups": group}, {"take": 50}),
+            "plain page + count": lambda: service.list_and_count_customers({}, {"take": 50}),
+            "plain find (50)": lambda: customers.find(live).sort("_id", 1).limit(50).to_list(),
+            "plain count": lambda: customers.count_documents(live),
+            "group page + count": lambda: service.list_and_count_customers(
+                {"groups": group}, {"take": 50}
+            ),
+            "group find (50)": lambda: customers.find(in_group).sort("_id", 1).limit(50).to_list(),
+            "group count": lambda: customers.count_documents(in_group),
         }
         out: dict[str, Any] = {}
         for name, read in reads.items():
@@ -169,7 +179,8 @@ async def fallback(uri: str, repeat: int) -> dict[str, Any]:
                 start = time.perf_counter()
                 await read()
                 samples.append((time.perf_counter() - start) * 1000)
-            out[name] = summary(samples)
+            out[name] = {**summary(samples), "load": os.getloadavg()[0]}
+            print(f"  fallback {name}: {out[name]}", file=sys.stderr, flush=True)
         return out
     finally:
         await service.close()
