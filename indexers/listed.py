@@ -40,13 +40,21 @@ def _utc(value: Any) -> Any:
     return value
 
 
+def _plain(value: Any) -> Any:
+    """What the serializer cannot write itself: a mapping that is not a ``dict`` (the
+    reindex reads ``RawBSONDocument``s, whose sub-documents are ``RawBSONDocument``s too)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise PydanticSerializationError(f"cannot store a {type(value).__name__}")
+
+
 def listed_document(customer: Mapping[str, Any]) -> bytes | None:
     """The response document of a raw ``customers`` document, as JSON bytes (None: a value
     JSON cannot hold, so MongoDB keeps answering its pages)."""
     get = customer.get
     values = {name: _utc(get(path)) if date else get(path) for name, path, date in _FIELDS}
     try:
-        return to_json(values)
+        return to_json(values, fallback=_plain)
     except PydanticSerializationError:
         log.warning("customer %s has no response document in the index", get("_id"))
         return None

@@ -114,3 +114,23 @@ def test_relations_or_select_beyond_the_stored_document_are_hydrated(
         assert _json(got) == _json(expected)
     with_groups = s.list_customers({"id": varied[2].id}, {"relations": ["groups"]})
     assert [g.name for g in with_groups[0].groups] == ["Listed"]
+
+
+def test_a_raw_bson_document_gives_the_same_response_document() -> None:
+    """The reindex reads ``RawBSONDocument``s (sub-documents too): the same bytes."""
+    import bson
+    from bson.codec_options import CodecOptions
+    from bson.raw_bson import RawBSONDocument
+
+    from indexers.listed import listed_document
+
+    doc = {
+        "_id": "cus_1",
+        "email": "a@example.com",
+        "metadata": {"a": {"b": [1, {"c": "é"}, None]}, "d": 2.5},
+        "created_at": datetime(2024, 1, 1, 12, 0, 0, 5000, tzinfo=UTC),
+    }
+    options = CodecOptions(document_class=RawBSONDocument, tz_aware=True, tzinfo=UTC)
+    raw = RawBSONDocument(bson.encode(doc), options)
+    assert listed_document(raw) is not None
+    assert listed_document(raw) == listed_document(doc)
