@@ -6,10 +6,10 @@
 Seeds N customers on an embedded server in ``--data-dir`` (default ``/tmp/list-<N>``; reused
 when it holds them: :func:`bench_search_stack.seed`, every 10th customer in one of 20 groups).
 Each ``--tree`` (a checkout of this repository) runs ``customers serve`` on that database with
-a search index of its own (``<data-dir>/serve-<tree hash>``: the trees' index schemas may
-differ), waits until it is ready, and one client asks each list path ``--repeat`` times in
-turn, one request at a time; with several trees every round runs each tree once, so a busy
-machine slows them alike. Reported per tree and path: the client's p50/p99 (ms) and, where the
+a search index of its own (``<data-dir>/serve-<tree hash>``, and an indexer name of its own:
+the trees' index schemas may differ), waits until it is ready, and one client asks each list
+path ``--repeat`` times in turn, one request at a time; with several trees every round runs
+each tree once, so a busy machine slows them alike. Reported per tree and path: the client's p50/p99 (ms) and, where the
 tree sends ``Server-Timing``, p50/p99 of each step, with ``http`` = the client's time minus the
 app's (HTTP server, WSGI, the connection). The last tree is compared with the first
 (``ratio_p50``: first / last). With ``--fallback``, the MongoDB answers of the plain and the
@@ -68,13 +68,15 @@ class Served:
     def __init__(self, tree: Path, uri: str, data_dir: Path, port: int) -> None:
         self.tree = tree
         self.port = port
-        index_dir = data_dir / f"serve-{zlib.crc32(str(tree).encode()):08x}"
+        tag = f"{zlib.crc32(str(tree).encode()):08x}"
+        index_dir = data_dir / f"serve-{tag}"
         index_dir.mkdir(exist_ok=True)
         self.env = {
             **os.environ,
             "MONGODB_URI": uri,
             "MONGODB_DATABASE": DATABASE,
             "CUSTOMERS_DATA_DIR": str(index_dir),
+            "ELASTICSEARCH_INDEX": f"bench{tag}",  # the indexer's name: its own state, lease
             "CUSTOMERS_LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(tree),
         }
