@@ -5,15 +5,15 @@
 
 Seeds N customers on an embedded server in ``--data-dir`` (default ``/tmp/list-<N>``; reused
 when it holds them: :func:`bench_search_stack.seed`, every 10th customer in one of 20 groups).
-Each ``--tree`` (a checkout of this repository) runs ``customers serve`` on that database with
-a search index of its own (``<data-dir>/serve-<tree hash>``, and an indexer name of its own:
-the trees' index schemas may differ), waits until it is ready, and one client asks each list
-path ``--repeat`` times in turn, one request at a time; with several trees every round runs
-each tree once, so a busy machine slows them alike. Reported per tree and path: the client's p50/p99 (ms) and, where the
-tree sends ``Server-Timing``, p50/p99 of each step, with ``http`` = the client's time minus the
-app's (HTTP server, WSGI, the connection). The last tree is compared with the first
-(``ratio_p50``: first / last). With ``--fallback``, the MongoDB answers of the plain and the
-group page (index detached) are timed on the same data in this process. Prints one JSON
+Each ``--tree`` (a checkout of this repository) runs ``customers serve`` on that database with a
+search index of its own (``<data-dir>/serve-<tree hash>``, and an indexer name of its own: the
+trees' index schemas may differ), waits until it is ready, and one client asks each list path
+``--repeat`` times in turn, one request at a time; with several trees every round runs each tree
+once, so a busy machine slows them alike. Reported per tree and path: the client's p50/p99 (ms)
+and, where the tree sends ``Server-Timing``, p50/p99 of each step, with ``http`` = the client's
+time minus the app's (HTTP server, WSGI, the connection). The last tree is compared with the
+first (``ratio_p50``: first / last). With ``--fallback``, the MongoDB answers of the plain and
+the group page (index detached) are timed on the same data in this process. Prints one JSON
 object, with the load average before and after. Run by hand.
 """
 
