@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import pymongo  # noqa: E402
 from bench_search_stack import DATABASE, seed  # noqa: E402
 
 from app.embedded import EmbeddedServer  # noqa: E402
@@ -67,16 +68,18 @@ class Served:
 
     def __init__(self, tree: Path, uri: str, data_dir: Path, port: int) -> None:
         self.tree = tree
+        self.uri = uri
         self.port = port
         tag = f"{zlib.crc32(str(tree).encode()):08x}"
         index_dir = data_dir / f"serve-{tag}"
         index_dir.mkdir(exist_ok=True)
+        self.name = f"bench{tag}"
         self.env = {
             **os.environ,
             "MONGODB_URI": uri,
             "MONGODB_DATABASE": DATABASE,
             "CUSTOMERS_DATA_DIR": str(index_dir),
-            "ELASTICSEARCH_INDEX": f"bench{tag}",  # the indexer's name: its own state, lease
+            "ELASTICSEARCH_INDEX": self.name,  # the indexer's name: its own state, lease
             "CUSTOMERS_LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(tree),
         }
@@ -99,12 +102,18 @@ class Served:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
                 conn.request("GET", "/health/ready")
-                if conn.getresponse().status == 200:
+                if conn.getresponse().status == 200 and self._built():
                     return self
             except OSError:
                 pass
             time.sleep(0.5)
         raise TimeoutError(f"{self.tree}: not ready")
+
+    def _built(self) -> bool:
+        """Whether the indexer's state says no reindex runs (it reads MongoDB throughout)."""
+        with pymongo.MongoClient(self.uri) as client:
+            state = client[DATABASE]["indexer_state"].find_one({"_id": self.name}) or {}
+        return bool(state) and not state.get("reindex") and not state.get("reindex_required")
 
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None
@@ -124,7 +133,9 @@ def paths(group: str) -> dict[str, str]:
     }
 
 
-def measure_tree(served: Served, secret: str, repeat: int) -> dict[str, dict[str, list[float]]]:
+def measure_tree(
+    served: Served, secret: str, group: str, repeat: int
+) -> dict[str, dict[str, list[float]]]:
     """Per path: the client's ms and each Server-Timing step's ms, ``repeat`` samples each."""
     conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
     headers = {"Authorization": f"Bearer {secret}"}
@@ -138,7 +149,6 @@ def measure_tree(served: Served, secret: str, repeat: int) -> dict[str, dict[str
         assert response.status == 200, (path, response.status, body[:200])
         return took, server_timing(response.getheader("Server-Timing")), body
 
-    group = json.loads(get("/admin/customer-groups?limit=1")[2])["customer_groups"][0]["id"]
     out: dict[str, dict[str, list[float]]] = {}
     for name, path in paths(group).items():
         for _ in range(10):  # warm up
@@ -220,11 +230,14 @@ def main(argv: list[str] | None = None) -> int:
             .split()
             if word.startswith("sk_")
         )
+        with pymongo.MongoClient(server.uri) as client:
+            group = client[DATABASE]["customer_groups"].find_one({}, sort=[("_id", 1)])["_id"]
         runs: dict[str, dict[str, dict[str, list[float]]]] = {str(t): {} for t in trees}
         for _ in range(args.rounds):
             for i, tree in enumerate(trees):
                 with Served(tree, server.uri, data_dir, 9600 + i) as served:
-                    for path, samples in measure_tree(served, secret, args.repeat).items():
+                    measured = measure_tree(served, secret, group, args.repeat)
+                    for path, samples in measured.items():
                         merged = runs[str(tree)].setdefault(path, {})
                         for step, values in samples.items():
                             merged.setdefault(step, []).extend(values)
