@@ -111,6 +111,7 @@ class Served:
 
     def _built(self) -> bool:
         """Whether the indexer's state says no reindex runs (it reads MongoDB throughout)."""
+        client: pymongo.MongoClient[dict[str, Any]]
         with pymongo.MongoClient(self.uri) as client:
             state = client[DATABASE]["indexer_state"].find_one({"_id": self.name}) or {}
         return bool(state) and not state.get("reindex") and not state.get("reindex_required")
@@ -230,8 +231,11 @@ def main(argv: list[str] | None = None) -> int:
             .split()
             if word.startswith("sk_")
         )
+        client: pymongo.MongoClient[dict[str, Any]]
         with pymongo.MongoClient(server.uri) as client:
-            group = client[DATABASE]["customer_groups"].find_one({}, sort=[("_id", 1)])["_id"]
+            first = client[DATABASE]["customer_groups"].find_one({}, sort=[("_id", 1)])
+            assert first is not None, "no group was seeded"
+            group = first["_id"]
         runs: dict[str, dict[str, dict[str, list[float]]]] = {str(t): {} for t in trees}
         for _ in range(args.rounds):
             for i, tree in enumerate(trees):
