@@ -113,8 +113,8 @@ class Served:
         """Whether the indexer's state says no reindex runs (it reads MongoDB throughout)."""
         client: pymongo.MongoClient[dict[str, Any]]
         with pymongo.MongoClient(self.uri) as client:
-            state = client[DATABASE]["indexer_state"].find_one({"_id": self.name}) or {}
-        return bool(state) and not state.get("reindex") and not state.get("reindex_required")
+            state = client[DATABASE]["indexer_state"].find_one({"_id": self.name})
+        return state is not None and not (state.get("reindex") or state.get("reindex_required"))
 
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None
