@@ -17,6 +17,7 @@ import json
 import keyword
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, make_dataclass
+from dataclasses import field as attribute
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -25,6 +26,7 @@ from app.entities import CUSTOMER, Entity, Kind, Role
 from app.textsearch import digits_of
 from indexers.analysis import ANALYSIS_VERSION
 from indexers.keys import from_epoch_ms
+from indexers.listed import LISTED_PATHS, listed_document
 
 __all__ = [
     "DATE_FIELDS",
@@ -140,10 +142,15 @@ def _path(name: str) -> str:
     return CUSTOMER.field(name).path
 
 
-DOC_FIELDS = (
-    *(_path(name) for name in LAYOUT.fields),
-    f"{GROUPS}.customer_group_id",
-    f"{GROUPS}.deleted_at",
+DOC_FIELDS = tuple(
+    dict.fromkeys(
+        (
+            *(_path(name) for name in LAYOUT.fields),
+            *LISTED_PATHS,
+            f"{GROUPS}.customer_group_id",
+            f"{GROUPS}.deleted_at",
+        )
+    )
 )
 """The stored ``customers`` fields :func:`to_search_doc` reads (a projection: never addresses)."""
 
@@ -199,6 +206,7 @@ if TYPE_CHECKING:
         id: str
         group_ids: tuple[str, ...]
         version: int
+        listed: bytes | None
         deleted: bool
 
         def __init__(self, *values: Any, **named: Any) -> None: ...
@@ -212,6 +220,7 @@ else:
             *((n, _TYPES.get(CUSTOMER.field(n).kind, str | None)) for n in _OWN_FIELDS),
             ("group_ids", tuple[str, ...]),
             ("version", int),
+            ("listed", bytes | None, attribute(default=None, repr=False)),
         ],
         frozen=True,
         slots=True,
@@ -219,7 +228,8 @@ else:
             "__module__": __name__,
             "__doc__": "One customer as the search index stores it: the fields of "
             ":data:`LAYOUT`, the ids of its groups and its version (the change event's "
-            "cluster time, ``(seconds << 32) | inc``: monotonic per customer).",
+            "cluster time, ``(seconds << 32) | inc``: monotonic per customer) and its "
+            "response document (:mod:`indexers.listed`).",
             "deleted": property(eval(f"lambda doc: doc.{DELETED} is not None")),  # a name
         },
     )
@@ -280,8 +290,8 @@ def _reading(name: str) -> str:
 _DIGITS_OF = {digits: source for source, digits in LAYOUT.digits}
 _CREATED_PATH = _path(CREATED)
 _build: Callable[..., SearchDoc] = eval(  # field names and quoted paths of the declaration
-    "lambda get, id, created_at, version: SearchDoc(id, "
-    f"{', '.join(map(_reading, _OWN_FIELDS))}, _group_ids(get({GROUPS!r})), version)",
+    "lambda get, id, created_at, version, listed: SearchDoc(id, "
+    f"{', '.join(map(_reading, _OWN_FIELDS))}, _group_ids(get({GROUPS!r})), version, listed)",
     {**globals()},
 )
 """Build a search document in one expression compiled from the layout (see :func:`reader`)."""
@@ -300,15 +310,15 @@ def to_search_doc(customer: Mapping[str, Any], version: int) -> SearchDoc:
     customer_id = get("_id", get("id"))
     if not isinstance(customer_id, str):
         raise ValueError(f"customer id must be a string, got {customer_id!r}")
-    return _build(get, customer_id, created_at, int(version))
+    return _build(get, customer_id, created_at, int(version), listed_document(customer))
 
 
 def from_index(values: Mapping[str, Any]) -> SearchDoc:
     """Rebuild a search document from what an engine keeps of it.
 
     ``values``: ``id``, the kept text fields, the flags, the dates in epoch milliseconds,
-    ``groups`` (a list of ids) and ``version``. Digits are not kept: they are derived again, as
-    the index derives its digit tokens.
+    ``groups`` (a list of ids), ``version`` and ``listed`` (the response document). Digits
+    are not kept: they are derived again, as the index derives its digit tokens.
     """
     get = values.get
     return SearchDoc(
@@ -319,6 +329,7 @@ def from_index(values: Mapping[str, Any]) -> SearchDoc:
         *[from_epoch_ms(get(name)) for name in LAYOUT.dates],
         tuple(get("groups") or ()),
         int(values["version"]),
+        get("listed"),
     )
 
 

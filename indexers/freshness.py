@@ -3,6 +3,10 @@
 - :func:`probe_head` takes the current *head* of the change stream: a ``$changeStream``
   aggregate with batchSize 0 + killCursors (~1 ms). Its postBatchResumeToken covers every
   write committed before the call, including the one whose response the client already has.
+- :class:`SharedProbe` is that probe shared by concurrent reads: one runs at a time; a read
+  uses a probe that *started after the read arrived* (one already running when it arrives may
+  predate a write the reader saw acknowledged, so it waits for the next, which the reads
+  that arrive meanwhile share). The cursor is killed after the waiters have their position.
   Positions compare by SecantusDB's oplog sequence in the token (by cluster time on MongoDB):
   a cluster time from ``ping``/``hello`` would not do on SecantusDB, where ``hello`` mints
   cluster times that no oplog entry carries.
@@ -37,6 +41,7 @@ __all__ = [
     "FRESHNESS_TIMEOUT",
     "AppliedPosition",
     "Freshness",
+    "SharedProbe",
     "probe_head",
     "wait_for_position",
 ]
@@ -49,17 +54,91 @@ COOL_DOWN = 5.0  # seconds the index is skipped after it failed to catch up
 
 async def probe_head(database: AsyncDatabase[Any], collection: str = "customers") -> Position:
     """Return the current end of the change stream (covers every write committed before)."""
+    position, cursor_id = await _open_head(database, collection)
+    await _kill(database, collection, cursor_id)
+    return position
+
+
+async def _open_head(database: AsyncDatabase[Any], collection: str) -> tuple[Position, int]:
+    """The head of the change stream, and the id of the cursor that read it (0: none left)."""
     reply = await database.command(
         {"aggregate": collection, "pipeline": [{"$changeStream": {}}], "cursor": {"batchSize": 0}}
     )
     cursor = reply.get("cursor", {})
-    if cursor.get("id"):
-        with contextlib.suppress(PyMongoError):
-            await database.command({"killCursors": collection, "cursors": [cursor["id"]]})
     position = Position.from_token(cursor.get("postBatchResumeToken"))
     if position is None:  # unknown token format: fall back to the operation time
         position = Position(reply["operationTime"])
-    return position
+    return position, int(cursor.get("id") or 0)
+
+
+async def _kill(database: AsyncDatabase[Any], collection: str, cursor_id: int) -> None:
+    if cursor_id:
+        with contextlib.suppress(PyMongoError):
+            await database.command({"killCursors": collection, "cursors": [cursor_id]})
+
+
+class SharedProbe:
+    """:func:`probe_head` shared by concurrent reads, never with a read that arrived after the
+    shared probe started (see the module docstring).
+
+    Under load the probes run back to back and each read waits for at most two of them; alone,
+    a read waits for one, as with :func:`probe_head`, minus the cursor kill, which runs after
+    the position is handed out.
+    """
+
+    def __init__(self, database: AsyncDatabase[Any], collection: str = "customers") -> None:
+        self.database = database
+        self.collection = collection
+        self.probes = 0  # how many ran (tests and benchmarks read it)
+        self._running: asyncio.Future[Position] | None = None
+        self._next: asyncio.Future[Position] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __call__(self) -> Position:
+        """The head of the change stream, from a probe that started after this call."""
+        if self._running is None:
+            waited = self._start(asyncio.get_running_loop().create_future())
+        else:  # running since before this call: take the next one
+            if self._next is None:
+                self._next = asyncio.get_running_loop().create_future()
+            waited = self._next
+        return await asyncio.shield(waited)
+
+    def _start(self, result: asyncio.Future[Position]) -> asyncio.Future[Position]:
+        result.add_done_callback(_retrieve)
+        self._running = result
+        task = asyncio.get_running_loop().create_task(self._probe(result))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return result
+
+    async def _probe(self, result: asyncio.Future[Position]) -> None:
+        cursor_id, cancelled = 0, False
+        try:
+            self.probes += 1
+            position, cursor_id = await _open_head(self.database, self.collection)
+            result.set_result(position)
+        except asyncio.CancelledError:  # the loop is closing
+            cancelled = True
+            result.cancel()
+            raise
+        except Exception as exc:  # every waiter sees the failure, as its own probe would
+            result.set_exception(exc)
+        finally:
+            self._running = None
+            waiting, self._next = self._next, None
+            if waiting is not None:
+                if cancelled:
+                    waiting.cancel()
+                else:
+                    self._start(waiting)
+        await _kill(self.database, self.collection, cursor_id)
+
+
+def _retrieve(future: asyncio.Future[Position]) -> None:
+    """Mark a shared probe's failure seen (its waiters may all have been cancelled)."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def wait_for_position(
@@ -144,6 +223,7 @@ class Freshness:
     ) -> None:
         self.database = database
         self.state = IndexerState(database, name)
+        self.head = SharedProbe(database)
         self.indexer = indexer
         self.timeout = timeout
         self._skip_until = 0.0
@@ -161,5 +241,4 @@ class Freshness:
         ``timeout`` seconds. No cool-down: an erasure waits here before it answers."""
         if self.indexer is not None:
             return await self.indexer.wait_until_applied(timeout)
-        head = await probe_head(self.database)
-        return await wait_for_position(self.state, head, timeout)
+        return await wait_for_position(self.state, await self.head(), timeout)

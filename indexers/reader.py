@@ -23,7 +23,8 @@ from pymongo.errors import PyMongoError
 
 from app.entities import CUSTOMER, Op
 from app.filtering import And, Compare, Node, Or, Related, Text
-from indexers.backends.base import BackendError, SearchBackend
+from app.timing import timed
+from indexers.backends.base import BackendError, Listed, SearchBackend
 from indexers.query import Hit, ListQuery, NotServable, RangeFilter, RankedQuery, TermFilter
 
 __all__ = ["IndexReader", "to_list_query"]
@@ -73,6 +74,13 @@ class IndexReader:
             return False
 
     async def list_customer_ids(
+        self, where: Node | None, **options: Any
+    ) -> tuple[list[str], int] | None:
+        """:meth:`list_customers` without the documents: (ids of the page, total count)."""
+        served = await self.list_customers(where, **options)
+        return None if served is None else ([c.id for c in served[0]], served[1])
+
+    async def list_customers(
         self,
         where: Node | None,
         *,
@@ -80,8 +88,10 @@ class IndexReader:
         take: int | None = None,
         order: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         with_deleted: bool = False,
-    ) -> tuple[list[str], int] | None:
-        """Return (ids of the page, total count), or None when MongoDB must answer.
+    ) -> tuple[list[Listed], int] | None:
+        """Return the page (each customer's id and stored response document, so the page
+        needs no MongoDB read: :mod:`indexers.listed`) and the total count, or None when
+        MongoDB must answer.
 
         :param where: the compiled customer filter, relations resolved (None: every customer).
         :param order: ``{"created_at": "DESC"}`` or FindConfig.sort pairs ``(("id", 1),)``.
@@ -91,8 +101,8 @@ class IndexReader:
                 where, skip=skip, take=take, order=order, with_deleted=with_deleted
             )
             if self.freshness is not None:
-                await self.freshness()
-            return await self.backend.list_ids(query)
+                await timed("freshness", self.freshness())
+            return await timed("engine", self.backend.list_documents(query))
         except NotServable as exc:
             log.debug("list not servable from the index: %s", exc)
         except BackendError as exc:
@@ -124,8 +134,11 @@ class IndexReader:
 
     async def size(self) -> int | None:
         """How many customers the index holds (soft-deleted included); ``None`` when the
-        backend cannot tell now."""
+        backend cannot tell now (down, or no generation built yet: MongoDB's own counts are
+        no cheaper than a scan on the embedded server, so the caller cannot ask it)."""
         try:
+            if await self.backend.active_generation() is None:
+                return None
             return await self.backend.count()
         except BackendError as exc:
             log.warning("search index unavailable for a count: %s", exc)

@@ -58,7 +58,7 @@ from indexers.apply import IndexWriter, Stopped
 from indexers.backends.base import SearchBackend
 from indexers.backfill import repair
 from indexers.checkpoint import Checkpoints
-from indexers.freshness import AppliedPosition, probe_head, wait_for_position
+from indexers.freshness import AppliedPosition, SharedProbe, probe_head, wait_for_position
 from indexers.inbox import Inbox
 from indexers.lease import Lease
 from indexers.mongo import ServerTraits
@@ -138,6 +138,7 @@ class Indexer:
         self.name = name
         self.collection_name = collection
         self.collection = database[collection]
+        self.head = SharedProbe(database, collection)
         self.state = IndexerState(database, name)
         self.stats = IndexerStats()
         self.backoff = Backoff(backoff_initial, backoff_max)
@@ -333,7 +334,7 @@ class Indexer:
 
         Returns False on timeout (the caller may read anyway or fall back to MongoDB).
         """
-        head = await probe_head(self.database, self.collection_name)
+        head = await self.head()
         if not self.active:
             return await wait_for_position(self.state, head, timeout)
         return await self.position.wait_for(head, timeout)

@@ -13,13 +13,15 @@ from app.api.parsing import parse_body, parse_query
 from app.api.preconditions import Tagged, if_match, tagged
 from app.api.resources import answer, found, link_memberships
 from app.api.serialize import ADMIN_CUSTOMER, dump, select
+from app.api.server_timing import measure
 from app.auth import created_by, require_admin
 from app.entities import CUSTOMER
 from app.errors import NotFound, quote
+from app.timing import step
 from app.webapp import get_service
 
 bp = Blueprint("admin_customers", __name__, url_prefix="/admin/customers")
-bp.before_request(require_admin)
+measure(bp, require_admin)  # authenticates, and sends Server-Timing
 
 Body = dict[str, Any]
 
@@ -60,7 +62,8 @@ async def customer_response(customer_id: str, fields: str | None) -> Body:
 )
 async def list_customers() -> Body:
     """Customers matching the filters, id ascending unless ``order`` says otherwise."""
-    query = parse_query(s.AdminCustomerListQuery)
+    with step("parse"):
+        query = parse_query(s.AdminCustomerListQuery)
     return await list_page(
         "customers", query, ADMIN_CUSTOMER, get_service().list_and_count_customers
     )

@@ -17,6 +17,7 @@ from app.api.fields import Selection, Shape, select
 from app.api.schemas import LIST_PARAMS
 from app.api.serialize import dump_many
 from app.errors import InvalidData, quote
+from app.timing import step
 
 __all__ = ["ListQuery", "filters_of", "list_config", "list_page", "order_of", "page"]
 
@@ -101,7 +102,10 @@ async def list_page(
 ) -> dict[str, Any]:
     """The page of ``list_and_count`` that ``query`` asks for, with ``fixed`` filters added
     (e.g. the customer whose addresses these are), under ``key``."""
-    selection = select(query.fields, shape)
-    filters = {**filters_of(query), **fixed}
-    items, count = await list_and_count(filters, list_config(query, selection))
-    return page(key, dump_many(items, selection), count, query)
+    with step("parse"):
+        selection = select(query.fields, shape)
+        filters = {**filters_of(query), **fixed}
+        config = list_config(query, selection)
+    items, count = await list_and_count(filters, config)
+    with step("serialise"):
+        return page(key, dump_many(items, selection), count, query)

@@ -50,6 +50,7 @@ from app.errors import Unavailable
 
 __all__ = [
     "QUEUE_WAIT",
+    "SECANTUSDB_PAGE_LIMIT",
     "SECANTUSDB_SCAN_LIMIT",
     "SearchGate",
     "Slots",
@@ -66,6 +67,11 @@ QUEUE_WAIT = 0.1  # seconds a search waits for a free slot before it is refused
 # blocking every other operation: 6.3 s for 100,000 customers, measured. So on it, what the
 # search index cannot answer is scanned only up to this many customers (~0.6 s); beyond, 503.
 SECANTUSDB_SCAN_LIMIT = 10_000
+# A group's page (a ``groups`` filter alone, by id) is read along ``group_refs``: it costs what
+# the group's members cost (100,000 customers, 500 per group: page + count 261 ms, load 6),
+# so MongoDB answers it up to this many customers, beyond which 503. A page with no filter is a
+# scan there (100,000: find 26 s, count 24 s, together 58 s): ``SECANTUSDB_SCAN_LIMIT``.
+SECANTUSDB_PAGE_LIMIT = 200_000
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "customers_search_deadline", default=None

@@ -24,7 +24,7 @@ from pymongo import AsyncMongoClient
 from app.db import new_client
 from app.errors import InvalidData
 from app.models import MODELS
-from app.service.admission import SECANTUSDB_SCAN_LIMIT, SearchGate
+from app.service.admission import SECANTUSDB_PAGE_LIMIT, SECANTUSDB_SCAN_LIMIT, SearchGate
 from app.service.methods.addresses import AddressMethods
 from app.service.methods.base import CustomerIndex
 from app.service.methods.customers import CustomerMethods
@@ -64,6 +64,7 @@ class CustomerModuleService(
         search_concurrency: int = 4,
         search_budget: float = 2.0,
         scan_limit: int | None = None,
+        page_limit: int | None = None,
         index: CustomerIndex | None = None,
         link_guest_on_register: bool = False,
     ) -> CustomerModuleService:
@@ -76,8 +77,11 @@ class CustomerModuleService(
         attached index cannot answer is refused rather than scanned on MongoDB when the index
         holds more than ``scan_limit`` customers (default: none, or
         :data:`~app.service.admission.SECANTUSDB_SCAN_LIMIT` on SecantusDB, which blocks
-        every other operation while it scans). ``index`` serves customer lists and ranked
-        lookups (the search index's reader); without one MongoDB answers them.
+        every other operation while it scans); a plain or group page MongoDB reads along an
+        index instead is refused above ``page_limit`` customers (default: none, or
+        :data:`~app.service.admission.SECANTUSDB_PAGE_LIMIT`). ``index`` serves customer
+        lists and ranked lookups (the search index's reader); without one MongoDB answers
+        them.
         ``link_guest_on_register``: creating an account merges the live guest with its email
         into it (``CUSTOMERS_LINK_GUEST_ON_REGISTER``).
         """
@@ -96,13 +100,15 @@ class CustomerModuleService(
                 await client.close()
             raise
         gate = SearchGate(concurrency=search_concurrency, budget=search_budget)
-        if scan_limit is None and "secantusVersion" in await client.admin.command("buildInfo"):
-            scan_limit = SECANTUSDB_SCAN_LIMIT
+        if "secantusVersion" in await client.admin.command("buildInfo"):
+            scan_limit = SECANTUSDB_SCAN_LIMIT if scan_limit is None else scan_limit
+            page_limit = SECANTUSDB_PAGE_LIMIT if page_limit is None else page_limit
         return cls(
             store,
             owns_client=owns,
             gate=gate,
             scan_limit=scan_limit,
+            page_limit=page_limit,
             index=index,
             link_guest_on_register=link_guest_on_register,
         )

@@ -13,7 +13,9 @@ a request its caller has given up on.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from app import errors
 from app.dto import CustomerAddressDTO, CustomerDTO, CustomerGroupCustomerDTO, CustomerGroupDTO
@@ -27,6 +29,9 @@ from app.service.mongo import all_of, live, mongo_sort
 from app.service.mongo_filters import to_mongo
 from app.service.store import RawDoc, Store
 
+if TYPE_CHECKING:
+    from app.service.methods.base import ListedCustomer
+
 __all__ = [
     "customers_to_dtos",
     "find_ids",
@@ -35,7 +40,9 @@ __all__ = [
     "list_customers",
     "list_groups",
     "list_memberships",
+    "listed_customers",
     "load_customers",
+    "reads_along_an_index",
     "resolve_relations",
     "retrieve_address",
     "retrieve_customer",
@@ -146,6 +153,16 @@ async def list_customers(
     return await customers_to_dtos(store, docs, config), total
 
 
+def reads_along_an_index(where: And, config: FindConfig) -> bool:
+    """Whether MongoDB reads this customer page along an index, without a scan: a ``groups``
+    filter and nothing else, ordered by id (``group_refs``: the page and its count cost what
+    the group's members cost). A page with no filter is not one on SecantusDB: it sorts and
+    counts every live customer, as a scan does (measured, see ``SECANTUSDB_PAGE_LIMIT``)."""
+    groups = [p for p in where.parts if isinstance(p, Related) and p.relation == "groups"]
+    only_groups = bool(groups) and len(groups) == len(where.parts)
+    return only_groups and all(name == "id" for name, _ in config.sort)
+
+
 async def load_customers(store: Store, ids: Sequence[str], config: FindConfig) -> list[CustomerDTO]:
     """Customers by id, in the order of ``ids`` (hydrates a page the search index chose)."""
     if not ids:  # an empty page asks nothing (the embedded server scans for ``$in: []``)
@@ -155,6 +172,22 @@ async def load_customers(store: Store, ids: Sequence[str], config: FindConfig) -
     ).to_list()
     by_id = {doc["_id"]: doc for doc in docs}
     return await customers_to_dtos(store, [by_id[i] for i in ids if i in by_id], config)
+
+
+async def listed_customers(
+    store: Store, listed: Sequence[ListedCustomer], config: FindConfig
+) -> list[CustomerDTO]:
+    """The customers of a page the index chose, in its order: built from the response
+    documents it stored when ``config`` asks for no more than they hold (no ``select``, no
+    relations) and it holds a valid one for each; else hydrated from MongoDB."""
+    if config.select is None and not config.relations:
+        documents = [c.document for c in listed if c.document is not None]
+        if len(documents) == len(listed):
+            try:
+                return [CustomerDTO.model_validate_json(document) for document in documents]
+            except ValidationError:  # stored around the service: MongoDB's answer is the rule
+                pass
+    return await load_customers(store, [customer.id for customer in listed], config)
 
 
 async def retrieve_customer(store: Store, customer_id: Any, config: FindConfig) -> CustomerDTO:

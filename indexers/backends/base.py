@@ -36,6 +36,7 @@ __all__ = [
     "Delete",
     "DocumentRejected",
     "IncompatibleIndex",
+    "Listed",
     "SearchBackend",
     "Upsert",
 ]
@@ -90,6 +91,15 @@ class ApplyResult:
     """Outcome of :meth:`SearchBackend.apply`: the permanently rejected items."""
 
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (customer id, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One customer of a list page: its id and its stored response document (None: the index
+    holds none for it, see :mod:`indexers.listed`)."""
+
+    id: str
+    document: bytes | None
 
 
 class SearchBackend(abc.ABC):
@@ -148,6 +158,11 @@ class SearchBackend(abc.ABC):
 
         :raise NotServable: when the query cannot be answered exactly.
         """
+
+    @abc.abstractmethod
+    async def list_documents(self, query: ListQuery) -> tuple[list[Listed], int]:
+        """:meth:`list_ids`, with each customer's stored response document (one search: a
+        list page then needs no MongoDB read)."""
 
     @abc.abstractmethod
     async def search(self, query: RankedQuery) -> tuple[list[Hit], int]:

@@ -19,7 +19,7 @@ def test_the_app_answers_lists_and_lookups_from_the_search_index(
     search = runtime_of(app).search
     assert search is not None and search.indexer is not None and search.indexer.active
     asked: list[str] = []
-    for method in ("list_ids", "search"):
+    for method in ("list_documents", "search"):
         original = getattr(search.backend, method)
 
         async def counted(*args: Any, _original: Any = original, _name: str = method) -> Any:
@@ -31,7 +31,7 @@ def test_the_app_answers_lists_and_lookups_from_the_search_index(
     body = client.get("/admin/customers?q=doe", headers=admin).json
     assert [c["id"] for c in body["customers"]] == [ann["id"]]  # read-your-writes
     assert client.get("/admin/customers/search?q=doe", headers=admin).json["count"] == 1
-    assert asked == ["list_ids", "search"]
+    assert asked == ["list_documents", "search"]
     ready = client.get("/health/ready")
     assert ready.status_code == 200, ready.json
     assert ready.json["checks"]["indexer"]["where"] == "this process"

@@ -253,6 +253,9 @@ class FlakyBackend(SearchBackend):
     async def list_ids(self, query):  # type: ignore[no-untyped-def]
         return await self.inner.list_ids(query)
 
+    async def list_documents(self, query):  # type: ignore[no-untyped-def]
+        return await self.inner.list_documents(query)
+
     async def search(self, query):  # type: ignore[no-untyped-def]
         return await self.inner.search(query)
 

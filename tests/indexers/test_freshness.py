@@ -9,12 +9,19 @@ from typing import Any
 
 import pytest
 from bson.timestamp import Timestamp
+from pymongo.errors import PyMongoError
 
-from indexers.freshness import AppliedPosition, Freshness, probe_head, wait_for_position
+from indexers.freshness import (
+    AppliedPosition,
+    Freshness,
+    SharedProbe,
+    probe_head,
+    wait_for_position,
+)
 from indexers.inbox import wanted_position
 from indexers.query import NotServable
 from indexers.state import IndexerState, Position
-from tests.indexers.sync_support import raw_customer
+from tests.indexers.sync_support import client, raw_customer
 from tests.indexers.test_sync import run
 
 
@@ -105,5 +112,60 @@ def test_the_hook_refuses_a_stale_index_then_skips_it_for_a_while(
             {"_id": state.name}, {"$set": {"position": ahead.to_doc()}}
         )
         await Freshness(db, timeout=0.05)()  # served by the index
+
+    run(mongodb_uri, database_name, Path("."), body)
+
+
+class HeldHeads:
+    """The real database, whose change-stream head replies can be held back after the server
+    answered them (a slow network between the probe and the reader)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.release = asyncio.Event()
+        self.answered = asyncio.Event()
+
+    async def command(self, command: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        reply = await self.db.command(command, *args, **kwargs)
+        if "aggregate" in command:
+            self.answered.set()
+            await self.release.wait()
+        return reply
+
+
+def test_a_shared_probe_never_serves_a_read_with_a_probe_that_started_before_it(
+    mongodb_uri: str, database_name: str
+) -> None:
+    async def body(db: Any, _root: Path) -> None:
+        held = HeldHeads(db)
+        probe = SharedProbe(held)  # type: ignore[arg-type]
+        first = asyncio.ensure_future(probe())
+        await held.answered.wait()  # the first probe read the head: before the write below
+        await db.customers.insert_one(raw_customer(1))  # acknowledged
+        written = await probe_head(db)
+        # two reads arrive while the first probe is still on its way back
+        second, third = asyncio.ensure_future(probe()), asyncio.ensure_future(probe())
+        await asyncio.sleep(0.05)
+        assert not second.done() and not third.done()
+        held.release.set()
+        assert not (await first).covers(written)  # what a read joining it would have missed
+        assert (await second).covers(written) and (await third).covers(written)
+        assert probe.probes == 2  # the two later reads shared one probe
+
+    run(mongodb_uri, database_name, Path("."), body)
+
+
+def test_a_shared_probe_hands_its_failure_to_every_waiter(
+    mongodb_uri: str, database_name: str
+) -> None:
+    async def body(db: Any, _root: Path) -> None:
+        closed = client(mongodb_uri)
+        await closed.close()
+        probe = SharedProbe(closed[database_name])
+        results = await asyncio.gather(probe(), probe(), probe(), return_exceptions=True)
+        assert all(isinstance(r, PyMongoError) for r in results), results
+        assert probe.probes == 2  # the first, then one for the two that came meanwhile
+        await db.customers.insert_one(raw_customer(1))
+        assert (await SharedProbe(db)()).covers(await probe_head(db))
 
     run(mongodb_uri, database_name, Path("."), body)

@@ -40,7 +40,12 @@ def test_the_layout_is_the_declarations() -> None:
     assert LAYOUT.ranges == CUSTOMER.range_fields
     assert set(LAYOUT.sort_text) | set(LAYOUT.sort_dates) == set(CUSTOMER.sort_fields) - {"id"}
     assert LAYOUT.roles[Role.EMAIL] == "email"
-    assert set(SearchDoc.__dataclass_fields__) == {*CUSTOMER.indexed, "group_ids", "version"}
+    assert set(SearchDoc.__dataclass_fields__) == {
+        *CUSTOMER.indexed,
+        "group_ids",
+        "version",
+        "listed",
+    }
 
 
 def test_a_declared_field_is_served_by_both_engines_and_needs_a_reindex(tmp_path: Path) -> None:

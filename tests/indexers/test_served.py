@@ -23,18 +23,21 @@ from tests.indexers.sync_support import until
 class Served:
     """The service, its backend and a counter of index-served list pages."""
 
-    def __init__(self, service: Any, backend: EmbeddedBackend, indexer: Indexer) -> None:
+    def __init__(
+        self, service: Any, backend: EmbeddedBackend, indexer: Indexer, stop: asyncio.Event
+    ) -> None:
         self.service = service
         self.backend = backend
         self.indexer = indexer
+        self.stop = stop  # set it to stop the indexer (the index then lags)
         self.pages = 0
-        original = backend.list_ids
+        original = backend.list_documents
 
         async def counted(query: Any) -> Any:
             self.pages += 1
             return await original(query)
 
-        backend.list_ids = counted  # type: ignore[method-assign]
+        backend.list_documents = counted  # type: ignore[method-assign]
 
     def baseline(self, method: str, *args: Any) -> Any:
         """Call ``method`` with the index detached (MongoDB answers)."""
@@ -54,7 +57,7 @@ def served(service: Any, tmp_path: Path) -> Iterator[Served]:
     service.run(until(lambda: indexer.ready, timeout=20))
     service.aio.index = search_reader(service.aio.database, backend, indexer=indexer)
     try:
-        yield Served(service, backend, indexer)
+        yield Served(service, backend, indexer, stop)
     finally:
         service.aio.index = None
         stop.set()

@@ -26,6 +26,7 @@ __all__ = [
     "Data",
     "Filters",
     "Ids",
+    "ListedCustomer",
     "ManyIds",
     "RankedHit",
     "ServiceBase",
@@ -68,13 +69,25 @@ class RankedHit(Protocol):
     def highlights(self) -> Highlights: ...
 
 
+class ListedCustomer(Protocol):
+    """One customer of a list page the index served: its id and its stored response document
+    (JSON of the DTO a read without ``select`` or relations returns; None: the index holds
+    none for it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def document(self) -> bytes | None: ...
+
+
 class CustomerIndex(Protocol):
     """The search index's read side, as the service uses it (see ``indexers.reader``).
 
     Filters arrive compiled (:mod:`app.filtering`), their relations resolved to live ids.
     """
 
-    async def list_customer_ids(
+    async def list_customers(
         self,
         where: Node,
         *,
@@ -82,8 +95,9 @@ class CustomerIndex(Protocol):
         take: int | None,
         order: Sequence[tuple[str, int]],
         with_deleted: bool,
-    ) -> tuple[list[str], int] | None:
-        """A page of ids and the total, or ``None`` when the index cannot serve ``where``."""
+    ) -> tuple[Sequence[ListedCustomer], int] | None:
+        """A page (each customer's id and stored response document) and the total, or
+        ``None`` when the index cannot serve ``where``."""
         ...
 
     async def search_customers(
@@ -112,6 +126,7 @@ class ServiceBase:
         owns_client: bool = False,
         gate: SearchGate | None = None,
         scan_limit: int | None = None,
+        page_limit: int | None = None,
         index: CustomerIndex | None = None,
         link_guest_on_register: bool = False,
     ) -> None:
@@ -121,6 +136,7 @@ class ServiceBase:
         self.index = index
         self.gate = gate or SearchGate()
         self.scan_limit = scan_limit
+        self.page_limit = page_limit
 
     @property
     def store(self) -> Store:

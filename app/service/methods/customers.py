@@ -31,6 +31,7 @@ from app.service.methods.base import (
 )
 from app.service.store import RawDoc
 from app.textsearch import check_q
+from app.timing import timed
 
 __all__ = ["CustomerMethods"]
 
@@ -86,33 +87,40 @@ class CustomerMethods(ServiceBase):
         if self.index is None:
             return await queries.list_customers(self._store, where, cfg, count=count)
         if not (cfg.with_deleted and _filters_groups(where)):
-            served = await self.index.list_customer_ids(
-                await self._live(where),
+            served = await self.index.list_customers(
+                await timed("relations", self._live(where)),
                 skip=cfg.skip,
                 take=cfg.take,
                 order=cfg.sort,
                 with_deleted=cfg.with_deleted,
             )
             if served is not None:
-                ids, total = served
-                return await queries.load_customers(self._store, ids, cfg), total
+                listed, total = served
+                return await timed(
+                    "hydrate", queries.listed_customers(self._store, listed, cfg)
+                ), total
         return await self._scan(
-            lambda: queries.list_customers(self._store, where, cfg, count=count)
+            lambda: queries.list_customers(self._store, where, cfg, count=count),
+            along_an_index=queries.reads_along_an_index(where, cfg),
         )
 
     async def _live(self, where: Node) -> Node:
         """``where`` as the index reads it: relations resolved to live ids."""
         return await queries.resolve_relations(self._store, where, CUSTOMER, with_deleted=False)
 
-    async def _scan(self, work: Callable[[], Awaitable[T]]) -> T:
-        """MongoDB answers what the attached index could not: in a scan slot, and only when
-        the customers are few enough to scan (``scan_limit``)."""
-        if self.scan_limit is not None and self.index is not None:
+    async def _scan(self, work: Callable[[], Awaitable[T]], *, along_an_index: bool) -> T:
+        """MongoDB answers what the attached index could not (it lags, is being built, or
+        cannot express the filters), in a scan slot, and only when the customers are few
+        enough: ``page_limit`` for a page it reads along an index, ``scan_limit`` for a scan.
+        Beyond, 503 with ``Retry-After``: never a stale page from the index."""
+        limit = self.page_limit if along_an_index else self.scan_limit
+        if limit is not None and self.index is not None:
             size = await self.index.size()
-            if size is not None and size > self.scan_limit:
+            if size is None or size > limit:  # unknown: no generation yet, or the index is down
+                what = "read a page of" if along_an_index else "scan"
                 raise Unavailable(
                     "The search index cannot answer this search now, and the database is not "
-                    f"asked to scan more than {self.scan_limit:,} customers for it; narrow the "
+                    f"asked to {what} more than {limit:,} customers for it; narrow the "
                     "filters or try again shortly."
                 )
         return await self.gate.scan(work)

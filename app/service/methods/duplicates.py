@@ -166,11 +166,11 @@ class DuplicateMethods(CustomerMethods):
         """Ids of a customer list: from the index, or MongoDB when it cannot answer."""
         where = compile_filters(filters, CUSTOMER)
         if self.index is not None:
-            served = await self.index.list_customer_ids(
+            served = await self.index.list_customers(
                 where, skip=0, take=CANDIDATES_PER_QUERY, order=_BY_ID, with_deleted=False
             )
             if served is not None:
-                return served[0]
+                return [customer.id for customer in served[0]]
         cfg = parse_config({"take": CANDIDATES_PER_QUERY, "select": ["id"]}, CUSTOMER)
         found, _ = await self._find_customers(where, cfg, False)
         return [customer.id for customer in found]

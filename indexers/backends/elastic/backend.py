@@ -25,6 +25,7 @@ from indexers.backends.base import (
     BackendUnavailable,
     Delete,
     IncompatibleIndex,
+    Listed,
     SearchBackend,
     Upsert,
 )
@@ -34,6 +35,7 @@ from indexers.backends.elastic.mapping import (
     FINGERPRINT,
     LEGACY_FINGERPRINT,
     es_document,
+    listed_of,
     search_doc,
     tombstone,
 )
@@ -271,6 +273,16 @@ class ElasticBackend(SearchBackend):
 
     # -- reads --
     async def list_ids(self, query: ListQuery) -> tuple[list[str], int]:
+        hits, total = await self._list(query, source=False)
+        return [hit["_id"] for hit in hits], total
+
+    async def list_documents(self, query: ListQuery) -> tuple[list[Listed], int]:
+        hits, total = await self._list(query, source=["listed"])
+        return [Listed(hit["_id"], listed_of(hit.get("_source", {}))) for hit in hits], total
+
+    async def _list(self, query: ListQuery, *, source: Any) -> tuple[list[Any], int]:
+        """The hits of one page (``source``: the ``_source`` fields each carries), and the
+        total count."""
         field, direction, _ = sort_plan(query.order)
         es_query = filter_query(query)
         if es_query is None:
@@ -284,17 +296,17 @@ class ElasticBackend(SearchBackend):
                 sort=sort,
                 from_=one[0],
                 size=one[1],
-                source=False,
+                source=source,
                 track_total_hits=True,
             )
-            return [hit["_id"] for hit in body["hits"]["hits"]], body["hits"]["total"]["value"]
+            return body["hits"]["hits"], body["hits"]["total"]["value"]
         # deep or unbounded page: count, then walk the unique sort keys with search_after,
         # only when the page starts inside the matches
         counted = await self._search(query=es_query, size=0, track_total_hits=True)
         total = counted["hits"]["total"]["value"]
         if query.skip >= total or take == 0:
             return [], total
-        ids: list[str] = []
+        page: list[Any] = []
         after: list[Any] | None = None
         position = 0
         while True:
@@ -302,18 +314,18 @@ class ElasticBackend(SearchBackend):
                 query=es_query,
                 sort=sort,
                 size=PAGE,
-                source=False,
+                source=source,
                 search_after=after,
                 track_total_hits=False,
             )
             hits = body["hits"]["hits"]
             for hit in hits:
-                if position >= query.skip and (take is None or len(ids) < take):
-                    ids.append(hit["_id"])
+                if position >= query.skip and (take is None or len(page) < take):
+                    page.append(hit)
                 position += 1
-            done = len(hits) < PAGE or (take is not None and len(ids) >= take)
+            done = len(hits) < PAGE or (take is not None and len(page) >= take)
             if done:
-                return ids, total
+                return page, total
             after = hits[-1]["sort"]
 
     async def search(self, query: RankedQuery) -> tuple[list[Hit], int]:

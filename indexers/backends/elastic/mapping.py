@@ -15,6 +15,7 @@ word-start prefixes.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from app.textsearch import compared, searched, searched_digits
@@ -64,6 +65,7 @@ __all__ = [
     "MAPPINGS",
     "SETTINGS",
     "es_document",
+    "listed_of",
     "search_doc",
     "tombstone",
 ]
@@ -128,6 +130,8 @@ MAPPINGS: dict[str, Any] = {
             },
         },
         "full_name_sayt": {"type": "search_as_you_type", "max_shingle_size": 3},
+        # the response document (indexers.listed): kept in _source, not searched
+        "listed": {"type": "binary"},
     },
 }
 
@@ -190,6 +194,8 @@ def es_document(doc: SearchDoc) -> dict[str, Any]:
     out["s"] = sorted(boundary_prefixes_of(texts))
     _phone_tokens(out, kept[_DIGITS_AT], kept[_PHONE_AT])
     _word_tokens(out, kept)
+    if doc.listed is not None:
+        out["listed"] = listed_source(doc.listed)
     return out
 
 
@@ -223,13 +229,25 @@ def _word_tokens(out: dict[str, Any], kept: tuple[Any, ...]) -> None:
     out["full_name"] = out["full_name_sayt"] = " ".join(searched(v) for v in (first, last) if v)
 
 
-DOC_SOURCE = ("id", *KEPT_FIELDS, *LAYOUT.flags, "groups", *DATE_FIELDS, "version")
+DOC_SOURCE = ("id", *KEPT_FIELDS, *LAYOUT.flags, "groups", *DATE_FIELDS, "version", "listed")
 """The ``_source`` fields :func:`search_doc` reads back."""
+
+
+def listed_source(document: bytes) -> str:
+    """A response document as the ``binary`` field holds it (base64: the bytes come back
+    exactly, as JSON re-encoded by another library would not)."""
+    return base64.b64encode(document).decode("ascii")
+
+
+def listed_of(source: dict[str, Any]) -> bytes | None:
+    """The response document of an ``es_document`` source (None: it has none)."""
+    stored = source.get("listed")
+    return None if stored is None else base64.b64decode(stored)
 
 
 def search_doc(source: dict[str, Any]) -> SearchDoc:
     """Rebuild a SearchDoc from an ``es_document`` source (digits derived again)."""
-    return from_index(source)
+    return from_index({**source, "listed": listed_of(source)})
 
 
 def tombstone(id: str, version: int) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from indexers.backends.base import (
     BackendError,
     BackendUnavailable,
     Delete,
+    Listed,
     SearchBackend,
     Upsert,
 )
@@ -137,6 +138,9 @@ class EmbeddedBackend(SearchBackend):
     # -- reads --
     async def list_ids(self, query: ListQuery) -> tuple[list[str], int]:
         return await self._search(lambda: self._reader().list_ids(query))
+
+    async def list_documents(self, query: ListQuery) -> tuple[list[Listed], int]:
+        return await self._search(lambda: self._reader().list_documents(query))
 
     async def search(self, query: RankedQuery) -> tuple[list[Hit], int]:
         return await self._search(lambda: self._reader().search(query))

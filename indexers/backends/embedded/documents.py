@@ -99,6 +99,8 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
         fields["nulls"] = SEP.join(nulls)
     if doc.group_ids:
         fields["groups"] = SEP.join(doc.group_ids)
+    if doc.listed is not None:
+        fields["listed"] = doc.listed
     for (first, second), value in zip(_ORDER_KEYS, _sort_texts(kept), strict=True):
         fields[first], fields[second] = text_keys(value)
 

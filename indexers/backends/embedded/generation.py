@@ -25,6 +25,7 @@ from indexers.backends.base import (
     BackendError,
     BackendUnavailable,
     Delete,
+    Listed,
     Upsert,
 )
 from indexers.backends.embedded import paging, ranked
@@ -293,6 +294,9 @@ class Generation:
 
     def list_ids(self, query: ListQuery) -> tuple[list[str], int]:
         return paging.list_ids(self.searcher(), query)
+
+    def list_documents(self, query: ListQuery) -> tuple[list[Listed], int]:
+        return paging.list_documents(self.searcher(), query)
 
     def search(self, query: RankedQuery) -> tuple[list[Hit], int]:
         return ranked.search(self.searcher(), query)

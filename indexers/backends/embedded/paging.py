@@ -12,20 +12,23 @@ requested hit, so an offset is clamped to the count first).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import tantivy
 
+from indexers.backends.base import Listed
 from indexers.backends.embedded.queries import I64, MUST, U64, Q, filter_clauses
-from indexers.backends.embedded.results import count_matches, hit_count, stored_id
+from indexers.backends.embedded.results import count_matches, hit_count, stored_id, stored_listed
 from indexers.backends.embedded.schema import ID_KEYS, SCHEMA
 from indexers.backends.plan import order_of
 from indexers.documents import SORT_DATE_FIELDS
 from indexers.query import ListQuery
 
-__all__ = ["Pager", "list_ids", "sort_plan"]
+__all__ = ["Pager", "list_documents", "list_ids", "sort_plan"]
+
+T = TypeVar("T")
 
 Level = tuple[str, bool, Any]  # (numeric fast field, ascending, field type)
 Residual = list[tuple[str, bool]]  # (stored field, descending), applied most significant first
@@ -134,6 +137,20 @@ class Pager:
 
 def list_ids(searcher: tantivy.Searcher, query: ListQuery) -> tuple[list[str], int]:
     """Return one page of ids and the total count (see :meth:`SearchBackend.list_ids`)."""
+    return _list(searcher, query, stored_id)
+
+
+def list_documents(searcher: tantivy.Searcher, query: ListQuery) -> tuple[list[Listed], int]:
+    """Return one page of ids with their response documents, and the total count."""
+    return _list(searcher, query, stored_listed)
+
+
+def _list(
+    searcher: tantivy.Searcher,
+    query: ListQuery,
+    read: Callable[[tantivy.Searcher, Any], T],
+) -> tuple[list[T], int]:
+    """One page, each hit read by ``read(searcher, address)``, and the total count."""
     levels, residual = sort_plan(query.order)
     clauses = filter_clauses(query)
     if clauses is None:
@@ -142,7 +159,7 @@ def list_ids(searcher: tantivy.Searcher, query: ListQuery) -> tuple[list[str], i
     pager = Pager(searcher, levels, residual)
     if query.skip == 0 and query.take:  # the count and the first page in one search
         addrs = pager.page(tq, 0, 0, query.take, total=True)
-        return [stored_id(searcher, addr) for addr in addrs], pager.total
+        return [read(searcher, addr) for addr in addrs], pager.total
     # tantivy's top-k collector allocates for offset + limit hits up front: ask for no more
     # than match, so an offset of 2**31 costs what the count costs
     total = pager.count(tq)
@@ -151,4 +168,4 @@ def list_ids(searcher: tantivy.Searcher, query: ListQuery) -> tuple[list[str], i
     if take <= 0:
         return [], total
     addrs = pager.page(tq, 0, query.skip, take)
-    return [stored_id(searcher, addr) for addr in addrs], total
+    return [read(searcher, addr) for addr in addrs], total

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import tantivy
 
+from indexers.backends.base import Listed
+
 
 def hit_count(result: tantivy.SearchResult) -> int:
     """How many documents matched a search run with ``count=True``."""
@@ -26,6 +28,14 @@ def count_matches(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
 def stored_id(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> str:
     """The customer id stored with the document at ``address`` (every document has one)."""
     return str(searcher.doc(address).get_first("id"))
+
+
+def stored_listed(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> Listed:
+    """The id and the response document stored with the document at ``address`` (one read
+    of its stored fields)."""
+    doc = searcher.doc(address)
+    document = doc.get_first("listed")
+    return Listed(str(doc.get_first("id")), document if isinstance(document, bytes) else None)
 
 
 def fast_ints(

@@ -72,6 +72,8 @@ FIELDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("sd", "text", _TOKENS),
     # ranked lookup
     *((name, "text", _TOKENS) for name in WORD_FIELDS),
+    # the response document (indexers.listed): stored only
+    ("listed", "bytes", {"stored": True, "indexed": False}),
 )
 """(name, tantivy type, options) of every field, in schema order (the order is part of it)."""
 
