@@ -21,6 +21,8 @@ DIFFERENCES = (
     "SecantusDB (a separate process, --sync-on-commit) with no indexer running (the index is "
     "built after them by `customers reindex`); Medusa on PostgreSQL 15 (stock settings), no "
     "event bus.",
+    "`customers serve` runs with CUSTOMERS_SEARCH_CONCURRENCY=32 (default 4), so that the "
+    "sync-lag probes, which overlap, are not refused; the lists run one request at a time.",
     "Data: the same shape (batches of 1,000, 1-2 addresses each, same counts of calls and "
     "terms), different generators (ours: scripts/seed_data.py; Medusa: @faker-js, seed 42), so "
     "the search terms and their match counts differ (both are in the JSON).",
@@ -108,9 +110,11 @@ def rows(ours: dict[str, Any], medusa: dict[str, Any] | None, customers: int) ->
                     met=lambda o, m, limit=limit: o <= limit)  # type: ignore[misc]
             )  # fmt: skip
     table += [
-        Row("full reindex (docs/s)", _get(ours, "reindex", "docs_per_s"), None,
-            higher_is_better=True, goal=">= 12,000", goal_scale=1_000_000,
+        Row("full reindex, `customers reindex` end to end (docs/s)",
+            _get(ours, "reindex", "docs_per_s"), None, goal=">= 12,000", goal_scale=1_000_000,
             met=lambda o, m: o >= 12_000),
+        Row("  its copy phase, as it reports (docs/s)",
+            _get(ours, "reindex", "copy_docs_per_s_reported"), None),
         Row("sync lag at 200 writes/s, p50 ms", _get(ours, "sync_lag", "p50_ms"), None),
         Row("sync lag at 200 writes/s, p99 ms", _get(ours, "sync_lag", "p99_ms"), None,
             goal="<= 500 ms", goal_scale=1_000_000, met=lambda o, m: o <= 500),

@@ -16,6 +16,7 @@ import re
 import string
 import time
 import urllib.parse
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -114,7 +115,7 @@ async def link_retrieve_update(
     ``retrieve_customer`` with addresses and groups (after 50 untimed, half of them linked
     customers); ``links`` single-id ``update_customers`` (company, phone, metadata)."""
     rng = random.Random(seed)
-    tag = "".join(rng.choices(string.ascii_lowercase, k=6))  # new groups on a reused data set
+    tag = uuid.uuid4().hex[:8]  # new groups (so new links) on a reused data set
     groups = await service.create_customer_groups(
         [{"name": f"peer {tag} {g}", "metadata": {"tier": g}} for g in range(10)]
     )
@@ -217,24 +218,34 @@ async def http_sync_lag(
     that name is repeated until it finds the customer. Lag = acknowledgement → that answer,
     so it includes one list request (and the server's read-your-writes wait)."""
     rng = random.Random(seed)
-    salt = "".join(rng.choices(string.ascii_lowercase, k=6))
+    salt = "".join(random.choices(string.ascii_lowercase, k=8))  # unlike any earlier run's
     targets = [rng.choice(ids) for _ in range(int(rate * seconds))]
 
     def name(i: int) -> str:
         return f"Lag{salt}{i:07d}"
 
+    refused = 0
+
     async def searchable(i: int) -> bool:
+        nonlocal refused
         deadline = time.perf_counter() + 10
         while time.perf_counter() < deadline:
-            _, body = await _get(pool, f"/admin/customers?limit=1&fields=id&q={name(i)}")
-            if json.loads(body)["count"] >= 1:
+            status, body = await pool.request(
+                "GET", f"/admin/customers?limit=1&fields=id&q={name(i)}"
+            )
+            if status == 200 and json.loads(body)["count"] >= 1:
                 return True
+            if status == 503:  # over the search budget or concurrency: the lag goes on
+                refused += 1
+            elif status != 200:
+                raise RuntimeError(f"a lag probe answered {status}: {body[:200]!r}")
             await asyncio.sleep(0.005)
         return False
 
-    return await sync_lag(
+    result = await sync_lag(
         lambda i: service.update_customers(targets[i], {"first_name": name(i)}),
         searchable,
         rate=rate,
         seconds=seconds,
     )
+    return {**result, "probes_refused_503": refused}
