@@ -113,10 +113,11 @@ def reindex(env: dict[str, str], customers: int) -> dict[str, Any]:
     ).stdout  # fmt: skip
     elapsed = time.perf_counter() - start
     copy_rate = re.search(r"\(([\d.,]+) docs/s copy", out)
+    copied = float(copy_rate.group(1).replace(",", "")) if copy_rate else None
     return {
         "seconds": round(elapsed, 1),
         "docs_per_s": round(customers / elapsed),
-        "copy_docs_per_s_reported": float(copy_rate.group(1).replace(",", "")) if copy_rate else None,
+        "copy_docs_per_s_reported": copied,
     }
 
 
