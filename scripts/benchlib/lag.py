@@ -19,6 +19,7 @@ async def sync_lag(
     rate: int,
     seconds: float,
     sample_every: int = 10,
+    count_over_ms: float | None = None,
 ) -> dict[str, Any]:
     """Start ``write(i)`` ``rate`` times a second for ``seconds``; for every
     ``sample_every``-th, time its acknowledgement → ``searchable(i)`` returning True.
@@ -27,6 +28,7 @@ async def sync_lag(
     so a slow server shows as lag, not as a lower rate). Sampling keeps the measurement's own
     load small next to the writes it measures. ``searchable`` waits (or polls) until write
     ``i`` can be found, and returns False if it gave up; those count as ``not_searchable``.
+    ``count_over_ms``: also count the lags of at least that many milliseconds.
     """
     lags: list[float] = []
     missed = 0
@@ -55,5 +57,10 @@ async def sync_lag(
         "target_writes_per_s": rate,
         "seconds": seconds,
         "not_searchable": missed,
+        **(
+            {}
+            if count_over_ms is None
+            else {f"at_least_{count_over_ms:.0f}_ms": sum(lag >= count_over_ms for lag in lags)}
+        ),
         **(summary_ms(lags) if lags else {"n": 0}),
     }

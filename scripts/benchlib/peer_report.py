@@ -23,6 +23,9 @@ DIFFERENCES = (
     "event bus.",
     "`customers serve` runs with CUSTOMERS_SEARCH_CONCURRENCY=32 (default 4), so that the "
     "sync-lag probes, which overlap, are not refused; the lists run one request at a time.",
+    "Sync lag: acknowledgement until a `q` list over HTTP finds the write. A list waits at "
+    "most 1 s for the index (read-your-writes), then MongoDB answers it, so a lag of 1 s or "
+    "more is a lower bound (counted in the table); a 503 from the probe is retried.",
     "Data: the same shape (batches of 1,000, 1-2 addresses each, same counts of calls and "
     "terms), different generators (ours: scripts/seed_data.py; Medusa: @faker-js, seed 42), so "
     "the search terms and their match counts differ (both are in the JSON).",
@@ -118,6 +121,8 @@ def rows(ours: dict[str, Any], medusa: dict[str, Any] | None, customers: int) ->
         Row("sync lag at 200 writes/s, p50 ms", _get(ours, "sync_lag", "p50_ms"), None),
         Row("sync lag at 200 writes/s, p99 ms", _get(ours, "sync_lag", "p99_ms"), None,
             goal="<= 500 ms", goal_scale=1_000_000, met=lambda o, m: o <= 500),
+        Row("  lag samples of 1 s or more (MongoDB answered)",
+            _get(ours, "sync_lag", "at_least_1000_ms"), None),
     ]  # fmt: skip
     return table
 
