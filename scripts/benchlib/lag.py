@@ -20,6 +20,7 @@ async def sync_lag(
     seconds: float,
     sample_every: int = 10,
     count_over_ms: float | None = None,
+    max_backlog_s: float = 5.0,
 ) -> dict[str, Any]:
     """Start ``write(i)`` ``rate`` times a second for ``seconds``; for every
     ``sample_every``-th, time its acknowledgement → ``searchable(i)`` returning True.
@@ -29,14 +30,19 @@ async def sync_lag(
     load small next to the writes it measures. ``searchable`` waits (or polls) until write
     ``i`` can be found, and returns False if it gave up; those count as ``not_searchable``.
     ``count_over_ms``: also count the lags of at least that many milliseconds.
+
+    When more than ``max_backlog_s`` seconds' worth of writes wait for their acknowledgement,
+    the server cannot take the rate: no more writes start (``sustained`` is False), so the run
+    ends instead of queueing for minutes, and the lags describe the rate it did take.
     """
     lags: list[float] = []
-    missed = 0
+    missed = acked_writes = 0
 
     async def one(i: int) -> None:
-        nonlocal missed
+        nonlocal missed, acked_writes
         await write(i)
         acked = time.perf_counter()
+        acked_writes += 1
         if i % sample_every == 0:
             if await searchable(i):
                 lags.append((time.perf_counter() - acked) * 1000)
@@ -44,8 +50,12 @@ async def sync_lag(
                 missed += 1
 
     tasks = []
+    sustained = True
     start = time.perf_counter()
     for i in range(int(rate * seconds)):
+        if len(tasks) - acked_writes > rate * max_backlog_s:
+            sustained = False
+            break
         tasks.append(asyncio.create_task(one(i)))
         delay = start + (i + 1) / rate - time.perf_counter()
         if delay > 0:
@@ -55,7 +65,9 @@ async def sync_lag(
     return {
         "writes_per_s": round(len(tasks) / elapsed),
         "target_writes_per_s": rate,
-        "seconds": seconds,
+        "sustained": sustained,
+        "writes": len(tasks),
+        "seconds": round(elapsed, 1),
         "not_searchable": missed,
         **(
             {}

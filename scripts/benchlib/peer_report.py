@@ -118,6 +118,7 @@ def rows(ours: dict[str, Any], medusa: dict[str, Any] | None, customers: int) ->
             met=lambda o, m: o >= 12_000),
         Row("  its copy phase, as it reports (docs/s)",
             _get(ours, "reindex", "copy_docs_per_s_reported"), None),
+        Row("sync lag: writes/s taken (of 200)", _get(ours, "sync_lag", "writes_per_s"), None),
         Row("sync lag at 200 writes/s, p50 ms", _get(ours, "sync_lag", "p50_ms"), None),
         Row("sync lag at 200 writes/s, p99 ms", _get(ours, "sync_lag", "p99_ms"), None,
             goal="<= 500 ms", goal_scale=1_000_000, met=lambda o, m: o <= 500),

@@ -105,3 +105,17 @@ def test_sync_lag_samples_every_tenth_write_and_counts_the_ones_never_found() ->
     assert written == list(range(50))
     assert result["n"] == 4 and result["not_searchable"] == 1  # 0, 10, 30, 40 found; 20 not
     assert 2 <= result["p50_ms"] < 1000
+
+
+def test_sync_lag_stops_starting_writes_the_server_cannot_take() -> None:
+    async def write(i: int) -> None:
+        await asyncio.sleep(0.3)  # acknowledged far slower than 200 a second
+
+    async def searchable(i: int) -> bool:
+        return True
+
+    result = asyncio.run(sync_lag(write, searchable, rate=200, seconds=5, max_backlog_s=0.1))
+    assert result["sustained"] is False
+    assert 20 <= result["writes"] <= 30  # stopped at 0.1 s worth of backlog, not 1,000 writes
+    result = asyncio.run(sync_lag(write, searchable, rate=20, seconds=0.5, max_backlog_s=1))
+    assert result["sustained"] is True and result["writes"] == 10
