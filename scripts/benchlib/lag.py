@@ -49,7 +49,7 @@ async def sync_lag(
             else:
                 missed += 1
 
-    tasks = []
+    tasks: list[asyncio.Task[None]] = []
     sustained = True
     start = time.perf_counter()
     for i in range(int(rate * seconds)):
