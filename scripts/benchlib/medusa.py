@@ -44,9 +44,10 @@ def run_peer(
     source: Path, workdir: Path, customers: int, *, stop_after: bool = True
 ) -> dict[str, Any]:
     """Set the peer up in ``workdir`` and return ``node bench.js customers``'s JSON object,
-    plus ``setup_s`` and ``bench_wall_s``. Its progress goes to this process's stderr;
-    ``setup.sh``'s output to ``workdir/setup.log``. PostgreSQL is stopped afterwards unless
-    ``stop_after`` is False, so it does not share the CPU with what runs next."""
+    plus ``setup_s`` and ``bench_wall_s``. Its progress goes to this process's stderr, the
+    output of ``setup.sh`` to ``workdir/setup.log``, the JSON also to ``workdir/bench-N.json``.
+    PostgreSQL is stopped afterwards unless ``stop_after`` is False, so it does not share the
+    CPU with what runs next."""
     copy, env = _prepare(source, workdir)
     started = time.perf_counter()
     with (workdir / "setup.log").open("ab") as log:
@@ -63,6 +64,7 @@ def run_peer(
             subprocess.run(
                 ["./setup.sh", "stop"], cwd=copy, env=env, capture_output=True, check=False
             )
+    (workdir / f"bench-{customers}.json").write_text(out)  # for --peer-json next time
     result: dict[str, Any] = json.loads(out)
     result["setup_s"] = round(setup_s, 1)
     result["bench_wall_s"] = round(time.perf_counter() - started, 1)
