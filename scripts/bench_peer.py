@@ -42,7 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from benchlib.http import served_app  # noqa: E402
+from benchlib.http import ServedApp, served_app  # noqa: E402
 from benchlib.medusa import find_peer_source, run_peer  # noqa: E402
 from benchlib.peer_report import DIFFERENCES, format_table, rows  # noqa: E402
 from benchlib.stats import load_average  # noqa: E402
@@ -80,14 +80,17 @@ class Phases:
         }
 
 
-async def service_phases(uri: str, database: str, args: argparse.Namespace) -> dict[str, Any]:
+async def service_phases(
+    uri: str, database: str, args: argparse.Namespace, phase: Phases
+) -> dict[str, Any]:
     """Seed (or reuse) the data, then the peer's write and retrieve phases on the service."""
     service = await CustomerModuleService.connect(uri, database=database)
     try:
         result: dict[str, Any] = {}
         existing = await service.store.client[database]["customers"].estimated_document_count()
         if existing == 0:
-            result["create"] = await create_in_batches(service, args.customers)
+            with phase("ours: create"):
+                result["create"] = await create_in_batches(service, args.customers)
         elif existing < args.customers:
             raise SystemExit(f"the data holds {existing:,} customers, not {args.customers:,}: "
                              "use a fresh --data-dir")  # fmt: skip
@@ -95,16 +98,17 @@ async def service_phases(uri: str, database: str, args: argparse.Namespace) -> d
             result["reused_customers"] = existing
         ids, sample = await sample_rows(service, database, 20_000)
         result["terms"] = pick_terms(sample, args.q_terms, SEED)
-        result["writes"] = await link_retrieve_update(
-            service, ids, links=args.links, retrieves=args.retrieves, seed=SEED
-        )
+        with phase("ours: links, retrieve, update"):
+            result["writes"] = await link_retrieve_update(
+                service, ids, links=args.links, retrieves=args.retrieves, seed=SEED
+            )
         result["ids"] = ids
         return result
     finally:
         await service.close()
 
 
-def reindex(env: dict[str, str], customers: int) -> dict[str, Any]:
+def reindex(env: dict[str, str]) -> dict[str, Any]:
     """``customers reindex`` end to end (process start included), and the rate it reports."""
     start = time.perf_counter()
     out = subprocess.run(
@@ -112,18 +116,28 @@ def reindex(env: dict[str, str], customers: int) -> dict[str, Any]:
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     elapsed = time.perf_counter() - start
-    copy_rate = re.search(r"\(([\d.,]+) docs/s copy", out)
-    copied = float(copy_rate.group(1).replace(",", "")) if copy_rate else None
+    # "reindexed N customers into G (R docs/s copy; T s in all)"; the copy holds N documents
+    said = re.search(r"reindexed (\d+) customers .*\(([\d.,]+) docs/s copy", out)
+    if said is None:
+        return {"seconds": round(elapsed, 1), "output": out[-500:]}
+    copied = int(said.group(1))
     return {
         "seconds": round(elapsed, 1),
-        "docs_per_s": round(customers / elapsed),
-        "copy_docs_per_s_reported": copied,
+        "documents": copied,
+        "docs_per_s": round(copied / elapsed),
+        "copy_docs_per_s_reported": float(said.group(2).replace(",", "")),
     }
 
 
 async def http_phases(
-    uri: str, database: str, app: Any, ours: dict[str, Any], args: argparse.Namespace, phase: Phases
+    uri: str,
+    database: str,
+    app: ServedApp,
+    ours: dict[str, Any],
+    args: argparse.Namespace,
+    phase: Phases,
 ) -> None:
+    """Lists over HTTP, then the sync lag (writes here, probes over HTTP)."""
     pool = app.pool()
     service = await CustomerModuleService.connect(uri, database=database)
     try:
@@ -148,11 +162,10 @@ def run_ours(uri: str, data_dir: Path, args: argparse.Namespace, phase: Phases) 
     env = {"MONGODB_URI": uri, "MONGODB_DATABASE": database, "CUSTOMERS_DATA_DIR": str(data_dir)}
     # The lag probes overlap (one per 10 writes, each until found); lists run one at a time.
     env["CUSTOMERS_SEARCH_CONCURRENCY"] = str(PROBE_CONCURRENCY)
-    with phase("ours: create, links, retrieve, update"):
-        ours = asyncio.run(service_phases(uri, database, args))
+    ours = asyncio.run(service_phases(uri, database, args, phase))
     if not args.no_reindex:
         with phase("ours: reindex"):
-            ours["reindex"] = reindex(env, len(ours["ids"]))
+            ours["reindex"] = reindex(env)
     with served_app(env) as app:
         asyncio.run(http_phases(uri, database, app, ours, args, phase))
     ours["live_customers"] = len(ours.pop("ids"))
