@@ -14,6 +14,7 @@ import json
 import random
 import re
 import string
+import sys
 import time
 import urllib.parse
 import uuid
@@ -53,6 +54,9 @@ async def create_in_batches(service: CustomerModuleService, count: int) -> dict[
         elapsed = time.perf_counter() - start
         call_s += elapsed
         batch_ms.append(elapsed * 1000)
+        if len(batch_ms) % 50 == 0:
+            done = len(batch_ms) * 1000
+            print(f"    created {done:,} ({done / call_s:,.0f}/s)", file=sys.stderr, flush=True)
     return {
         "customers": count,
         "customers_per_s": round(count / call_s),
