@@ -244,6 +244,7 @@ async def http_sync_lag(
                 return True
             if status == 503:  # over the search budget or concurrency: the lag goes on
                 refused += 1
+                await asyncio.sleep(0.1)  # back off: quick retries would add to the overload
             elif status != 200:
                 raise RuntimeError(f"a lag probe answered {status}: {body[:200]!r}")
             await asyncio.sleep(0.005)
