@@ -31,6 +31,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib.http import Connection
+from benchlib.stats import percentile
 
 from app.config import Settings
 from app.db import close_client, open_client
@@ -41,11 +45,6 @@ LAST = ["Doe", "James", "Smith", "Lee", "Brown", "Khan", "Rossi", "Novak", "Silv
 CITIES = ["Paris", "Lyon", "Rome", "Oslo", "Lima", "Kyiv", "Cork", "Bonn", "Graz", "Turin"]
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def summary(latencies: list[float], elapsed: float) -> dict[str, float]:
     return {
         "requests": len(latencies),
@@ -53,51 +52,6 @@ def summary(latencies: list[float], elapsed: float) -> dict[str, float]:
         "p50_ms": round(statistics.median(latencies) * 1000, 3),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 3),
     }
-
-
-# --- a lean HTTP/1.1 keep-alive client -------------------------------------------------------
-
-
-class Connection:
-    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
-        self.host, self.port = host, port
-        self.headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        try:
-            return await self._request(method, path, body)
-        except (ConnectionError, IndexError, asyncio.IncompleteReadError):
-            # the server closed an idle keep-alive connection: reconnect once
-            await self.close()
-            return await self._request(method, path, body)
-
-    async def _request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + body)
-        assert self.reader is not None
-        status_line = await self.reader.readline()
-        status = int(status_line.split()[1])
-        length = 0
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode().partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-        return status, await self.reader.readexactly(length)
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
 
 
 async def measure(

@@ -46,8 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_api import Connection, percentile  # noqa: E402
 from bench_search_stack import DATABASE, seed  # noqa: E402
+from benchlib.http import Connection  # noqa: E402
+from benchlib.stats import percentile  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from app.embedded import EmbeddedServer  # noqa: E402

@@ -29,7 +29,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from benchlib import lag  # noqa: E402
+from benchlib.http import served_app  # noqa: E402
 from pymongo import UpdateOne  # noqa: E402
 from seed_data import customer_batches, fake_customers  # noqa: E402
 
@@ -137,32 +138,18 @@ async def seed(service: CustomerModuleService, count: int) -> dict[str, Any]:
 
 
 async def sync_lag(service: CustomerModuleService, indexer: Indexer, rate: int, seconds: float):
-    """Write at ``rate``/s for ``seconds``; time ack → searchable for every 10th write.
-
-    Sampling keeps the measurement's own load (one change-stream head probe per waiter) small
-    next to the writes it measures.
-    """
-    lags: list[float] = []
+    """Write at ``rate``/s for ``seconds``; time ack → searchable (the in-process indexer's
+    ``wait_until_applied``) for every 10th write."""
     # ids straight from MongoDB: a 2,000-customer list page is a search, over its budget here
     ids = [d["_id"] async for d in service.store.customers.find({}, {"_id": 1}).limit(2000)]
     rng = random.Random(3)
-
-    async def one(i: int) -> None:
-        await service.update_customers(rng.choice(ids), {"first_name": f"Lag{i}"})
-        acked = time.perf_counter()
-        if i % 10 == 0 and await indexer.wait_until_applied(timeout=10):
-            lags.append((time.perf_counter() - acked) * 1000)
-
-    tasks = []
-    start = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        tasks.append(asyncio.create_task(one(i)))
-        delay = start + (i + 1) / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
-    return {"writes_per_s": round(len(tasks) / elapsed), "searchable": len(lags), **stats(lags)}
+    result = await lag.sync_lag(
+        lambda i: service.update_customers(rng.choice(ids), {"first_name": f"Lag{i}"}),
+        lambda i: indexer.wait_until_applied(timeout=10),
+        rate=rate,
+        seconds=seconds,
+    )
+    return {**result, "searchable": result["n"]}
 
 
 async def service_level(uri: str, data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -225,38 +212,19 @@ async def service_level(uri: str, data_dir: Path, args: argparse.Namespace) -> d
 
 def http_level(uri: str, data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Time the mix over HTTP against ``customers serve`` (its own in-process indexer)."""
-    env = {**os.environ, "MONGODB_URI": uri, "MONGODB_DATABASE": DATABASE,
-           "CUSTOMERS_DATA_DIR": str(data_dir), "CUSTOMERS_LOG_LEVEL": "WARNING"}  # fmt: skip
-    key = subprocess.run(
-        [sys.executable, "-m", "app.cli", "api-key", "create", "--title", "bench"],
-        env=env, capture_output=True, text=True, check=True, cwd=ROOT,
-    ).stdout  # fmt: skip
-    secret = next(word for word in key.split() if word.startswith("sk_"))
-    port = 9400 + random.Random().randint(0, 500)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, cwd=ROOT
-    )
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers = {"Authorization": f"Bearer {secret}"}
-        for _ in range(300):
-            try:
-                conn.request("GET", "/health")
-                if conn.getresponse().read() and True:
-                    break
-            except OSError:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                time.sleep(0.2)
+    env = {"MONGODB_URI": uri, "MONGODB_DATABASE": DATABASE, "CUSTOMERS_DATA_DIR": str(data_dir)}
+    with served_app(env) as app:
+        conn = http.client.HTTPConnection(app.host, app.port, timeout=30)
 
         def get(path: str) -> float:
             start = time.perf_counter()
-            conn.request("GET", path, headers=headers)
+            conn.request("GET", path, headers=app.headers)
             response = conn.getresponse()
             response.read()
             assert response.status == 200, (path, response.status)
             return (time.perf_counter() - start) * 1000
 
-        conn.request("GET", "/admin/customer-groups?limit=1", headers=headers)
+        conn.request("GET", "/admin/customer-groups?limit=1", headers=app.headers)
         group = json.loads(conn.getresponse().read())["customer_groups"][0]["id"]
         paths = {
             "GET /admin/customers": "/admin/customers",
@@ -266,14 +234,11 @@ def http_level(uri: str, data_dir: Path, args: argparse.Namespace) -> dict[str, 
             quoted = urllib.parse.quote(q)
             paths[f"list q {name}"] = f"/admin/customers?q={quoted}"
             paths[f"search {name}"] = f"/admin/customers/search?q={quoted}"
-        for path in paths.values():  # warm up (the serve indexer catches up first)
+        for path in paths.values():  # warm up
             get(path)
         return {
             name: stats([get(path) for _ in range(args.repeat)]) for name, path in paths.items()
         }
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main(argv: list[str] | None = None) -> int:
