@@ -42,6 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+from benchlib.floor import server_floor  # noqa: E402
 from benchlib.http import ServedApp, served_app  # noqa: E402
 from benchlib.medusa import find_peer_source, run_peer  # noqa: E402
 from benchlib.peer_report import DIFFERENCES, format_table, rows  # noqa: E402
@@ -59,6 +60,7 @@ from app.embedded import EmbeddedServer  # noqa: E402
 from app.service import CustomerModuleService  # noqa: E402
 
 SEED = 42
+FLOOR_BATCHES = 5  # bare insert_many batches of 1,000 (benchlib.floor; dropping them is slow)
 PROBE_CONCURRENCY = 32  # searches `customers serve` runs at once here (its default is 4)
 
 
@@ -102,6 +104,11 @@ async def service_phases(
             result["writes"] = await link_retrieve_update(
                 service, ids, links=args.links, retrieves=args.retrieves, seed=SEED
             )
+        with phase("ours: the server's floor"):
+            result["floor"] = await server_floor(
+                service.store.client[database], result["writes"]["group_ids"],
+                batches=FLOOR_BATCHES, calls=args.links,
+            )  # fmt: skip
         result["ids"] = ids
         return result
     finally:
