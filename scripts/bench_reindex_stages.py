@@ -73,10 +73,10 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     count = sum(map(len, pages))
     docs: list[Any] = []
     mapped = cpu_us(count, lambda: docs.extend(to_search_doc(r, 1) for p in pages for r in p))
-    del pages
+    pages.clear()
     built: list[Any] = []
     analysed = cpu_us(count, lambda: built.extend(map(to_tantivy, docs)))
-    del docs
+    docs.clear()
     with tempfile.TemporaryDirectory(prefix="reindex-stage-", dir=args.data_dir) as path:
         generation = Generation(Path(path), fresh=True)
         writer = generation.writer
