@@ -73,7 +73,7 @@ boundary_prefixes = word_starts
 boundary_prefixes_of = word_starts_of
 """The word starts of one value / of several, as :mod:`app.textsearch` defines them."""
 
-_WORD_SPLIT = re.compile(r"[\W_]+")
+_WORD = re.compile(r"[^\W_]+")  # a maximal run of letters and digits
 
 
 def trigrams(lowered: str) -> list[str]:
@@ -210,10 +210,12 @@ def fold(text: str) -> str:
 
 def words_of(value: str | None) -> list[str]:
     """Return the lower-cased words of ``value`` (split at anything not a letter or digit)."""
-    return [w for w in _WORD_SPLIT.split(value.lower()) if w] if value else []
+    return _WORD.findall(value.lower()) if value else []
 
 
 def _with_folded(tokens: list[str]) -> list[str]:
+    if "".join(tokens).isascii():  # most values: folding changes nothing (reindex hot path)
+        return list(dict.fromkeys(tokens))
     return list(dict.fromkeys([*tokens, *map(fold, tokens)]))
 
 
@@ -230,8 +232,8 @@ def email_words(email: str | None) -> list[str]:
     email = email.lower()
     local, _, domain = email.partition("@")
     out = [t for t in (local, domain) if t]
-    out.extend(words_of(local))
-    out.extend(words_of(domain))
+    out += _WORD.findall(local)
+    out += _WORD.findall(domain)
     return _with_folded(out)
 
 
