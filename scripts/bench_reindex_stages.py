@@ -5,9 +5,13 @@
 Stages, per document (the customers are seeded in ``--data-dir`` by ``bench_index_docs.seed``
 the first time, then reused):
 
-1. ``read``: the embedded server's read floor, a bare cursor over ``customers`` with the
+1. ``read``: the embedded server's read floor, a bare cursor over all ``customers`` with the
    reindex's options (``_id`` order and hint, undecoded ``RawBSONDocument`` pages of
-   ``copy_batch_size``, no projection): wall docs/s, and the client's CPU µs per document.
+   ``copy_batch_size``, no projection, pages dropped once read): wall docs/s, and the
+   client's CPU µs per document.
+
+The other stages run on the first ``--sample`` customers (held in memory at every stage):
+
 2. ``to_search_doc``: decoding a raw page and mapping it (CPU µs per document).
 3. ``to_tantivy``: the engine's analysis and document build (CPU µs per document).
 4. ``tantivy``: ``add_document`` of the built documents into a fresh generation's writer
@@ -36,8 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "customers"
 
 
-async def read_pages(uri: str, batch_size: int) -> tuple[list[Any], float, float]:
-    """Read every customer as the reindex copy does; return the pages, wall s and CPU s."""
+async def read_pages(uri: str, batch_size: int, keep: int) -> tuple[list[Any], int, float, float]:
+    """Read every customer as the reindex copy does; return the first ``keep`` (in pages),
+    the count, wall s and CPU s."""
     from bson.raw_bson import RawBSONDocument
     from pymongo import AsyncMongoClient
 
@@ -45,11 +50,14 @@ async def read_pages(uri: str, batch_size: int) -> tuple[list[Any], float, float
     try:
         collection = client[DATABASE]["customers"]
         pages: list[Any] = []
+        count = 0
         wall, cpu = time.perf_counter(), time.process_time()
         cursor = collection.find({}, batch_size=batch_size).sort("_id", 1).hint([("_id", 1)])
         while page := await cursor.to_list(batch_size):
-            pages.append(page)
-        return pages, time.perf_counter() - wall, time.process_time() - cpu
+            if count < keep:
+                pages.append(page)
+            count += len(page)
+        return pages, count, time.perf_counter() - wall, time.process_time() - cpu
     finally:
         await client.close()
 
@@ -69,7 +77,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     from indexers.documents import to_search_doc
 
     with EmbeddedServer(args.data_dir, sync_on_commit=True, start_timeout=300) as server:
-        pages, read_wall, read_cpu = asyncio.run(read_pages(server.uri, args.batch_size))
+        pages, total, read_wall, read_cpu = asyncio.run(
+            read_pages(server.uri, args.batch_size, args.sample)
+        )
     count = sum(map(len, pages))
     docs: list[Any] = []
     mapped = cpu_us(count, lambda: docs.extend(to_search_doc(r, 1) for p in pages for r in p))
@@ -88,9 +98,10 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         index_wall, index_cpu = time.perf_counter() - wall, time.process_time() - cpu
         generation._writer = None
     return {
-        "docs": count,
-        "read_docs_per_s": round(count / read_wall),
-        "read_client_cpu_us": round(read_cpu / count * 1e6, 2),
+        "read_docs": total,
+        "read_docs_per_s": round(total / read_wall),
+        "read_client_cpu_us": round(read_cpu / total * 1e6, 2),
+        "sample_docs": count,
         "to_search_doc_us": mapped,
         "to_tantivy_us": analysed,
         "tantivy_docs_per_s": round(count / index_wall),
@@ -105,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tree", type=Path, action="append", default=None)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--sample", type=int, default=200_000)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.data_dir = args.data_dir.resolve()
@@ -125,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         for tree in trees:
             command = [sys.executable, __file__, "--worker", "--tree", str(tree)]
             command += ["--data-dir", str(args.data_dir), "--batch-size", str(args.batch_size)]
+            command += ["--sample", str(args.sample)]
             out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             runs[str(tree)].append(json.loads(out.strip().splitlines()[-1]))
             print(str(tree), runs[str(tree)][-1], file=sys.stderr, flush=True)
