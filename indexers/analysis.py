@@ -17,8 +17,15 @@ Both sides are in :func:`app.textsearch.compared` form (NFC, lower-cased):
 * phone words do the same on the phone's digits (:func:`digit_prefixes` for 1-2 digits).
 
 Tokens come from the part of each value ``q`` looks at (:func:`app.textsearch.searched`), so no
-token list or position list grows with a longer stored value. Sort and filter keys (dates,
-order keys) are in :mod:`indexers.keys`.
+token list or position list grows with a longer stored value.
+
+They are made here, not by tantivy's tokenizers, because those cannot make them exactly
+(tantivy-py 0.27): its n-gram tokenizer gives every gram position 0 (no phrases), its regex
+tokenizer has no look-around and never overlaps matches (no word-start prefixes, no trigrams),
+there is no edge n-gram filter, and its ASCII folding is not :func:`fold` and drops the unfolded
+word. Elasticsearch makes the trigrams itself (its n-gram tokenizer counts positions).
+
+Sort and filter keys (dates, order keys) are in :mod:`indexers.keys`.
 """
 
 from __future__ import annotations
