@@ -17,8 +17,15 @@ Both sides are in :func:`app.textsearch.compared` form (NFC, lower-cased):
 * phone words do the same on the phone's digits (:func:`digit_prefixes` for 1-2 digits).
 
 Tokens come from the part of each value ``q`` looks at (:func:`app.textsearch.searched`), so no
-token list or position list grows with a longer stored value. Sort and filter keys (dates,
-order keys) are in :mod:`indexers.keys`.
+token list or position list grows with a longer stored value.
+
+They are made here, not by tantivy's tokenizers, because those cannot make them exactly
+(tantivy-py 0.27): its n-gram tokenizer gives every gram position 0 (no phrases), its regex
+tokenizer has no look-around and never overlaps matches (no word-start prefixes, no trigrams),
+there is no edge n-gram filter, and its ASCII folding is not :func:`fold` and drops the unfolded
+word. Elasticsearch makes the trigrams itself (its n-gram tokenizer counts positions).
+
+Sort and filter keys (dates, order keys) are in :mod:`indexers.keys`.
 """
 
 from __future__ import annotations
@@ -73,7 +80,7 @@ boundary_prefixes = word_starts
 boundary_prefixes_of = word_starts_of
 """The word starts of one value / of several, as :mod:`app.textsearch` defines them."""
 
-_WORD_SPLIT = re.compile(r"[\W_]+")
+_WORD = re.compile(r"[^\W_]+")  # a maximal run of letters and digits
 
 
 def trigrams(lowered: str) -> list[str]:
@@ -210,10 +217,12 @@ def fold(text: str) -> str:
 
 def words_of(value: str | None) -> list[str]:
     """Return the lower-cased words of ``value`` (split at anything not a letter or digit)."""
-    return [w for w in _WORD_SPLIT.split(value.lower()) if w] if value else []
+    return _WORD.findall(value.lower()) if value else []
 
 
 def _with_folded(tokens: list[str]) -> list[str]:
+    if "".join(tokens).isascii():  # most values: folding changes nothing (reindex hot path)
+        return list(dict.fromkeys(tokens))
     return list(dict.fromkeys([*tokens, *map(fold, tokens)]))
 
 
@@ -230,8 +239,8 @@ def email_words(email: str | None) -> list[str]:
     email = email.lower()
     local, _, domain = email.partition("@")
     out = [t for t in (local, domain) if t]
-    out.extend(words_of(local))
-    out.extend(words_of(domain))
+    out += _WORD.findall(local)
+    out += _WORD.findall(domain)
     return _with_folded(out)
 
 

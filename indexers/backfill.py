@@ -12,7 +12,12 @@ version that any later change event outranks:
   Python, tantivy's indexing threads ~70 µs; 2 cores cannot go much faster than ~10,000/s.
   The copy is GIL-bound, so decoding moved into the one worker thread that builds (raw BSON
   pages); a process pool does not pay (pickling a tantivy document costs as much as building
-  it).
+  it). Each stage alone (``scripts/bench_reindex_stages.py``, 1,000,000 customers, load ~5):
+  the server's bare read 25,000 docs/s, mapping ~26 µs and the tantivy document ~117 µs of
+  Python (one GIL: ~7,000/s), tantivy's one indexing thread ~5,900 docs/s (~130 µs CPU). The
+  server is not the limit; our Python and tantivy's indexing each are, and together with the
+  server they need ~300 µs of CPU a document: more than 2 cores give for 12,000/s. tantivy's
+  own tokenizers cannot take the analysis over exactly (see :mod:`indexers.analysis`).
 - :func:`repair` re-reads some ids (``customers index verify --repair``) at version
   "cluster time before the read" (:func:`current_ops`: a Delete for each id gone from
   MongoDB) and writes them through the sync loop's writer.

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from indexers.backends.base import Upsert
 from indexers.backends.embedded import EmbeddedBackend
 from indexers.documents import to_search_doc
 from indexers.query import ListQuery
+from tests.indexers.conftest import customer
 
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
 # Few distinct pieces so that words collide; odd characters where the rules have edges.
@@ -163,6 +165,35 @@ def test_index_q_equals_definition(rows, qs, order, with_deleted, skip, take) ->
                     if not rows:
                         continue
                     assert await backend.list_ids(query) == expected(rows, q, query), q
+            finally:
+                await backend.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("first_name", "last_name", "word"),
+    [
+        ("abc", "cde", "abcde"),  # covering trigrams 2 positions apart
+        ("abc", "def", "abcdef"),  # 3 apart: the widest step of a phrase
+        ("xy\x00abc", "cde", "abcde"),  # a value with NUL: tokens placed one by one
+    ],
+)
+def test_a_word_never_spans_two_fields(first_name: str, last_name: str, word: str) -> None:
+    """The runs of two fields stay far enough apart that no phrase of trigrams bridges them
+    (tantivy's own gap between values is one position; the rest is ours)."""
+    row = customer(1, first_name=first_name, last_name=last_name)
+
+    async def run() -> None:
+        with tempfile.TemporaryDirectory() as root:
+            backend = EmbeddedBackend(root)
+            try:
+                await backend.apply([Upsert(to_search_doc(row, 1))])
+                await backend.refresh()
+                for q, found in ((word, False), (first_name, True), (last_name, True)):
+                    assert matches(q, row) is found
+                    ids, _ = await backend.list_ids(ListQuery(q=q))
+                    assert ids == (["cus_000001"] if found else []), q
             finally:
                 await backend.close()
 

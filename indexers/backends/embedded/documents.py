@@ -20,7 +20,7 @@ from indexers.analysis import (
     joined_trigrams,
     trigrams,
 )
-from indexers.backends.embedded.schema import GAP, SCHEMA, SEP
+from indexers.backends.embedded.schema import GAP_VALUES, SCHEMA, SEP
 from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
 from indexers.documents import (
     DATE_FIELDS,
@@ -42,8 +42,13 @@ from indexers.ranking import EMAIL_FIELD, WORD_FIELDS
 __all__ = ["stored_docs", "to_tantivy", "tombstone"]
 
 
-def _trigram_runs(values: list[str]) -> str:
-    return GAP.join([joined_trigrams(v, SEP) for v in values])
+def _trigram_runs(values: list[str]) -> list[str]:
+    """The ``g3`` values: each field's trigrams, :data:`GAP_VALUES` between two fields."""
+    runs = [joined_trigrams(values[0], SEP)]
+    for value in values[1:]:
+        runs += GAP_VALUES
+        runs.append(joined_trigrams(value, SEP))
+    return runs
 
 
 def _flags(deleted: bool, has_account: bool) -> str:

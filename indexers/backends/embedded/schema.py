@@ -8,8 +8,10 @@ that is never returned by reads but keeps the version, so a stale write can neve
 customer.
 
 Token lists are joined with NUL and split by a registered regex tokenizer (one FFI call per
-field). The trigram runs of the fields (``g3``) are :data:`~indexers.analysis.RUN_GAP`
-positions apart.
+field). The trigram runs of the fields (``g3``) are values of one multi-valued field,
+:data:`~indexers.analysis.RUN_GAP` positions apart: tantivy leaves one empty position before
+each further value, so :data:`GAP_VALUES` (empty values between two runs) make up the rest,
+with no token to index (gap tokens were a tenth of a document's tokens, all on one term).
 
 A generation records the :data:`FINGERPRINT` it was built with (the file ``SCHEMA``); opening
 one with another raises :class:`~indexers.backends.base.IncompatibleIndex`, which makes the
@@ -34,18 +36,30 @@ from indexers.documents import (
 )
 from indexers.ranking import WORD_FIELDS
 
-__all__ = ["FIELDS", "FINGERPRINT", "GAP", "ID_KEYS", "NUL", "SCHEMA", "SEP", "open_index"]
+__all__ = [
+    "FIELDS",
+    "FINGERPRINT",
+    "GAP_VALUES",
+    "ID_KEYS",
+    "NUL",
+    "SCHEMA",
+    "SEP",
+    "VALUE_GAP",
+    "open_index",
+]
 
 NUL = "nul"  # tokenizer: tokens separated by NUL, positions counted per token
 SEP = "\x00"
 ID_KEYS = ("idk", "idk2", "idk3", "idk4")
-# RUN_GAP one-character tokens between fields: no trigram phrase spans them
-GAP = SEP + SEP.join(["\x01"] * RUN_GAP) + SEP
+VALUE_GAP = 1
+"""Empty positions tantivy leaves before each further value of a field (an empty value too)."""
+GAP_VALUES = ("",) * (RUN_GAP - VALUE_GAP)
+"""Empty values between two fields' trigram runs: with tantivy's own gap, RUN_GAP positions."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Raise it when what a document holds changes in a way neither :data:`FIELDS` nor the
 declaration shows (a new token rule in :mod:`indexers.analysis`, say): indexes built before are
-then rebuilt."""
+then rebuilt. 2: no gap tokens between trigram runs (:data:`GAP_VALUES`)."""
 
 _RAW = {"stored": True, "tokenizer_name": "raw", "index_option": "basic"}
 _TOKENS = {"tokenizer_name": NUL, "index_option": "basic"}
