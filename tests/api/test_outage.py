@@ -139,6 +139,7 @@ def test_an_external_mongodb_down_is_a_fast_503_and_the_api_recovers_when_it_is_
             time.sleep(0.2)
         assert reply.body["customer"]["email"] == "kept@x.io"
         during = server.request("GET", "/admin/customers?email=during@x.io", None, headers)
+        assert during.status == 200, during.body["message"]
         assert during.body["count"] == 0  # the refused write left nothing behind
     finally:
         server.close()

@@ -57,14 +57,23 @@ def test_a_lagging_index_never_answers_and_mongodb_answers_within_its_limits(
     assert service.list_and_count_customers({"groups": group})[1] == 1
 
 
-def test_an_index_without_a_generation_is_too_big_to_scan(lagging: Any, tmp_path: Path) -> None:
+def test_an_index_that_cannot_tell_its_size_leaves_it_to_mongodbs_estimate(
+    lagging: Any, tmp_path: Path
+) -> None:
+    """No generation yet (or an indexer that is off): MongoDB's estimate of the customers
+    decides, so a small shop is answered and a large one is refused."""
     service, _ = lagging
     empty = EmbeddedBackend(tmp_path / "nothing-built-yet")  # as while the first is built
     service.aio.index = search_reader(service.aio.database, empty)
     try:
-        assert service.run(empty.count()) == 0  # it cannot tell how many there are
-        service.aio.page_limit = 10**9
-        with pytest.raises(Unavailable):
+        assert service.run(service.aio.index.size()) is None  # it cannot tell
+        service.aio.scan_limit = 10
+        page, count = service.list_and_count_customers({})
+        assert count == 7 and "unseen@example.com" in [c.email for c in page]
+        service.aio.scan_limit = 3
+        service.aio._size_estimate = None  # forget the remembered estimate
+        with pytest.raises(Unavailable) as too_big:
             service.list_and_count_customers({})
+        assert "scan more than 3 " in str(too_big.value)
     finally:
         service.run(empty.close())

@@ -137,6 +137,7 @@ class ServiceBase:
         self.gate = gate or SearchGate()
         self.scan_limit = scan_limit
         self.page_limit = page_limit
+        self._size_estimate: tuple[float, int | None] | None = None  # (when, MongoDB's)
 
     @property
     def store(self) -> Store:

@@ -8,6 +8,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar, overload
 
+from pymongo.errors import PyMongoError
+
 from app.dto import CustomerAddressDTO, CustomerDTO, CustomerSearchHit, CustomerSearchResult
 from app.entities import CUSTOMER
 from app.errors import InvalidData, Unavailable, email_required
@@ -38,6 +40,8 @@ __all__ = ["CustomerMethods"]
 T = TypeVar("T")
 
 DEFAULT_SEARCH_TAKE = 20  # hits of a ranked lookup when ``take`` is not given
+SIZE_ESTIMATE_MS = 500  # MongoDB's estimate of the customers, when the index cannot tell
+SIZE_ESTIMATE_TTL = 30.0  # seconds that estimate is used before it is asked again
 
 
 def _filters_groups(where: And) -> bool:
@@ -115,8 +119,8 @@ class CustomerMethods(ServiceBase):
         Beyond, 503 with ``Retry-After``: never a stale page from the index."""
         limit = self.page_limit if along_an_index else self.scan_limit
         if limit is not None and self.index is not None:
-            size = await self.index.size()
-            if size is None or size > limit:  # unknown: no generation yet, or the index is down
+            size = await self._size()
+            if size is None or size > limit:
                 what = "read a page of" if along_an_index else "scan"
                 raise Unavailable(
                     "The search index cannot answer this search now, and the database is not "
@@ -124,6 +128,27 @@ class CustomerMethods(ServiceBase):
                     "filters or try again shortly."
                 )
         return await self.gate.scan(work)
+
+    async def _size(self) -> int | None:
+        """How many customers there are, for the fallback's limits: the index's count, else
+        (no generation yet, an indexer that is off, the backend down) MongoDB's estimate,
+        given at most :data:`SIZE_ESTIMATE_MS` and remembered for :data:`SIZE_ESTIMATE_TTL`
+        seconds. On SecantusDB even the estimate reads the collection, so a large one runs out
+        of time and counts as too big (``None``), a small one is answered as before."""
+        assert self.index is not None
+        size = await self.index.size()
+        if size is not None:
+            return size
+        now = time.monotonic()
+        if self._size_estimate is None or now - self._size_estimate[0] > SIZE_ESTIMATE_TTL:
+            try:
+                estimate: int | None = await self._store.customers.estimated_document_count(
+                    maxTimeMS=SIZE_ESTIMATE_MS
+                )
+            except PyMongoError:
+                estimate = None
+            self._size_estimate = (now, estimate)
+        return self._size_estimate[1]
 
     async def search_customers(
         self, q: str, filters: Filters = None, config: Config = None
