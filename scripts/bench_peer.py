@@ -106,7 +106,7 @@ async def service_phases(
             )
         with phase("ours: the server's floor"):
             result["floor"] = await server_floor(
-                service.store.client[database], result["writes"]["group_ids"],
+                service.store.client[database], ids, result["writes"]["group_ids"],
                 batches=FLOOR_BATCHES, calls=args.links,
             )  # fmt: skip
         result["ids"] = ids

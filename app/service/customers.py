@@ -25,7 +25,14 @@ from app.service.etags import IfMatch, check_tag
 from app.service.inputs import CreateCustomer, UpdateCustomer
 from app.service.mongo import duplicate_key
 from app.service.rules import check_one_default_per_kind
-from app.service.store import CAS_RETRIES, RawDoc, Store, backoff, check_document_size
+from app.service.store import (
+    CAS_RETRIES,
+    RawDoc,
+    Store,
+    backoff,
+    check_document_size,
+    find_by_ids,
+)
 
 __all__ = [
     "cas_update",
@@ -193,17 +200,17 @@ async def cas_update_many(
     where: Mapping[str, Any] | None = None,
 ) -> list[RawDoc]:
     """:func:`cas_update` for several customers inside the transaction ``session``: one read
-    of them all, then one bulk write of one compare-and-set update per changed customer.
+    per 50 of them (:func:`~app.service.store.find_by_ids`), then one bulk write of one
+    compare-and-set update per changed customer.
 
-    Three round trips with the commit, whatever the number of customers (one read and one
-    write per customer before). ``missing(ids)`` is raised, before anything is written, when
+    Three round trips with the commit up to 50 customers, one more per 50 beyond (one read
+    and one write per customer before). ``missing(ids)`` is raised, before anything is written, when
     some customers do not exist (or do not match ``where``). A customer changed by someone
     else since the read makes the transaction fail as a write conflict, which
     :meth:`Store.transaction` retries; a version that still does not match is a conflict
     error, never a lost update.
     """
-    query = {"_id": {"$in": customer_ids}, **(where or {})}
-    found = await store.customers.find(query, session=session).to_list()
+    found = await find_by_ids(store.customers, customer_ids, where=where, session=session)
     docs = {doc["_id"]: doc for doc in found}
     absent = [i for i in customer_ids if i not in docs]
     if absent:

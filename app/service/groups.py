@@ -23,7 +23,7 @@ from app.service.documents import changes, new_document
 from app.service.etags import IfMatch, check_tag
 from app.service.inputs import CreateGroup, GroupPair, UpdateGroup
 from app.service.mongo import duplicate_key
-from app.service.store import CAS_RETRIES, RawDoc, Store, backoff
+from app.service.store import CAS_RETRIES, RawDoc, Store, backoff, find_by_ids
 
 __all__ = [
     "add_members",
@@ -191,8 +191,9 @@ async def add_members(store: Store, pairs: list[GroupPair]) -> list[RawDoc]:
     """Add memberships (a set: an existing one is returned as it is).
 
     Every id is checked before anything is written. One pair: one atomic conditional
-    ``$push``. Several: one read of their customers and one bulk write of one conditional
-    ``$push`` per customer (all of its new memberships), whatever the number of pairs
+    ``$push``. Several: one read per 50 of their customers
+    (:func:`~app.service.store.find_by_ids`) and one bulk write of one conditional ``$push``
+    per customer (all of its new memberships), whatever the number of pairs
     (:func:`_add_many`). A push only lands on a customer that has none of the groups it adds,
     so concurrent adds of the same pair never create a duplicate. Adding is idempotent, so a
     batch that fails midway is completed by calling it again.
@@ -234,7 +235,7 @@ async def _add_many(store: Store, pairs: list[GroupPair], now: datetime) -> list
     """
     customer_ids = sorted({p.customer_id for p in pairs})
     for attempt in range(CAS_RETRIES):
-        found = await store.customers.find({"_id": {"$in": customer_ids}}, {"groups": 1}).to_list()
+        found = await find_by_ids(store.customers, customer_ids, {"groups": 1})
         held = {doc["_id"]: _memberships(doc) for doc in found}
         for pair in pairs:
             if pair.customer_id not in held:

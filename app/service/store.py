@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,13 +24,16 @@ from app.erasure_records import DEAD_LETTERS_COLLECTION, ERASURES_COLLECTION
 from app.errors import Conflict, InvalidData, quote
 from app.limits import MAX_CUSTOMER_BYTES
 
-__all__ = ["CAS_RETRIES", "Store", "backoff", "check_document_size"]
+__all__ = ["CAS_RETRIES", "IDS_PER_READ", "Store", "backoff", "check_document_size", "find_by_ids"]
 
 T = TypeVar("T")
 RawDoc = dict[str, Any]
 
 CAS_RETRIES = 64  # compare-and-set attempts before giving up with a conflict error
 TXN_RETRIES = 8  # whole-transaction attempts on TransientTransactionError
+IDS_PER_READ = 50
+"""Ids per ``$in`` read: the embedded server's cost grows with the square of an ``$in``'s
+length (1,000 customers by id at 100,000: 1.73 s in one read, 0.26 s in reads of 50)."""
 
 
 def check_document_size(doc: RawDoc, before: RawDoc | None = None) -> None:
@@ -51,6 +54,23 @@ def check_document_size(doc: RawDoc, before: RawDoc | None = None) -> None:
             f"Invalid request: Customer {quote(doc.get('_id'))} would take {size} bytes of "
             f"storage, more than the {MAX_CUSTOMER_BYTES} a customer may take"
         )
+
+
+async def find_by_ids(
+    collection: AsyncCollection[RawDoc],
+    ids: list[str],
+    projection: dict[str, Any] | None = None,
+    *,
+    where: Mapping[str, Any] | None = None,
+    session: AsyncClientSession | None = None,
+) -> list[RawDoc]:
+    r"""The documents with these ``_id``\ s (and matching ``where``), read :data:`IDS_PER_READ`
+    ids at a time, in no particular order."""
+    found: list[RawDoc] = []
+    for start in range(0, len(ids), IDS_PER_READ):
+        query = {"_id": {"$in": ids[start : start + IDS_PER_READ]}, **(where or {})}
+        found += await collection.find(query, projection, session=session).to_list()
+    return found
 
 
 async def backoff(attempt: int) -> None:

@@ -72,8 +72,12 @@ async def sample_rows(
     collection = service.store.client[database]["customers"]
     ids: list[str] = []
     sample: list[dict[str, Any]] = []
-    projection = {"_id": 1, **dict.fromkeys(TERM_FIELDS, 1)}
-    async for doc in collection.find({"deleted_at": None}, projection):
+    projection = {"_id": 1, "deleted_at": 1, **dict.fromkeys(TERM_FIELDS, 1)}
+    # no filter: SecantusDB reads a filter's every match along its index before the first
+    # batch (over ten minutes at 1,000,000), a bare collection read streams at ~25,000/s
+    async for doc in collection.find({}, projection):
+        if doc.get("deleted_at") is not None:
+            continue
         ids.append(doc["_id"])
         if len(sample) < rows:
             sample.append(doc)
