@@ -73,6 +73,11 @@ class Pager:
     def count(self, query: tantivy.Query) -> int:
         return count_matches(self.searcher, query)
 
+    def exact(self, addrs: list[Any]) -> list[Any]:
+        """``addrs`` in the exact order, from their stored values (the residual order)."""
+        docs = [(self.searcher.doc(addr).to_dict(), addr) for addr in addrs]
+        return _residual_sort(docs, self.residual)
+
     def page(
         self, query: tantivy.Query, depth: int, skip: int, take: int, *, total: bool = False
     ) -> list[Any]:
@@ -83,8 +88,7 @@ class Pager:
         if depth == len(self.levels):
             count = self.count(query)
             hits = self.searcher.search(query, max(count, 1), count=False).hits
-            docs = [(self.searcher.doc(addr).to_dict(), addr) for _, addr in hits]
-            return _residual_sort(docs, self.residual)[skip : skip + take]
+            return self.exact([addr for _, addr in hits])[skip : skip + take]
         field, asc, kind = self.levels[depth]
         order = tantivy.Order.Asc if asc else tantivy.Order.Desc
         # one neighbour on each side tells whether the first/last group is cut by the page
@@ -116,6 +120,11 @@ class Pager:
             cut_after = index == len(runs) - 1 and after is not None and after == value
             if len(addrs) == 1 and not cut_before and not cut_after:
                 out.extend(addrs)  # the whole group is this one document
+            elif not cut_before and not cut_after:
+                # the whole group is inside the page: its order needs no other search (ids
+                # created in one millisecond tie on their keys, so a page of them had one
+                # search per group: 18 for a first page at 100,000, now 3)
+                out.extend(self.exact(addrs))
             else:
                 equal = Q.range_query(SCHEMA, field, kind, value, value)
                 group = Q.boolean_query([(MUST, query), (MUST, equal)])
