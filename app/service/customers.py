@@ -204,10 +204,10 @@ async def cas_update_many(
     compare-and-set update per changed customer.
 
     Three round trips with the commit up to 50 customers, one more per 50 beyond (one read
-    and one write per customer before). ``missing(ids)`` is raised, before anything is written, when
-    some customers do not exist (or do not match ``where``). A customer changed by someone
-    else since the read makes the transaction fail as a write conflict, which
-    :meth:`Store.transaction` retries; a version that still does not match is a conflict
+    and one write per customer before). ``missing(ids)`` is raised, before anything is
+    written, when some customers do not exist (or do not match ``where``). A customer
+    changed by someone else since the read makes the transaction fail as a write conflict,
+    which :meth:`Store.transaction` retries; a version that still does not match is a conflict
     error, never a lost update.
     """
     found = await find_by_ids(store.customers, customer_ids, where=where, session=session)

@@ -123,7 +123,7 @@ class Pager:
             elif not cut_before and not cut_after:
                 # the whole group is inside the page: its order needs no other search (ids
                 # created in one millisecond tie on their keys, so a page of them had one
-                # search per group: 18 for a first page at 100,000, now 3)
+                # search per group: 18 for a first page at 100,000, now 4)
                 out.extend(self.exact(addrs))
             else:
                 equal = Q.range_query(SCHEMA, field, kind, value, value)
