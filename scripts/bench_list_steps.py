@@ -39,18 +39,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import pymongo  # noqa: E402
 from bench_search_stack import DATABASE, seed  # noqa: E402
+from benchlib.stats import percentile  # noqa: E402
 
 from app.embedded import EmbeddedServer  # noqa: E402
 from app.service import CustomerModuleService  # noqa: E402
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
-
-
 def summary(values: list[float]) -> dict[str, float]:
-    return {"p50": round(statistics.median(values), 3), "p99": pct(values, 0.99)}
+    return {"p50": round(statistics.median(values), 3), "p99": round(percentile(values, 0.99), 3)}
 
 
 def server_timing(header: str | None) -> dict[str, float]:
