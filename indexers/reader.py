@@ -134,8 +134,9 @@ class IndexReader:
 
     async def size(self) -> int | None:
         """How many customers the index holds (soft-deleted included); ``None`` when the
-        backend cannot tell now (down, or no generation built yet: MongoDB's own counts are
-        no cheaper than a scan on the embedded server, so the caller cannot ask it)."""
+        backend cannot tell now (down, or no generation built yet; the service then asks
+        MongoDB for an estimate it bounds in time: on the embedded server even that reads the
+        collection)."""
         try:
             if await self.backend.active_generation() is None:
                 return None
