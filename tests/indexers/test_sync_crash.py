@@ -15,8 +15,13 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from indexers.backends.embedded import EmbeddedBackend
+from indexers.backends.embedded.queries import Q
+from indexers.backends.embedded.results import fast_ints
+from indexers.backends.embedded.schema import SCHEMA
+from indexers.documents import version_from_timestamp
 from indexers.state import FIRST_BUILD, IndexerState
 from indexers.sync import Indexer
 from tests.indexers.sync_support import (
@@ -54,6 +59,43 @@ def start_indexer(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 async def _owner_pid(state: IndexerState, pid: str) -> bool:
     owner = (await state.load()).get("owner") or ""
     return owner.split(":")[1:2] == [pid]
+
+
+async def _history(
+    coll: Any, start: Any, backend: EmbeddedBackend, expected: dict[str, int]
+) -> str:
+    """For a failed match: each differing id's change events and every index document of it
+    (tombstones and duplicates included), so a rare failure explains itself."""
+    mongo = {d["_id"] async for d in coll.find({}, {"_id": 1})}
+    index = await backend.versions(None)
+    ids = sorted((set(index) ^ mongo) | {i for i in mongo if index.get(i) != expected.get(i)})
+    events: dict[str, list[str]] = {i: [] for i in ids[:10]}
+    async with await coll.watch(resume_after=start, max_await_time_ms=50) as stream:
+        while (event := await stream.try_next()) is not None:
+            key = event["documentKey"]["_id"]
+            if key in events:
+                version = version_from_timestamp(event["clusterTime"])
+                events[key].append(f"{event['operationType']}@{version}")
+    generation = backend._target()
+    lines = []
+    for customer_id, seen in events.items():
+        docs = "-"
+        if generation is not None:
+            searcher = generation.searcher()
+            query = Q.term_query(SCHEMA, "id", customer_id)
+            hits = searcher.search(query, 100, count=False).hits
+            addrs = [addr for _, addr in hits]
+            docs = str(
+                list(
+                    zip(
+                        fast_ints(searcher, "version", addrs),
+                        fast_ints(searcher, "state", addrs),
+                        strict=True,
+                    )
+                )
+            )
+        lines.append(f"{customer_id}: events {seen}; index (version, state) {docs}")
+    return "\n".join(lines)
 
 
 def test_indexer_process_killed_at_random_points_loses_and_resurrects_nothing(
@@ -124,7 +166,11 @@ def test_indexer_process_killed_at_random_points_loses_and_resurrects_nothing(
             assert kills == KILLS
             expected = await last_event_versions(coll, start)
             backend = EmbeddedBackend(data_dir / "search")
-            await assert_index_matches(coll, backend, versions=expected)
+            try:
+                await assert_index_matches(coll, backend, versions=expected)
+            except AssertionError as exc:
+                history = await _history(coll, start, backend, expected)
+                raise AssertionError(f"{exc}\n{history}\n{log.read_text()[-3000:]}") from exc
             doc = await state.load()
             # recovered from checkpoints every time: the only reindex is the first start's
             assert doc["last_reindex"]["reason"] == FIRST_BUILD
