@@ -98,7 +98,7 @@ async def service_phases(
                              "use a fresh --data-dir")  # fmt: skip
         else:
             result["reused_customers"] = existing
-        ids, sample = await sample_rows(service, database, 20_000)
+        ids, sample = await sample_rows(uri, database, 20_000)
         result["terms"] = pick_terms(sample, args.q_terms, SEED)
         with phase("ours: links, retrieve, update"):
             result["writes"] = await link_retrieve_update(

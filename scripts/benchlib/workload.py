@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from pymongo import AsyncMongoClient
 from seed_data import customer_batches
 
 from app.service import CustomerModuleService
@@ -65,22 +66,29 @@ async def create_in_batches(service: CustomerModuleService, count: int) -> dict[
     }
 
 
-async def sample_rows(
-    service: CustomerModuleService, database: str, rows: int
-) -> tuple[list[str], list[dict[str, Any]]]:
-    """Every live customer's id, and the search fields of the first ``rows`` of them."""
-    collection = service.store.client[database]["customers"]
+async def sample_rows(uri: str, database: str, rows: int) -> tuple[list[str], list[dict[str, Any]]]:
+    """Every live customer's id, and the search fields of the first ``rows`` of them.
+
+    Read with a client of its own that waits for slow heartbeats: SecantusDB materialises a
+    read whole before its first batch, and at 1,000,000 it then answered no heartbeat for more
+    than the service client's 5 s (``app.db.FAIL_FAST``), which interrupted the read.
+    """
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, connectTimeoutMS=600_000)
     ids: list[str] = []
     sample: list[dict[str, Any]] = []
     projection = {"_id": 1, "deleted_at": 1, **dict.fromkeys(TERM_FIELDS, 1)}
     # no filter: SecantusDB reads a filter's every match along its index before the first
-    # batch (over ten minutes at 1,000,000), a bare collection read streams at ~25,000/s
-    async for doc in collection.find({}, projection):
-        if doc.get("deleted_at") is not None:
-            continue
-        ids.append(doc["_id"])
-        if len(sample) < rows:
-            sample.append(doc)
+    # batch (over ten minutes at 1,000,000); the ``_id`` walk, as the reindex copy reads
+    cursor = client[database]["customers"].find({}, projection, batch_size=5000)
+    try:
+        async for doc in cursor.sort("_id", 1).hint([("_id", 1)]):
+            if doc.get("deleted_at") is not None:
+                continue
+            ids.append(doc["_id"])
+            if len(sample) < rows:
+                sample.append(doc)
+    finally:
+        await client.close()
     return ids, sample
 
 
