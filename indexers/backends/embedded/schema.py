@@ -56,11 +56,10 @@ VALUE_GAP = 1
 GAP_VALUES = ("",) * (RUN_GAP - VALUE_GAP)
 """Empty values between two fields' trigram runs: with tantivy's own gap, RUN_GAP positions."""
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 2
 """Raise it when what a document holds changes in a way neither :data:`FIELDS` nor the
 declaration shows (a new token rule in :mod:`indexers.analysis`, say): indexes built before are
-then rebuilt. 2: no gap tokens between trigram runs (:data:`GAP_VALUES`). 3: dense id keys, 5
-bits a ULID character (:func:`indexers.keys.id_keys`)."""
+then rebuilt. 2: no gap tokens between trigram runs (:data:`GAP_VALUES`)."""
 
 _RAW = {"stored": True, "tokenizer_name": "raw", "index_option": "basic"}
 _TOKENS = {"tokenizer_name": NUL, "index_option": "basic"}
