@@ -99,7 +99,7 @@ async def _assemble(
     registry = new_registry()
     parts = None
     try:
-        parts = _open_search(settings, database, registry) if search else None
+        parts = _open_search(settings, database, registry, uri) if search else None
         service = await CustomerModuleService.connect(
             client=client,
             database=settings.mongodb_database,
@@ -113,6 +113,8 @@ async def _assemble(
     except BaseException:
         if parts is not None:
             await parts.backend.close()
+            if parts.client is not None:
+                await parts.client.close()
         await client.close()
         raise
     checks = {"mongodb": readiness.ping(database)}
@@ -140,16 +142,25 @@ def _jobs(settings: Settings, database: Database, service: CustomerModuleService
     return Jobs(store, JobRunner(store, service, settings.data_dir / "jobs"))
 
 
-def _open_search(settings: Settings, database: Database, registry: CollectorRegistry) -> Search:
-    """The backend, this process's indexer (unless ``CUSTOMERS_INDEXER=off``), the reader."""
+def _open_search(
+    settings: Settings, database: Database, registry: CollectorRegistry, uri: str
+) -> Search:
+    """The backend, this process's indexer (unless ``CUSTOMERS_INDEXER=off``), the reader.
+
+    The indexer gets a patient client of its own (:data:`app.db.PATIENT`: it waits for a
+    server busy with a long read); the reader, read-your-writes probe included, uses the
+    API's, which fails fast.
+    """
     backend = open_backend(settings)
-    indexer = None
+    indexer = client = None
     if settings.indexer_enabled:
-        indexer = new_indexer(settings, database, backend, registry=registry)
+        client = new_client(uri, patient=True)
+        indexer_database = client[settings.mongodb_database]
+        indexer = new_indexer(settings, indexer_database, backend, registry=registry)
     else:
         log.info("CUSTOMERS_INDEXER is off: a separate `customers index` keeps the index fresh")
     reader = search_reader(database, backend, indexer=indexer, name=settings.elasticsearch_index)
-    return Search(backend=backend, reader=reader, indexer=indexer)
+    return Search(backend=backend, reader=reader, indexer=indexer, client=client)
 
 
 def new_indexer(
@@ -171,10 +182,10 @@ def new_indexer(
 
 
 @contextlib.asynccontextmanager
-async def connected(settings: Settings) -> AsyncIterator[Database]:
+async def connected(settings: Settings, *, patient: bool = False) -> AsyncIterator[Database]:
     """The database, on a client of the running loop's own (closed, and the embedded MongoDB
-    left, on exit)."""
-    client, server = await open_client(settings)
+    left, on exit); ``patient``: a client for the sync indexer (:data:`app.db.PATIENT`)."""
+    client, server = await open_client(settings, patient=patient)
     try:
         yield client[settings.mongodb_database]
     finally:
@@ -205,8 +216,10 @@ async def connected_service(settings: Settings) -> AsyncIterator[CustomerModuleS
 
 @contextlib.asynccontextmanager
 async def connected_search(settings: Settings) -> AsyncIterator[tuple[Database, SearchBackend]]:
-    """The database and the search backend (both closed on exit)."""
-    async with connected(settings) as database:
+    """The database and the search backend (both closed on exit). The commands that use them
+    run the sync indexer (``customers index``, ``reindex``, ``erase``), so the client is a
+    patient one (:data:`app.db.PATIENT`)."""
+    async with connected(settings, patient=True) as database:
         backend = open_backend(settings)
         try:
             yield database, backend

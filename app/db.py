@@ -26,6 +26,14 @@ unreachable instead of waiting PyMongo's default 30 s (the API answers 503, see
   stream's await); a server that dies closes its sockets, and a hung one is caught by the
   heartbeat as above.
 
+The sync indexer's client is *patient* (:data:`PATIENT`): ``connectTimeoutMS`` = 600,000. The
+embedded server answers a read of a whole collection only after reading all of it, holding its
+storage lock, and meanwhile answers no other command: at 1,000,000 customers that is minutes,
+and with the 5 s above the driver interrupted the reindex's copy every time ("operation
+cancelled": ``customers reindex`` could never finish). The indexer waits instead; the API's
+requests keep failing fast (503) while the server is that busy, and the read-your-writes probe
+runs on the API's client.
+
 A timeout set in ``MONGODB_URI`` wins over these defaults.
 """
 
@@ -43,6 +51,7 @@ from app.embedded import EmbeddedServer
 
 __all__ = [
     "FAIL_FAST",
+    "PATIENT",
     "client_options",
     "close_client",
     "new_client",
@@ -56,32 +65,40 @@ FAIL_FAST: dict[str, int] = {
 }
 
 
-def client_options(uri: str) -> dict[str, Any]:
+PATIENT: dict[str, int] = {
+    "connectTimeoutMS": 600_000,  # ms a heartbeat may be late before operations are interrupted
+}
+"""The sync indexer's client: it waits for a server busy with a long read (module docstring)."""
+
+
+def client_options(uri: str, *, patient: bool = False) -> dict[str, Any]:
     """Return the options of a client of ``uri``: aware datetimes, and the fail-fast timeouts
-    that the URI does not set itself."""
+    (with ``patient``, the indexer's) that the URI does not set itself."""
     given = {name.lower() for name in parse_qs(urlsplit(uri).query)}
-    timeouts = {name: ms for name, ms in FAIL_FAST.items() if name.lower() not in given}
+    defaults = {**FAIL_FAST, **PATIENT} if patient else FAIL_FAST
+    timeouts = {name: ms for name, ms in defaults.items() if name.lower() not in given}
     return {"tz_aware": True, "tzinfo": UTC, **timeouts}
 
 
-def new_client(uri: str) -> AsyncMongoClient[dict[str, Any]]:
+def new_client(uri: str, *, patient: bool = False) -> AsyncMongoClient[dict[str, Any]]:
     """Return a client of ``uri`` with :func:`client_options` (bound to the running loop)."""
-    return AsyncMongoClient(uri, **client_options(uri))
+    return AsyncMongoClient(uri, **client_options(uri, patient=patient))
 
 
 async def open_client(
-    settings: Settings,
+    settings: Settings, *, patient: bool = False
 ) -> tuple[AsyncMongoClient[dict[str, Any]], EmbeddedServer | None]:
     """Connect to MongoDB; return the client and the embedded server handle it needs, if any.
 
     The caller owns both: pass them to :func:`close_client` when done. The embedded server is
     started (or joined) in a worker thread, so a slow start does not block the event loop.
+    ``patient``: a client for the sync indexer (:data:`PATIENT`).
     """
     if settings.mongodb_uri:
-        return new_client(settings.mongodb_uri), None
+        return new_client(settings.mongodb_uri, patient=patient), None
     server = EmbeddedServer(settings.data_dir)
     await asyncio.to_thread(server.start)
-    return new_client(server.uri), server
+    return new_client(server.uri, patient=patient), server
 
 
 async def close_client(

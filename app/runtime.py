@@ -91,6 +91,7 @@ class Search:
     backend: SearchBackend
     reader: IndexReader
     indexer: Indexer | None = None
+    client: AsyncMongoClient[dict[str, Any]] | None = None  # the indexer's own (patient)
 
 
 @dataclass(eq=False)
@@ -146,6 +147,8 @@ class Runtime:
         self._stop_task(self._indexer_stop, self._indexer_run, INDEXER_STOP_SECONDS)
         if self.search is not None:
             self._best_effort("closing the search backend", self.search.backend.close())
+            if self.search.client is not None:
+                self._best_effort("closing the indexer's client", self.search.client.close())
         self._best_effort("closing the MongoDB client", self.client.close())
         self.loop.stop()
         if self.database_server is not None:

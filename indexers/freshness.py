@@ -200,7 +200,7 @@ class AppliedPosition:
 class AppliedWaiter(Protocol):
     """An in-process indexer, as the read side sees it."""
 
-    async def wait_until_applied(self, timeout: float = ...) -> bool: ...  # noqa: ASYNC109
+    async def wait_in_memory(self, head: Position, timeout: float) -> bool | None: ...  # noqa: ASYNC109
 
 
 class Freshness:
@@ -239,6 +239,9 @@ class Freshness:
     async def applied(self, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until the index holds every write committed before this call; False after
         ``timeout`` seconds. No cool-down: an erasure waits here before it answers."""
+        head = await self.head()  # on this (the API's) client: it fails fast
         if self.indexer is not None:
-            return await self.indexer.wait_until_applied(timeout)
-        return await wait_for_position(self.state, await self.head(), timeout)
+            applied = await self.indexer.wait_in_memory(head, timeout)
+            if applied is not None:
+                return applied
+        return await wait_for_position(self.state, head, timeout)

@@ -5,8 +5,8 @@
 - ``indexer``: some indexer holds the lease (this process's, or a separate ``customers
   index``: the state document) and its lag is at most :data:`READY_MAX_LAG_S`. The lag is 0
   when the indexer has applied every write committed before the check (the read-your-writes
-  probe, :meth:`indexers.sync.Indexer.wait_until_applied`); otherwise it is estimated from
-  the cluster time of the last applied change.
+  probe, on the API's client, then :meth:`indexers.sync.Indexer.wait_in_memory`); otherwise it
+  is estimated from the cluster time of the last applied change.
 
 A lagging index does not make answers wrong (reads fall back to MongoDB after 1 s), so the
 lag threshold is generous: it flags an indexer that is stuck, not one that is busy.
@@ -93,6 +93,9 @@ def indexer_check(database: Any, *, name: str, indexer: Indexer | None) -> Check
 
 async def _fresh(database: Any, state: IndexerState, indexer: Indexer | None) -> bool:
     """Whether the index covers every write committed before this call (waits briefly)."""
+    head = await probe_head(database)  # the API's client: the check fails fast too
     if indexer is not None:
-        return await indexer.wait_until_applied(FRESH_WAIT_S)
-    return await wait_for_position(state, await probe_head(database), FRESH_WAIT_S)
+        applied = await indexer.wait_in_memory(head, FRESH_WAIT_S)
+        if applied is not None:
+            return applied
+    return await wait_for_position(state, head, FRESH_WAIT_S)

@@ -339,6 +339,14 @@ class Indexer:
             return await wait_for_position(self.state, head, timeout)
         return await self.position.wait_for(head, timeout)
 
+    async def wait_in_memory(self, head: Position, timeout: float) -> bool | None:  # noqa: ASYNC109
+        """Wait until ``head`` (probed by the caller, on its own client) is applied and
+        searchable: False after ``timeout`` seconds; None when this process does not run the
+        active indexer (the caller then asks the state document)."""
+        if not self.active:
+            return None
+        return await self.position.wait_for(head, timeout)
+
     def request_reindex(self, reason: str = "requested") -> None:
         """Ask this (running, active) indexer for a zero-downtime reindex."""
         self.reindex.want(reason)

@@ -424,3 +424,11 @@ def test_client_timeouts_fail_fast_unless_the_uri_sets_its_own() -> None:
     assert options["tz_aware"] is True
     own = db.client_options("mongodb://h:1/?serverselectiontimeoutms=30000")
     assert "serverSelectionTimeoutMS" not in own and own["connectTimeoutMS"] == 5_000
+
+
+def test_the_indexer_client_waits_for_late_heartbeats_and_still_fails_fast_to_connect() -> None:
+    patient = db.client_options("mongodb://h:1/", patient=True)
+    assert patient["connectTimeoutMS"] == 600_000
+    assert patient["serverSelectionTimeoutMS"] == 1_000
+    own = db.client_options("mongodb://h:1/?connectTimeoutMS=20000", patient=True)
+    assert "connectTimeoutMS" not in own

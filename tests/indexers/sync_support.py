@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -290,6 +291,13 @@ def free_port() -> int:
 @contextlib.contextmanager
 def dedicated_server(*extra: str) -> Iterator[str]:
     """A private in-memory SecantusDB with its own flags (e.g. a tiny oplog cap)."""
+    with dedicated_server_process(*extra) as (uri, _process):
+        yield uri
+
+
+@contextlib.contextmanager
+def dedicated_server_process(*extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """:func:`dedicated_server`, with its process (to stop it with SIGSTOP, say)."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -315,8 +323,10 @@ def dedicated_server(*extra: str) -> Iterator[str]:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("secantusd-py did not start")
             time.sleep(0.05)
-        yield f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+        yield f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false", proc
     finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)  # in case the test left it stopped
         proc.terminate()
         try:
             proc.wait(10)
