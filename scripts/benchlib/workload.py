@@ -21,9 +21,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import AsyncMongoClient
 from seed_data import customer_batches
 
+from app.db import new_client
 from app.service import CustomerModuleService
 from benchlib.http import Pool
 from benchlib.lag import sync_lag
@@ -69,11 +69,11 @@ async def create_in_batches(service: CustomerModuleService, count: int) -> dict[
 async def sample_rows(uri: str, database: str, rows: int) -> tuple[list[str], list[dict[str, Any]]]:
     """Every live customer's id, and the search fields of the first ``rows`` of them.
 
-    Read with a client of its own that waits for slow heartbeats: SecantusDB materialises a
+    Read with a patient client (``app.db.PATIENT``, the indexer's): SecantusDB materialises a
     read whole before its first batch, and at 1,000,000 it then answered no heartbeat for more
     than the service client's 5 s (``app.db.FAIL_FAST``), which interrupted the read.
     """
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, connectTimeoutMS=600_000)
+    client = new_client(uri, patient=True)
     ids: list[str] = []
     sample: list[dict[str, Any]] = []
     projection = {"_id": 1, "deleted_at": 1, **dict.fromkeys(TERM_FIELDS, 1)}
