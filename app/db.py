@@ -29,8 +29,8 @@ unreachable instead of waiting PyMongo's default 30 s (the API answers 503, see
 The sync indexer's client is *patient* (:data:`PATIENT`): ``connectTimeoutMS`` = 600,000. The
 embedded server answers a read of a whole collection only after reading all of it, holding its
 storage lock, and meanwhile answers no other command: at 1,000,000 customers that is minutes,
-and with the 5 s above the driver interrupted the reindex's copy every time ("operation
-cancelled": ``customers reindex`` could never finish). The indexer waits instead; the API's
+and with the 5 s above the driver interrupted the reindex's copy ("operation cancelled"), so
+the reindex started over, and over. The indexer waits instead; the API's
 requests keep failing fast (503) while the server is that busy, and the read-your-writes probe
 runs on the API's client.
 

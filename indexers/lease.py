@@ -27,7 +27,7 @@ from typing import Any
 
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from indexers.retry import sleep_unless_stopped
+from indexers.retry import raise_if_cancelled, sleep_unless_stopped
 from indexers.state import IndexerState, LeaseLost, owner_is_dead_here
 
 __all__ = ["Lease", "active_holder"]
@@ -73,11 +73,13 @@ class Lease:
                     return True
                 held_elsewhere = True
             except ConnectionFailure as exc:  # an outage: one line, not one traceback a second
+                raise_if_cancelled()
                 if not unreachable:
                     reason = type(exc).__name__
                     log.warning("lease acquisition failed: MongoDB unreachable (%s)", reason)
                 unreachable = True
             except PyMongoError:
+                raise_if_cancelled()
                 log.warning("lease acquisition failed", exc_info=True)
             if not wait or (deadline is not None and time.monotonic() >= deadline):
                 return False
@@ -100,6 +102,7 @@ class Lease:
                 log.error("indexer lease of %r lost to another instance", self.state.name)
                 return
             except PyMongoError:
+                raise_if_cancelled()
                 log.warning("lease renewal failed; retrying", exc_info=True)
                 continue
             if on_renewed is not None:

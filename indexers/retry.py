@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import random
 
-__all__ = ["Backoff", "sleep_unless_stopped"]
+__all__ = ["Backoff", "raise_if_cancelled", "sleep_unless_stopped"]
 
 
 class Backoff:
@@ -39,3 +39,18 @@ async def sleep_unless_stopped(seconds: float, stop: asyncio.Event) -> bool:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
     return stop.is_set()
+
+
+def raise_if_cancelled() -> None:
+    """Re-raise the cancellation of the current task if a driver error stands in for it.
+
+    Call it where a retry loop catches PyMongo's errors. A task cancelled while a PyMongo
+    operation is in flight can get a driver error (the operation's connection closed under
+    it) instead of ``CancelledError``; the loop would then retry forever and whoever awaits
+    the task would hang. Seen: after a 9 s server stall the lease keeper, cancelled at the end
+    of the failed session, went on renewing, so the session never ended and nothing was
+    indexed again.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from indexers.lease import Lease, active_holder
 from indexers.state import IndexerState, LeaseLost
@@ -99,5 +100,42 @@ def test_renewals_pass_on_requests_and_notice_a_lost_lease(
             lease.check()
         with pytest.raises(LeaseLost):  # every state write is fenced by owner as well
             await state.fenced_set("me", {"anything": 1})
+
+    run(mongodb_uri, database_name, Path("."), body)
+
+
+class RenewalCutShort(IndexerState):
+    """The real state document, whose renewal reports a cancellation as a driver error (what
+    PyMongo can do when the task is cancelled with an operation in flight)."""
+
+    renewing = asyncio.Event()
+    given_up = False  # then a renewal finds the lease lost (a keeper that missed its cancel ends)
+
+    async def renew(self, owner: str, ttl: float) -> dict[str, Any]:
+        if self.given_up:
+            raise LeaseLost(owner)
+        self.renewing.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            raise AutoReconnect("connection closed") from None
+        return await super().renew(owner, ttl)
+
+
+def test_a_cancelled_keeper_stops_even_if_the_driver_reports_an_error_instead(
+    mongodb_uri: str, database_name: str
+) -> None:
+    async def body(db: Any, _root: Path) -> None:
+        state = RenewalCutShort(db)
+        RenewalCutShort.renewing, RenewalCutShort.given_up = asyncio.Event(), False
+        lease = Lease(state, "a", ttl=0.3)
+        assert await lease.acquire(asyncio.Event(), wait=False)
+        keeper = asyncio.ensure_future(lease.keep())
+        await asyncio.wait_for(RenewalCutShort.renewing.wait(), 5)
+        keeper.cancel()
+        done, _ = await asyncio.wait({keeper}, timeout=3)
+        RenewalCutShort.given_up = True  # so that a failing run ends instead of hanging
+        assert done, "the keeper went on renewing after it was cancelled"
+        assert keeper.cancelled()
 
     run(mongodb_uri, database_name, Path("."), body)

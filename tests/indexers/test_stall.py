@@ -4,9 +4,10 @@ that for minutes while it reads a whole collection at 1,000,000 customers).
 A real server process is stopped with SIGSTOP for longer than the API client's heartbeat
 allowance (``app.db.FAIL_FAST``: 5 s late, checked every 2 s), then continued. On the indexer's
 patient client (``app.db.PATIENT``) the session waits and goes on. On a fail-fast client (what
-the in-process indexer shared with the API before) the driver interrupted the operation in
-flight, the session failed, and a write made after the stall was still not applied 30 s later
-(measured; that case is not a test: it also takes over a minute to stop).
+the in-process indexer shared with the API before) the driver interrupts the operation in
+flight and the session fails and restarts (a reindex in progress would start over); until the
+lease keeper stopped swallowing its cancellation (``indexers.retry.raise_if_cancelled``), that
+session never ended and nothing was indexed again.
 """
 
 from __future__ import annotations
