@@ -43,6 +43,7 @@ __all__ = [
     "Freshness",
     "SharedProbe",
     "probe_head",
+    "wait_for_head",
     "wait_for_position",
 ]
 
@@ -197,6 +198,21 @@ class AppliedPosition:
         return True
 
 
+async def wait_for_head(
+    head: Position,
+    state: IndexerState,
+    indexer: AppliedWaiter | None,
+    timeout: float,  # noqa: ASYNC109
+) -> bool:
+    """Wait until everything up to ``head`` is applied: on the active indexer's in-memory
+    position when this process runs it, else on the position saved in ``state``."""
+    if indexer is not None:
+        applied = await indexer.wait_in_memory(head, timeout)
+        if applied is not None:
+            return applied
+    return await wait_for_position(state, head, timeout)
+
+
 class AppliedWaiter(Protocol):
     """An in-process indexer, as the read side sees it."""
 
@@ -240,8 +256,4 @@ class Freshness:
         """Wait until the index holds every write committed before this call; False after
         ``timeout`` seconds. No cool-down: an erasure waits here before it answers."""
         head = await self.head()  # on this (the API's) client: it fails fast
-        if self.indexer is not None:
-            applied = await self.indexer.wait_in_memory(head, timeout)
-            if applied is not None:
-                return applied
-        return await wait_for_position(self.state, head, timeout)
+        return await wait_for_head(head, self.state, self.indexer, timeout)

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from indexers.backends.base import BackendError
-from indexers.freshness import probe_head, wait_for_position
+from indexers.freshness import probe_head, wait_for_head
 from indexers.lease import active_holder
 from indexers.state import IndexerState, Position
 from indexers.sync import Indexer
@@ -94,8 +94,4 @@ def indexer_check(database: Any, *, name: str, indexer: Indexer | None) -> Check
 async def _fresh(database: Any, state: IndexerState, indexer: Indexer | None) -> bool:
     """Whether the index covers every write committed before this call (waits briefly)."""
     head = await probe_head(database)  # the API's client: the check fails fast too
-    if indexer is not None:
-        applied = await indexer.wait_in_memory(head, FRESH_WAIT_S)
-        if applied is not None:
-            return applied
-    return await wait_for_position(state, head, FRESH_WAIT_S)
+    return await wait_for_head(head, state, indexer, FRESH_WAIT_S)
