@@ -273,12 +273,18 @@ async def _push_all(store: Store, new: Mapping[str, Mapping[str, RawDoc]]) -> bo
 
 
 async def remove_members(store: Store, pairs: list[GroupPair]) -> None:
-    """Remove memberships; a pair that is not a member is a no-op."""
-    for pair in pairs:
-        await store.customers.update_one(
+    """Remove memberships in one bulk write (one round trip, not one per pair); a pair that
+    is not a member is a no-op, so a failure midway is repaired by calling it again."""
+    if not pairs:
+        return
+    writes = [
+        UpdateOne(
             {"_id": pair.customer_id, "groups.customer_group_id": pair.customer_group_id},
             {
                 "$pull": {"groups": {"customer_group_id": pair.customer_group_id}},
                 "$inc": {"version": 1},
             },
         )
+        for pair in pairs
+    ]
+    await store.customers.bulk_write(writes, ordered=False)

@@ -111,6 +111,22 @@ def test_add_customer_to_group(counted: tuple[SyncService, Commands]) -> None:
     assert sent(commands, service.add_customer_to_group, pairs) == ["find", "find"]
 
 
+def test_remove_customer_from_group(counted: tuple[SyncService, Commands]) -> None:
+    service, commands = counted
+    ids = customers(service, 10)
+    groups = service.create_customer_groups([{"name": "A"}, {"name": "B"}])
+    pairs = [{"customer_id": c, "customer_group_id": g.id} for c in ids for g in groups]
+    service.add_customer_to_group(pairs)
+    # one bulk write of one pull per pair (it was one update per pair)
+    assert sent(commands, service.remove_customer_from_group, pairs[:15]) == ["update"]
+    left = service.list_customer_group_customers({"customer_id": ids})
+    assert sorted((m.customer_id, m.customer_group_id) for m in left) == sorted(
+        (p["customer_id"], p["customer_group_id"]) for p in pairs[15:]
+    )
+    assert sent(commands, service.remove_customer_from_group, pairs[:15]) == ["update"]  # no-op
+    assert sent(commands, service.remove_customer_from_group, []) == []
+
+
 def test_create_customer_addresses(counted: tuple[SyncService, Commands]) -> None:
     service, commands = counted
     ids = customers(service, 5)
