@@ -12,6 +12,7 @@ from app.cli.reindex import reindex, run_reindex
 from app.config import Settings
 from indexers.backends.base import Delete, Upsert
 from indexers.backends.embedded import EmbeddedBackend
+from indexers.backends.embedded.documents import to_tantivy
 from indexers.documents import to_search_doc
 from indexers.query import ListQuery
 from indexers.state import IndexerState
@@ -136,14 +137,26 @@ def test_cli_reindex_status_and_verify_repair(
         await backend.apply([Upsert(to_search_doc(raw_customer(999_999), 1))])
         version = (await backend.versions(["cus_0000007"]))["cus_0000007"]
         await backend.apply([Delete("cus_0000007", version + 1)])
+        # what a stale view left (fixed in 537793f): a hard-deleted customer's live document
+        # beside its tombstone
+        mongo = client(mongodb_uri)
+        await mongo[database_name].customers.delete_one({"_id": "cus_0000011"})
+        await mongo.close()
+        version = (await backend.versions(["cus_0000011"]))["cus_0000011"]
+        await backend.apply([Delete("cus_0000011", version + 1)])
+        generation = backend._target()
+        assert generation is not None
+        generation.writer.add_document(to_tantivy(to_search_doc(raw_customer(11), version)))
+        generation.writer.commit()
         await backend.close()
 
     asyncio.run(drift())
     result = runner.invoke(index, ["verify"], env=env, catch_exceptions=False)
     assert result.exit_code == 1, result.output
-    assert "missing: 1 (cus_0000007)" in result.output and "stray: 1 (cus_0999999)" in result.output
+    assert "missing: 1 (cus_0000007)" in result.output, result.output
+    assert "stray: 2 (cus_0000011, cus_0999999)" in result.output, result.output
     result = runner.invoke(index, ["verify", "--repair"], env=env, catch_exceptions=False)
-    assert "repaired: 2" in result.output, result.output
+    assert "repaired: 3" in result.output, result.output
     result = runner.invoke(index, ["verify"], env=env, catch_exceptions=False)
     assert result.exit_code == 0 and "no drift" in result.output, result.output
 
