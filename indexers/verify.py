@@ -8,7 +8,10 @@ Verify rule (MongoDB is the truth; index versions are cluster times, not the cus
 - **stray**: an id in the index but not in MongoDB (a lost delete, a resurrection) → delete it;
 - **stale**: the index copy (:meth:`SearchBackend.documents`) differs in content from
   ``to_search_doc(mongo document)``, ignoring the version (index versions are cluster times)
-  and comparing ``phone_digits`` as the engines hold it (derived from ``phone``).
+  and comparing ``phone_digits`` as the engines hold it (derived from ``phone``);
+- **duplicated**: an id with more than one live document (:meth:`SearchBackend.duplicated`;
+  looked for only when the index counts more documents than ids) → re-index it, which
+  replaces every copy.
 
 Differences are re-checked after the active indexer has applied everything committed before the
 check (so in-flight writes are not reported), and only persistent ones are drift. Repair goes
@@ -52,17 +55,18 @@ class VerifyResult:
     missing: list[str] = field(default_factory=list)
     stray: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
     repaired: int = 0
     content_checked: bool = False
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.stray or self.stale)
+        return not (self.missing or self.stray or self.stale or self.duplicated)
 
     @property
     def drift(self) -> list[str]:
-        return sorted({*self.missing, *self.stray, *self.stale})
+        return sorted({*self.missing, *self.stray, *self.stale, *self.duplicated})
 
     def summary(self, show: int = 10) -> str:
         lines = [
@@ -70,7 +74,12 @@ class VerifyResult:
             f"checked {'content' if self.content_checked else 'ids + versions'} "
             f"in {self.seconds:.1f}s",
         ]
-        for label, ids in (("missing", self.missing), ("stray", self.stray), ("stale", self.stale)):
+        for label, ids in (
+            ("missing", self.missing),
+            ("stray", self.stray),
+            ("stale", self.stale),
+            ("duplicated", self.duplicated),
+        ):
             if ids:
                 sample = ", ".join(ids[:show]) + (" …" if len(ids) > show else "")
                 lines.append(f"{label}: {len(ids)} ({sample})")
@@ -110,6 +119,8 @@ async def _diff(
     stored = await backend.documents(common) if common else {}
     result.content_checked = True
     result.stale = [i for i in common if i not in stored or not _same(mongo[i], stored[i])]
+    if ids is None and await backend.count() > len(versions):
+        result.duplicated = await backend.duplicated()
     return result, mongo
 
 
@@ -132,6 +143,8 @@ async def verify(
             await wait_for_position(state, head, settle_timeout)
         recheck, _ = await _diff(database, backend, drift)
         result.missing, result.stray, result.stale = recheck.missing, recheck.stray, recheck.stale
+        if result.duplicated:  # a write since replaced every copy of the id: not drift
+            result.duplicated = await backend.duplicated()
     if repair and not result.ok:
         result.repaired = await _repair(database, backend, state, result.drift)
     result.seconds = time.monotonic() - started

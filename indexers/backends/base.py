@@ -151,6 +151,15 @@ class SearchBackend(abc.ABC):
     async def count(self) -> int:
         """Return the number of live documents (soft-deleted customers included)."""
 
+    async def duplicated(self) -> list[str]:
+        """Return the ids that have more than one live document (a broken index).
+
+        An engine that keys documents by customer id cannot hold two (Elasticsearch); the
+        embedded engine deletes the old document before it adds the new one, and a lookup
+        that missed the old one (a stale view, fixed in 537793f) left both.
+        """
+        return []
+
     # -- reads ----------------------------------------------------------------------------
     @abc.abstractmethod
     async def list_ids(self, query: ListQuery) -> tuple[list[str], int]:

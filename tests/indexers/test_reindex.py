@@ -147,6 +147,9 @@ def test_cli_reindex_status_and_verify_repair(
         generation = backend._target()
         assert generation is not None
         generation.writer.add_document(to_tantivy(to_search_doc(raw_customer(11), version)))
+        # and a second live document of a customer MongoDB still has
+        version = (await backend.versions(["cus_0000013"]))["cus_0000013"]
+        generation.writer.add_document(to_tantivy(to_search_doc(raw_customer(13), version - 1)))
         generation.writer.commit()
         await backend.close()
 
@@ -155,8 +158,9 @@ def test_cli_reindex_status_and_verify_repair(
     assert result.exit_code == 1, result.output
     assert "missing: 1 (cus_0000007)" in result.output, result.output
     assert "stray: 2 (cus_0000011, cus_0999999)" in result.output, result.output
+    assert "duplicated: 1 (cus_0000013)" in result.output, result.output
     result = runner.invoke(index, ["verify", "--repair"], env=env, catch_exceptions=False)
-    assert "repaired: 3" in result.output, result.output
+    assert "repaired: 4" in result.output, result.output
     result = runner.invoke(index, ["verify"], env=env, catch_exceptions=False)
     assert result.exit_code == 0 and "no drift" in result.output, result.output
 

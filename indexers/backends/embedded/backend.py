@@ -135,6 +135,10 @@ class EmbeddedBackend(SearchBackend):
         generation = self._target()
         return 0 if generation is None else await self._run(generation.count)
 
+    async def duplicated(self) -> list[str]:
+        generation = self._target()
+        return [] if generation is None else await self._run(generation.duplicated)
+
     # -- reads --
     async def list_ids(self, query: ListQuery) -> tuple[list[str], int]:
         return await self._search(lambda: self._reader().list_ids(query))

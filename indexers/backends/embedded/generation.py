@@ -192,6 +192,16 @@ class Generation:
         query = Q.term_set_query(SCHEMA, "state", [LIVE, SOFT_DELETED])
         return {id: v for id, v, _ in self._ids_and_versions(searcher, query, searcher.num_docs)}
 
+    def duplicated(self) -> list[str]:
+        """Ids with more than one live document (reads every live id: verification only)."""
+        searcher = self.searcher()
+        query = Q.term_set_query(SCHEMA, "state", [LIVE, SOFT_DELETED])
+        seen: set[str] = set()
+        twice: set[str] = set()
+        for id, _, _ in self._ids_and_versions(searcher, query, searcher.num_docs):
+            (twice if id in seen else seen).add(id)
+        return sorted(twice)
+
     def apply(self, ops: Sequence[Upsert | Delete]) -> ApplyResult:
         result = ApplyResult()
         with self.lock:
