@@ -154,9 +154,9 @@ class SearchBackend(abc.ABC):
     async def duplicated(self) -> list[str]:
         """Return the ids that have more than one live document (a broken index).
 
-        An engine that keys documents by customer id cannot hold two (Elasticsearch); the
-        embedded engine deletes the old document before it adds the new one, and a lookup
-        that missed the old one (a stale view, fixed in 537793f) left both.
+        An engine that keys documents by customer id cannot hold two (Elasticsearch). The
+        embedded engine deletes the old document before it adds the new one; the crash test
+        rarely sees that delete not take (README, "Known defect"), which leaves both.
         """
         return []
 

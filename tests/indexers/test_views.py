@@ -1,13 +1,13 @@
 """The embedded engine's views: a read after a commit holds it, whatever other threads read.
 
 tantivy stores the searcher of each reload unconditionally, so of two overlapping reloads the
-older view could win. ``apply`` then looked up versions in a view without the document it had
-to replace: the crash test saw a hard-deleted customer stay live beside its tombstone.
+older view could win, and ``apply`` could look up versions in a view without the document it had
+to replace.
 
-The race is rare: about 1.5 stale views in 1,000 bare commits with other threads reloading. This
-test states the guarantee, but its 120 commits passed 6 runs of 6 against the old code; the
-crash test (``test_sync_crash.py``) caught the race in about 2 % of its runs. With the fix a
-stale view cannot happen, so both must pass every time.
+The race is rare: about 1.5 stale views in 1,000 bare commits with other threads reloading.
+This test states the guarantee, but its 120 commits passed 6 runs of 6 against the old code:
+it is a weak guard. With the fix a stale view cannot happen, so it must
+pass every time.
 """
 
 from __future__ import annotations

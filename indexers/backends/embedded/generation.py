@@ -92,9 +92,9 @@ class Generation:
 
         Reloading and taking the searcher under one lock is what guarantees it. Before, with
         two other threads reloading, a view older than the caller's own last commit came back
-        after about 1.5 in 1,000 commits: ``apply`` then missed the document it had to replace
-        (a hard-deleted customer stayed findable beside its tombstone, a replayed event could
-        come back), and a search could miss a write it had waited for.
+        after about 1.5 in 1,000 commits: ``apply`` could then miss the document it had to
+        replace (and add a second one), or let a replayed older event win, and a search could
+        miss a write it had waited for.
         """
         with self._view_lock:
             self.index.reload()
