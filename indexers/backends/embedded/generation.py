@@ -46,6 +46,11 @@ WRITER_THREADS = 1
 BULK_COMMIT_DOCS = 250_000  # a reindex load commits this rarely: fewer segments to merge
 
 
+def _live() -> tantivy.Query:
+    """The documents of customers (soft-deleted ones included), not tombstones."""
+    return Q.term_set_query(SCHEMA, "state", [LIVE, SOFT_DELETED])
+
+
 class Generation:
     """One tantivy index directory, with its writer (opened lazily) and write lock.
 
@@ -187,18 +192,19 @@ class Generation:
                     out[id] = version
         return out
 
-    def all_versions(self) -> dict[str, int]:
+    def _live_rows(self) -> list[tuple[str, int, int]]:
+        """(id, version, state) of every live document (reads every stored id)."""
         searcher = self.searcher()
-        query = Q.term_set_query(SCHEMA, "state", [LIVE, SOFT_DELETED])
-        return {id: v for id, v, _ in self._ids_and_versions(searcher, query, searcher.num_docs)}
+        return self._ids_and_versions(searcher, _live(), searcher.num_docs)
+
+    def all_versions(self) -> dict[str, int]:
+        return {id: v for id, v, _ in self._live_rows()}
 
     def duplicated(self) -> list[str]:
-        """Ids with more than one live document (reads every live id: verification only)."""
-        searcher = self.searcher()
-        query = Q.term_set_query(SCHEMA, "state", [LIVE, SOFT_DELETED])
+        """Ids with more than one live document (verification only)."""
         seen: set[str] = set()
         twice: set[str] = set()
-        for id, _, _ in self._ids_and_versions(searcher, query, searcher.num_docs):
+        for id, _, _ in self._live_rows():
             (twice if id in seen else seen).add(id)
         return sorted(twice)
 
@@ -299,7 +305,7 @@ class Generation:
         out: dict[str, SearchDoc] = {}
         if searcher.num_docs == 0:
             return out
-        live = Q.term_set_query(SCHEMA, "state", [LIVE, SOFT_DELETED])
+        live = _live()
         for start in range(0, len(ids), 10_000):
             chunk = list(ids[start : start + 10_000])
             query = Q.boolean_query([(MUST, Q.term_set_query(SCHEMA, "id", chunk)), (MUST, live)])
@@ -311,8 +317,7 @@ class Generation:
 
     def count(self) -> int:
         searcher = self.searcher()
-        query = Q.term_set_query(SCHEMA, "state", [LIVE, SOFT_DELETED])
-        return count_matches(searcher, query)
+        return count_matches(searcher, _live())
 
     def list_ids(self, query: ListQuery) -> tuple[list[str], int]:
         return paging.list_ids(self.searcher(), query)
