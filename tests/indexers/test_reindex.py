@@ -137,7 +137,7 @@ def test_cli_reindex_status_and_verify_repair(
         await backend.apply([Upsert(to_search_doc(raw_customer(999_999), 1))])
         version = (await backend.versions(["cus_0000007"]))["cus_0000007"]
         await backend.apply([Delete("cus_0000007", version + 1)])
-        # what the crash test's rare lost delete leaves: a hard-deleted customer's live
+        # what tantivy's lost first delete left (fixed): a hard-deleted customer's live
         # document beside its tombstone
         mongo = client(mongodb_uri)
         await mongo[database_name].customers.delete_one({"_id": "cus_0000011"})
