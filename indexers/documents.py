@@ -26,7 +26,7 @@ from app.entities import CUSTOMER, Entity, Kind, Role
 from app.textsearch import digits_of
 from indexers.analysis import ANALYSIS_VERSION
 from indexers.keys import from_epoch_ms
-from indexers.listed import LISTED_PATHS, listed_document
+from indexers.listed import LISTED_PATHS, LISTED_SHAPE, listed_document
 
 __all__ = [
     "DATE_FIELDS",
@@ -41,6 +41,7 @@ __all__ = [
     "TEXT_FIELDS",
     "Layout",
     "SearchDoc",
+    "accepted_fingerprints",
     "fingerprint",
     "from_index",
     "picker",
@@ -155,14 +156,54 @@ DOC_FIELDS = tuple(
 """The stored ``customers`` fields :func:`to_search_doc` reads (a projection: never addresses)."""
 
 
-def fingerprint(engine: Any) -> str:
-    """Return a short hash of what an index built now holds: this layout, the shared analysis
-    (:data:`~indexers.analysis.ANALYSIS_VERSION`) and ``engine``, the engine's description of
-    its own schema (with a version it raises when its documents change in a way none of these
-    shows). An index recorded with another one must be rebuilt."""
-    described = {"layout": LAYOUT.describe(), "analysis": ANALYSIS_VERSION, "engine": engine}
+_UNRECORDED_LISTED_SHAPE = (
+    ("id", "_id", False),
+    ("email", "email", False),
+    ("company_name", "company_name", False),
+    ("first_name", "first_name", False),
+    ("last_name", "last_name", False),
+    ("phone", "phone", False),
+    ("has_account", "has_account", False),
+    ("metadata", "metadata", False),
+    ("created_by", "created_by", False),
+    ("created_at", "created_at", True),
+    ("updated_at", "updated_at", True),
+    ("deleted_at", "deleted_at", True),
+)
+"""The response document's fields in the indexes built before fingerprints described it (the
+same since response documents were added). Never change it."""
+
+
+def _hash(described: dict[str, Any]) -> str:
     text = json.dumps(described, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _described(engine: Any) -> dict[str, Any]:
+    return {"layout": LAYOUT.describe(), "analysis": ANALYSIS_VERSION, "engine": engine}
+
+
+def fingerprint(engine: Any) -> str:
+    """Return a short hash of what an index built now holds: this layout, the shared analysis
+    (:data:`~indexers.analysis.ANALYSIS_VERSION`), the response document's fields
+    (:data:`~indexers.listed.LISTED_SHAPE`) and ``engine``, the engine's description of its own
+    schema (with a version it raises when its documents change in a way none of these shows).
+    An index recorded with another one must be rebuilt."""
+    return _hash({**_described(engine), "listed": LISTED_SHAPE})
+
+
+def accepted_fingerprints(engine: Any) -> frozenset[str]:
+    """The fingerprints of the indexes this code can use: :func:`fingerprint`, and while the
+    response document still has the fields those indexes hold, the one computed before it
+    described the response document (so they are not all rebuilt for the same documents).
+
+    Before, a new public customer field changed no fingerprint, and an index built earlier
+    served list pages without it.
+    """
+    accepted = {fingerprint(engine)}
+    if LISTED_SHAPE == _UNRECORDED_LISTED_SHAPE:
+        accepted.add(_hash(_described(engine)))
+    return frozenset(accepted)
 
 
 # -- the document ------------------------------------------------------------------------------

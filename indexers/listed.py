@@ -23,11 +23,14 @@ from pydantic_core import PydanticSerializationError, to_json
 
 from app.entities import CUSTOMER, Kind
 
-__all__ = ["LISTED_PATHS", "listed_document"]
+__all__ = ["LISTED_PATHS", "LISTED_SHAPE", "listed_document"]
 
 log = logging.getLogger(__name__)
 
-_FIELDS = tuple((f.name, f.path, f.kind is Kind.DATE) for f in CUSTOMER.public)
+LISTED_SHAPE = tuple((f.name, f.path, f.kind is Kind.DATE) for f in CUSTOMER.public)
+"""(name, stored path, is a date) of each field of a response document, in its order: part of
+the index fingerprint, since an index keeps the documents it was given."""
+_FIELDS = LISTED_SHAPE
 LISTED_PATHS = tuple(path for _, path, _ in _FIELDS)
 """The stored ``customers`` fields a response document is built from."""
 

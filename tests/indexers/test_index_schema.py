@@ -18,11 +18,13 @@ from typing import Any
 import pytest
 
 from app.entities import CUSTOMER, Role
+from indexers import documents
 from indexers.backends.base import IncompatibleIndex, SearchBackend
 from indexers.backends.elastic import mapping as elastic_mapping
 from indexers.backends.embedded import EmbeddedBackend
 from indexers.backends.embedded import schema as embedded_schema
 from indexers.documents import LAYOUT, SearchDoc
+from indexers.listed import LISTED_SHAPE
 from indexers.query import ListQuery
 from indexers.reader import IndexReader
 from indexers.sync import Indexer
@@ -120,6 +122,45 @@ def test_a_generation_of_another_fingerprint_is_incompatible(engine: Engine) -> 
                 await b.close()
 
     engine.run(body)
+
+
+def test_the_response_document_is_part_of_the_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new public customer field changes the fingerprint: an index built before holds
+    response documents without it, and would serve list pages without it."""
+    engine = {"engine": "x"}
+    before, accepted = documents.fingerprint(engine), documents.accepted_fingerprints(engine)
+    assert before in accepted and len(accepted) == 2  # and the one from before it was described
+    shape = (*LISTED_SHAPE, ("tax_id", "tax_id", False))
+    monkeypatch.setattr(documents, "LISTED_SHAPE", shape)
+    assert documents.fingerprint(engine) != before
+    # indexes from before the fingerprint described it hold today's fields, not the new one's
+    assert documents.accepted_fingerprints(engine) == {documents.fingerprint(engine)}
+
+
+def test_an_index_recorded_before_the_response_document_was_fingerprinted_is_kept(
+    engine: Engine,
+) -> None:
+    older = engine_module(engine).ACCEPTED - {engine_module(engine).FINGERPRINT}
+
+    async def body(b: SearchBackend) -> None:
+        await b.apply(upserts([customer(1)]))
+        (fingerprint,) = older
+        await _forge(engine, b, fingerprint)
+        b = engine.open() if engine.name == "embedded" else b
+        try:
+            assert await b.list_ids(ListQuery()) == (["cus_000001"], 1)
+            await b.apply(upserts([customer(2)]))
+            assert await b.count() == 2
+        finally:
+            if engine.name == "embedded":
+                await b.close()
+
+    engine.run(body)
+
+
+def engine_module(engine: Engine) -> Any:
+    """The schema module of ``engine`` (its FINGERPRINT and ACCEPTED)."""
+    return embedded_schema if engine.name == "embedded" else elastic_mapping
 
 
 @pytest.mark.parametrize("todays", [True, False])

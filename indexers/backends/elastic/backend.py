@@ -31,6 +31,7 @@ from indexers.backends.base import (
 )
 from indexers.backends.elastic.generations import Generations
 from indexers.backends.elastic.mapping import (
+    ACCEPTED,
     DOC_SOURCE,
     FINGERPRINT,
     LEGACY_FINGERPRINT,
@@ -121,7 +122,7 @@ class ElasticBackend(SearchBackend):
         except NotFoundError:
             return
         for name, fingerprint in recorded.items():
-            if (fingerprint or LEGACY_FINGERPRINT) != FINGERPRINT:
+            if (fingerprint or LEGACY_FINGERPRINT) not in ACCEPTED:
                 raise IncompatibleIndex(
                     f"elasticsearch index {name} was built with schema "
                     f"{fingerprint or LEGACY_FINGERPRINT}, this is {FINGERPRINT}: reindex"

@@ -36,6 +36,7 @@ from indexers.documents import (
     SORT_TEXT_FIELDS,
     TEXT_FIELDS,
     SearchDoc,
+    accepted_fingerprints,
     fingerprint,
     from_index,
     picker,
@@ -59,6 +60,7 @@ from indexers.ranking import (
 )
 
 __all__ = [
+    "ACCEPTED",
     "DOC_SOURCE",
     "FINGERPRINT",
     "LEGACY_FINGERPRINT",
@@ -136,11 +138,12 @@ MAPPINGS: dict[str, Any] = {
 }
 
 
-FINGERPRINT = fingerprint(
-    {"engine": "elasticsearch", "version": SCHEMA_VERSION, "settings": SETTINGS, **MAPPINGS}
-)
+_ENGINE = {"engine": "elasticsearch", "version": SCHEMA_VERSION, "settings": SETTINGS, **MAPPINGS}
+FINGERPRINT = fingerprint(_ENGINE)
 """What an index built now holds (see :func:`indexers.documents.fingerprint`); recorded in the
 mapping's ``_meta``."""
+ACCEPTED = accepted_fingerprints(_ENGINE)
+"""The fingerprints of the indexes this code uses (FINGERPRINT among them)."""
 MAPPINGS["_meta"] = {"schema": FINGERPRINT}
 LEGACY_FINGERPRINT = "3ab94d3a81f69ef3"
 """What the indexes created before indexes recorded a fingerprint hold: the same mapping and

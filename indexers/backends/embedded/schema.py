@@ -32,11 +32,13 @@ from indexers.documents import (
     KEPT_FIELDS,
     LAYOUT,
     SORT_TEXT_FIELDS,
+    accepted_fingerprints,
     fingerprint,
 )
 from indexers.ranking import WORD_FIELDS
 
 __all__ = [
+    "ACCEPTED",
     "FIELDS",
     "FINGERPRINT",
     "GAP_VALUES",
@@ -100,8 +102,11 @@ def _schema() -> tantivy.Schema:
 
 
 SCHEMA = _schema()
-FINGERPRINT = fingerprint({"engine": "tantivy", "version": SCHEMA_VERSION, "fields": FIELDS})
+_ENGINE = {"engine": "tantivy", "version": SCHEMA_VERSION, "fields": FIELDS}
+FINGERPRINT = fingerprint(_ENGINE)
 """What an index built now holds (see :func:`indexers.documents.fingerprint`)."""
+ACCEPTED = accepted_fingerprints(_ENGINE)
+"""The fingerprints of the generations this code opens (FINGERPRINT among them)."""
 LEGACY_FINGERPRINT = "be30e7bdd177fd37"
 """What the generations built before generations recorded a fingerprint hold: the same schema
 and documents as the first fingerprinted ones, whose fingerprint this is. Never change it."""
@@ -113,7 +118,7 @@ def _check_fingerprint(path: Path) -> None:
         recorded = (path / FINGERPRINT_FILE).read_text().strip()
     except FileNotFoundError:
         recorded = LEGACY_FINGERPRINT
-    if recorded != FINGERPRINT:
+    if recorded not in ACCEPTED:
         raise IncompatibleIndex(
             f"{path} was built with schema {recorded}, this is {FINGERPRINT}: reindex"
         )
