@@ -42,6 +42,7 @@ __all__ = [
     "Layout",
     "SearchDoc",
     "accepted_fingerprints",
+    "documents_fingerprint",
     "fingerprint",
     "from_index",
     "picker",
@@ -190,6 +191,15 @@ def fingerprint(engine: Any) -> str:
     schema (with a version it raises when its documents change in a way none of these shows).
     An index recorded with another one must be rebuilt."""
     return _hash({**_described(engine), "listed": LISTED_SHAPE})
+
+
+def documents_fingerprint(engine: Any) -> str:
+    """Return a short hash of the documents an index built now gives back (its stored and
+    read-back values): this layout, the response document's fields and ``engine``, the
+    engine's description of the fields it reads them from. Two indexes with the same one hold
+    the same documents, whatever their analysis or derived keys, so one can be rebuilt from
+    the other without MongoDB."""
+    return _hash({"layout": LAYOUT.describe(), "listed": LISTED_SHAPE, "engine": engine})
 
 
 def accepted_fingerprints(engine: Any) -> frozenset[str]:

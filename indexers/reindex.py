@@ -58,6 +58,7 @@ __all__ = [
     "LiveIndex",
     "ReindexError",
     "ReindexReport",
+    "record_reindex",
     "reindex_live",
     "request_reindex_and_wait",
 ]
@@ -274,7 +275,7 @@ async def reindex_live(
         except Exception:
             log.warning("could not drop the old generation %s", previous, exc_info=True)
     done = ReindexReport(generation, previous, copied, count, time.monotonic() - started, reason)
-    await _record(live, done, started_at, request)
+    await record_reindex(live.state, live.owner, done, started_at, request)
     log.log(
         level,
         "full reindex (%s) done: %d customers in %.1fs (%.0f docs/s); %s is active",
@@ -287,12 +288,16 @@ async def reindex_live(
     return done
 
 
-async def _record(
-    live: LiveIndex, done: ReindexReport, started_at: datetime, request: datetime | None
+async def record_reindex(
+    state: IndexerState,
+    owner: str,
+    done: ReindexReport,
+    started_at: datetime,
+    request: datetime | None = None,
 ) -> None:
     """Clear the reindex flags in the state document and keep ``done`` as ``last_reindex``."""
-    await live.state.fenced_set(
-        live.owner,
+    await state.fenced_set(
+        owner,
         {
             "reindex_required": None,
             "reindex": None,

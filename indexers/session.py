@@ -36,9 +36,10 @@ from indexers.inbox import Inbox, wanted_position
 from indexers.lease import Lease
 from indexers.oplog import HistoryLost, OplogPruner, is_history_lost
 from indexers.reindex_runner import ReindexRunner
-from indexers.state import FIRST_BUILD, IndexerState, Position
+from indexers.state import FIRST_BUILD, IndexerState, LeaseLost, Position
 from indexers.stats import IndexerStats
 from indexers.stream import ChangeFeed, StreamEnded
+from indexers.upgrade import rebuild_from_itself
 
 __all__ = ["SyncSession"]
 
@@ -131,6 +132,8 @@ class SyncSession:
             first = await self._no_index_yet()
             await self._open_fresh(FIRST_BUILD if first else "no checkpoint yet")
         else:
+            if not doc.get("reindex_required") and not await self._rebuild_from_itself():
+                return  # stopped meanwhile
             try:
                 await self.feed.open(token)
                 self.checkpoints.start(token)
@@ -152,6 +155,25 @@ class SyncSession:
         finally:
             await self.checkpoints.close()
             await self.feed.close()
+
+    async def _rebuild_from_itself(self) -> bool:
+        """Before the stream resumes: rebuild an index of another schema that holds today's
+        documents from itself (:mod:`indexers.upgrade`). False: stopped meanwhile.
+
+        Anything else (other documents, a failure) is left to the full reindex from MongoDB
+        that the incompatible index then gets, as before.
+        """
+        if not await self.writer.probe_incompatible():
+            return True
+        try:
+            await rebuild_from_itself(
+                self.backend, self.state, self.lease.owner, self.lease.check, self._stop
+            )
+        except LeaseLost:
+            raise
+        except Exception:
+            log.warning("rebuilding the index from itself failed", exc_info=True)
+        return not self._stop.is_set()
 
     async def _no_index_yet(self) -> bool:
         """Whether no index generation was ever activated (backend down or unknown: False)."""

@@ -19,7 +19,7 @@ writes), but skips the per-document lookups and deletes a populated index needs.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,7 @@ __all__ = [
     "DocumentRejected",
     "IncompatibleIndex",
     "Listed",
+    "ReadBack",
     "SearchBackend",
     "Upsert",
 ]
@@ -102,6 +103,15 @@ class Listed:
     document: bytes | None
 
 
+@dataclass
+class ReadBack:
+    """The live documents of a generation, read back from the index itself (see
+    :meth:`SearchBackend.read_back`): how many, and the documents in batches."""
+
+    total: int
+    batches: AsyncIterator[list[SearchDoc]]
+
+
 class SearchBackend(abc.ABC):
     """One search index of customer documents, with named generations behind an active pointer."""
 
@@ -155,8 +165,8 @@ class SearchBackend(abc.ABC):
         """Return the ids that have more than one live document (a broken index).
 
         An engine that keys documents by customer id cannot hold two (Elasticsearch). The
-        embedded engine deletes the old document before it adds the new one; the crash test
-        rarely sees that delete not take (README, "Known defect"), which leaves both.
+        embedded engine deletes the old document before it adds the new one; tantivy lost
+        such a delete now and then before ``Generation`` worked around it, which left both.
         """
         return []
 
@@ -201,6 +211,12 @@ class SearchBackend(abc.ABC):
     @abc.abstractmethod
     async def active_generation(self) -> str | None:
         """Return the generation readers use, or None before the first activation."""
+
+    async def read_back(self, generation: str) -> ReadBack | None:
+        """Read the live documents of ``generation`` back from the index alone, even when
+        this code cannot search it (built with another schema), if they are exactly the
+        documents this code would write; None (the default): only MongoDB can rebuild it."""
+        return None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def close(self) -> None:  # noqa: B027 - optional hook

@@ -27,9 +27,11 @@ from indexers.documents import LAYOUT, SearchDoc
 from indexers.listed import LISTED_SHAPE
 from indexers.query import ListQuery
 from indexers.reader import IndexReader
+from indexers.state import IndexerState
 from indexers.sync import Indexer
+from indexers.upgrade import REASON
 from tests.indexers.conftest import Engine, customer, upserts
-from tests.indexers.sync_support import assert_index_matches, client, raw_customer
+from tests.indexers.sync_support import assert_index_matches, client, now, raw_customer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -201,6 +203,8 @@ def test_the_sync_indexer_rebuilds_an_index_of_another_fingerprint(
             backend = engine.open()
             await Indexer(db, backend, lease_ttl=3.0).run_until_caught_up()
             old = await _forge(engine, backend, "built-before-a-field-was-declared")
+            documents = engine.tmp_path / "search" / old / embedded_schema.DOCUMENTS_FILE
+            documents.write_text("documents-without-that-field")  # so only MongoDB has them
             backend = engine.open()
             indexer = Indexer(db, backend, lease_ttl=3.0)
             with caplog.at_level(logging.ERROR):
@@ -211,5 +215,74 @@ def test_the_sync_indexer_rebuilds_an_index_of_another_fingerprint(
             await backend.close()
         finally:
             await mongo.close()
+
+    asyncio.run(body())
+
+
+def test_an_index_of_another_schema_with_the_same_documents_is_rebuilt_from_itself(
+    mongodb_uri: str, database_name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """New derived keys or tokens need no MongoDB copy: the old generation gives its documents
+    back, and the stream from the checkpoint brings what changed since."""
+    engine = Engine("embedded", tmp_path)
+
+    async def body() -> None:
+        mongo = client(mongodb_uri)
+        db: Any = mongo[database_name]
+        try:
+            await db.customers.insert_many([raw_customer(n) for n in range(30)])
+            await db.customers.update_one({"_id": "cus_0000004"}, {"$set": {"deleted_at": now()}})
+            backend = engine.open()
+            await Indexer(db, backend, lease_ttl=3.0).run_until_caught_up()
+            ids = [raw_customer(n)["_id"] for n in range(30)]
+            before = await backend.documents(ids)
+            old = await _forge(engine, backend, "built-with-other-keys")
+            # changed while the indexer was down: the stream brings them after the rebuild
+            await db.customers.insert_many([raw_customer(n) for n in range(30, 35)])
+            await db.customers.update_one({"_id": ids[1]}, {"$set": {"first_name": "Zoë"}})
+            await db.customers.delete_one({"_id": ids[2]})
+            backend = engine.open()
+            with caplog.at_level(logging.INFO):
+                await asyncio.wait_for(
+                    Indexer(db, backend, lease_ttl=3.0).run_until_caught_up(), 60
+                )
+            assert "rebuilding it from itself" in caplog.text, caplog.text
+            assert "FULL REINDEX" not in caplog.text
+            assert await backend.generations() == [await backend.active_generation()] != [old]
+            await assert_index_matches(db.customers, backend)
+            after = await backend.documents(ids)
+            untouched = [id for id in ids if id not in (ids[1], ids[2])]
+            # the very documents (versions included), not a copy of MongoDB at a new version
+            assert {id: after[id] for id in untouched} == {id: before[id] for id in untouched}
+            assert after[ids[1]].first_name == "Zoë" and ids[2] not in after
+            assert after[ids[4]].deleted_at is not None  # soft-deleted ones are documents too
+            last = (await IndexerState(db).load())["last_reindex"]
+            assert last["reason"] == REASON and last["copied"] == 30 and last["previous"] == old
+            await backend.close()
+        finally:
+            await mongo.close()
+
+    asyncio.run(body())
+
+
+def test_a_generation_opened_compatible_records_its_documents(tmp_path: Path) -> None:
+    """Generations built before the documents were recorded get the file when opened, so a
+    later schema change can rebuild them from themselves."""
+    engine = Engine("embedded", tmp_path)
+
+    async def body() -> None:
+        backend = engine.open()
+        await backend.apply(upserts([customer(1)]))
+        name = await backend.active_generation()
+        await backend.close()
+        path = engine.tmp_path / "search" / str(name)
+        assert embedded_schema.recorded_documents(path) == embedded_schema.DOCUMENTS
+        (path / embedded_schema.DOCUMENTS_FILE).unlink()
+        backend = engine.open()
+        assert await backend.count() == 1
+        assert (path / embedded_schema.DOCUMENTS_FILE).read_text().strip() == (
+            embedded_schema.DOCUMENTS
+        )
+        await backend.close()
 
     asyncio.run(body())

@@ -8,7 +8,7 @@ index lock go so that another process can write, reads go on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,11 +18,13 @@ from indexers.backends.base import (
     BackendUnavailable,
     Delete,
     Listed,
+    ReadBack,
     SearchBackend,
     Upsert,
 )
 from indexers.backends.embedded.generation import Generation
 from indexers.backends.embedded.generations import Generations
+from indexers.backends.embedded.readback import read_back
 from indexers.documents import SearchDoc
 from indexers.query import Hit, ListQuery, NotServable, RankedQuery
 
@@ -169,6 +171,18 @@ class EmbeddedBackend(SearchBackend):
 
     async def active_generation(self) -> str | None:
         return await self._run(self._shared.read_active)
+
+    async def read_back(self, generation: str) -> ReadBack | None:
+        opened = await self._run(read_back, self.root / generation)
+        if opened is None:
+            return None
+        total, batches = opened
+        return ReadBack(total, self._each(batches))
+
+    async def _each(self, batches: Iterator[list[SearchDoc]]) -> AsyncIterator[list[SearchDoc]]:
+        """The batches of a blocking iterator, each read in a worker thread."""
+        while (batch := await self._run(next, batches, None)) is not None:
+            yield batch
 
     async def close(self) -> None:
         if self._pinned is None:  # views made by writer_for share the root's handles

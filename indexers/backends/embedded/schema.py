@@ -20,6 +20,8 @@ sync indexer rebuild it (a full zero-downtime reindex), as does a tantivy schema
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +35,15 @@ from indexers.documents import (
     LAYOUT,
     SORT_TEXT_FIELDS,
     accepted_fingerprints,
+    documents_fingerprint,
     fingerprint,
 )
 from indexers.ranking import WORD_FIELDS
 
 __all__ = [
     "ACCEPTED",
+    "DOCUMENTS",
+    "DOCUMENTS_FILE",
     "FIELDS",
     "FINGERPRINT",
     "GAP_VALUES",
@@ -48,6 +53,7 @@ __all__ = [
     "SEP",
     "VALUE_GAP",
     "open_index",
+    "recorded_documents",
 ]
 
 NUL = "nul"  # tokenizer: tokens separated by NUL, positions counted per token
@@ -112,6 +118,43 @@ LEGACY_FINGERPRINT = "be30e7bdd177fd37"
 and documents as the first fingerprinted ones, whose fingerprint this is. Never change it."""
 FINGERPRINT_FILE = "SCHEMA"
 
+READ_BACK = (
+    *("id", "state", "version", "groups", "listed"),
+    *KEPT_FIELDS,
+    *LAYOUT.flags,
+    *DATE_FIELDS,
+)
+"""The fields a document is read back from (``documents.stored_docs``)."""
+DOCUMENTS = documents_fingerprint(
+    {"engine": "tantivy", "fields": [field for field in FIELDS if field[0] in READ_BACK]}
+)
+"""What a generation built now gives back (see :func:`indexers.documents.documents_fingerprint`):
+a generation of another :data:`FINGERPRINT` but these documents is rebuilt from itself."""
+DOCUMENTS_FILE = "DOCUMENTS"
+UNSTAMPED_DOCUMENTS = {"ef5d3b99d051d158": "7d09a1e95e4e68db"}
+"""The documents of the generations built before generations recorded them (the file
+``DOCUMENTS``), by the fingerprint they recorded. Never change it."""
+
+
+def recorded_documents(path: Path) -> str | None:
+    """The documents fingerprint of the generation at ``path`` (None: not known)."""
+    try:
+        return (path / DOCUMENTS_FILE).read_text().strip()
+    except FileNotFoundError:
+        pass
+    try:
+        recorded = (path / FINGERPRINT_FILE).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return UNSTAMPED_DOCUMENTS.get(recorded)
+
+
+def _record(path: Path, name: str, value: str) -> None:
+    """Write ``value`` to the file ``name`` atomically (readers in other processes too)."""
+    tmp = path / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp.write_text(value + "\n")
+    os.replace(tmp, path / name)
+
 
 def _check_fingerprint(path: Path) -> None:
     try:
@@ -131,8 +174,11 @@ def open_index(path: Path) -> tantivy.Index:
     """
     if (path / "meta.json").exists():
         _check_fingerprint(path)
+        if not (path / DOCUMENTS_FILE).exists():  # opened compatible: it holds today's documents
+            _record(path, DOCUMENTS_FILE, DOCUMENTS)
     else:
-        (path / FINGERPRINT_FILE).write_text(FINGERPRINT + "\n")
+        _record(path, FINGERPRINT_FILE, FINGERPRINT)
+        _record(path, DOCUMENTS_FILE, DOCUMENTS)
     try:
         index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
     except ValueError as exc:
