@@ -9,6 +9,9 @@
 2. A full zero-downtime reindex from MongoDB into tantivy (``run_until_caught_up(reindex=True)``,
    as ``customers reindex``): documents per second. The N customers are seeded on the embedded
    server in ``--data-dir`` the first time (as ``bench_search_stack.py`` does) and reused.
+3. Then the rebuild of an index of another schema from itself (``indexers.upgrade``, at the
+   indexer's next start; the schema fingerprint of the index from step 2 is forged): documents
+   per second, end to end. Skipped for a tree without it.
 
 Each ``--tree`` is a checkout of this repository (``git worktree add /tmp/before main``) whose
 code is measured in a process of its own; with several, every round runs each tree once in
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import statistics
@@ -89,10 +93,37 @@ async def full_reindex(uri: str, search_dir: Path, name: str) -> dict[str, Any]:
         await indexer.run_until_caught_up(reindex=True, timeout=600)
         elapsed = time.perf_counter() - start
         indexed = await backend.count()
+        out = {"reindex_s": round(elapsed, 2), "reindex_docs_per_s": round(indexed / elapsed)}
+        if importlib.util.find_spec("indexers.upgrade") is not None:
+            out.update(await rebuild_from_itself(client, backend, search_dir, name))
     finally:
         await backend.close()
         await client.close()
-    return {"reindex_s": round(elapsed, 2), "reindex_docs_per_s": round(indexed / elapsed)}
+    return out
+
+
+async def rebuild_from_itself(
+    client: Any, backend: Any, search_dir: Path, name: str
+) -> dict[str, Any]:
+    """3. The index made incompatible (its schema fingerprint forged, its documents today's):
+    the indexer's next start rebuilds it from itself, with no MongoDB copy."""
+    from indexers.backends.embedded import EmbeddedBackend
+    from indexers.backends.embedded.schema import FINGERPRINT_FILE
+    from indexers.sync import Indexer
+
+    active = await backend.active_generation()
+    await backend.close()
+    (search_dir / active / FINGERPRINT_FILE).write_text("bench-another-schema\n")
+    backend = EmbeddedBackend(search_dir)
+    try:
+        start = time.perf_counter()
+        await Indexer(client[DATABASE], backend, name=name).run_until_caught_up(timeout=600)
+        elapsed = time.perf_counter() - start
+        rebuilt = await backend.count()
+        assert await backend.active_generation() != active, "it was not rebuilt"
+    finally:
+        await backend.close()
+    return {"rebuild_s": round(elapsed, 2), "rebuild_docs_per_s": round(rebuilt / elapsed)}
 
 
 def worker(args: argparse.Namespace) -> dict[str, Any]:

@@ -32,7 +32,11 @@ from indexers.backends.base import (
 from indexers.backends.embedded import paging, ranked
 from indexers.backends.embedded.documents import stored_docs, to_tantivy, tombstone
 from indexers.backends.embedded.queries import MUST, U64, Q, term_query
-from indexers.backends.embedded.results import count_matches, fast_ints, stored_id
+from indexers.backends.embedded.results import (
+    count_matches,
+    documents_of,
+    newest_documents,
+)
 from indexers.backends.embedded.schema import SCHEMA, open_index
 from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
 from indexers.documents import SearchDoc
@@ -141,16 +145,10 @@ class Generation:
         checked = self.path / CHECKED_FILE
         if checked.exists():
             return
-        searcher = self.searcher()
-        newest: dict[str, int] = {}
-        several: set[str] = set()
-        for id, version, _ in self._ids_and_versions(searcher, Q.all_query(), searcher.num_docs):
-            if id in newest:
-                several.add(id)
-            newest[id] = max(version, newest.get(id, version))
+        newest, several = newest_documents(self.searcher())
         for id in several:
             older = Q.range_query(
-                SCHEMA, "version", U64, upper_bound=newest[id], include_upper=False
+                SCHEMA, "version", U64, upper_bound=newest[id][1], include_upper=False
             )
             writer.delete_documents_by_query(
                 Q.boolean_query([(MUST, term_query("id", id)), (MUST, older)])
@@ -246,22 +244,6 @@ class Generation:
                 self._commit()
 
     # -- blocking operations (run in a worker thread) --
-    @staticmethod
-    def _ids_and_versions(
-        searcher: tantivy.Searcher, query: tantivy.Query, limit: int
-    ) -> list[tuple[str, int, int]]:
-        """Return (id, version, state) of every match (ids read from the doc store)."""
-        if limit <= 0:
-            return []
-        hits = searcher.search(query, limit, count=False).hits
-        addrs = [addr for _, addr in hits]
-        versions = fast_ints(searcher, "version", addrs)
-        states = fast_ints(searcher, "state", addrs)
-        return [
-            (stored_id(searcher, addr), version, state)
-            for addr, version, state in zip(addrs, versions, states, strict=True)
-        ]
-
     def stored_versions(self, ids: Sequence[str], *, tombstones: bool) -> dict[str, int]:
         searcher = self.searcher()
         out: dict[str, int] = {}
@@ -271,7 +253,7 @@ class Generation:
             chunk = list(ids[start : start + 10_000])
             query = Q.term_set_query(SCHEMA, "id", chunk)
             found = count_matches(searcher, query)
-            for id, version, state in self._ids_and_versions(searcher, query, found):
+            for _, id, version, state in documents_of(searcher, query, found):
                 if (tombstones or state != TOMBSTONE) and version > out.get(id, -1):
                     out[id] = version
         return out
@@ -279,7 +261,8 @@ class Generation:
     def _live_rows(self) -> list[tuple[str, int, int]]:
         """(id, version, state) of every live document (reads every stored id)."""
         searcher = self.searcher()
-        return self._ids_and_versions(searcher, _live(), searcher.num_docs)
+        rows = documents_of(searcher, _live(), searcher.num_docs)
+        return [(id, version, state) for _, id, version, state in rows]
 
     def all_versions(self) -> dict[str, int]:
         return {id: v for id, v, _ in self._live_rows()}

@@ -18,9 +18,9 @@ from pathlib import Path
 import tantivy
 
 from indexers.backends.embedded.documents import stored_docs
-from indexers.backends.embedded.results import count_matches
+from indexers.backends.embedded.results import newest_documents
 from indexers.backends.embedded.schema import DOCUMENTS, recorded_documents
-from indexers.backends.plan import LIVE, SOFT_DELETED
+from indexers.backends.plan import TOMBSTONE
 from indexers.documents import SearchDoc
 
 __all__ = ["READ_BATCH", "read_back"]
@@ -33,23 +33,21 @@ def read_back(path: Path) -> tuple[int, Iterator[list[SearchDoc]]] | None:
     batches; None when it records other documents (or none: built before they were recorded,
     by a version that did not know its own).
 
-    Tombstones are not read back: the rebuilt generation is fed the change stream from the
-    checkpoint this one was written up to, and no change older than that comes again.
+    Only each customer's newest document counts (an older copy beside it is what tantivy's
+    lost first delete left in generations written before the workaround), and tombstones
+    are not read back: the rebuilt generation is fed the change stream from the checkpoint
+    this one was written up to, and no change older than that comes again.
     """
     if recorded_documents(path) != DOCUMENTS:
         return None
-    index = tantivy.Index.open(str(path))  # with the schema it was built with
-    searcher = index.searcher()
-    live = tantivy.Query.term_set_query(index.schema, "state", [LIVE, SOFT_DELETED])
-    total = count_matches(searcher, live)
-    return total, _batches(searcher, live, total)
+    searcher = tantivy.Index.open(str(path)).searcher()  # with the schema it was built with
+    newest, _ = newest_documents(searcher)  # an older copy a lost delete left is not read
+    live = [address for address, _, state in newest.values() if state != TOMBSTONE]
+    return len(live), _batches(searcher, live)
 
 
 def _batches(
-    searcher: tantivy.Searcher, query: tantivy.Query, total: int
+    searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]
 ) -> Iterator[list[SearchDoc]]:
-    if total == 0:
-        return
-    addresses = [address for _, address in searcher.search(query, total, count=False).hits]
     for start in range(0, len(addresses), READ_BATCH):
         yield list(stored_docs(searcher, addresses[start : start + READ_BATCH]).values())

@@ -47,3 +47,37 @@ def fast_ints(
     if any(value is None for value in values):
         raise ValueError(f"a document has no {field!r} fast field")
     return [int(value) for value in values if value is not None]
+
+
+def documents_of(
+    searcher: tantivy.Searcher, query: tantivy.Query, limit: int
+) -> list[tuple[tantivy.DocAddress, str, int, int]]:
+    """(address, id, version, state) of up to ``limit`` matches (ids read from the doc store)."""
+    if limit <= 0:
+        return []
+    addresses = [address for _, address in searcher.search(query, limit, count=False).hits]
+    versions = fast_ints(searcher, "version", addresses)
+    states = fast_ints(searcher, "state", addresses)
+    return [
+        (address, stored_id(searcher, address), version, state)
+        for address, version, state in zip(addresses, versions, states, strict=True)
+    ]
+
+
+Newest = dict[str, tuple[tantivy.DocAddress, int, int]]
+"""id -> (address, version, state) of each customer's newest document."""
+
+
+def newest_documents(searcher: tantivy.Searcher) -> tuple[Newest, set[str]]:
+    """Each customer's newest document, tombstones included, and the ids that have more than
+    one (an index holds one per customer; an older copy is what a lost delete left)."""
+    newest: Newest = {}
+    several: set[str] = set()
+    everything = tantivy.Query.all_query()
+    for address, id, version, state in documents_of(searcher, everything, searcher.num_docs):
+        held = newest.get(id)
+        if held is not None:
+            several.add(id)
+        if held is None or version > held[1]:
+            newest[id] = (address, version, state)
+    return newest, several
