@@ -15,7 +15,9 @@ from indexers.keys import (
     date_sort_key,
     date_sort_key_desc,
     epoch_ms,
+    id_keys,
     id_of_sort_key,
+    text_keys,
     text_sort_key,
     text_sort_key_desc,
 )
@@ -99,6 +101,39 @@ def test_sort_keys_order_like_mongodb() -> None:
     for v, i in rows:
         assert id_of_sort_key(text_sort_key(v, i), "text_a") == i
         assert id_of_sort_key(text_sort_key_desc(v, i), "text_d") == i
+
+
+ID_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZaz_-~\x00é😀"
+ids = st.one_of(
+    st.text(ID_CHARS, max_size=34).map(lambda t: "cus_" + t),
+    st.text(ID_CHARS + "cus", max_size=8),
+    st.builds(
+        lambda t, r: f"cus_01J{t}{r}",
+        st.text("0123456789", min_size=7, max_size=7),
+        st.text("0123456789ABCDEFGHJKMNPQRSTVWXYZ", min_size=16, max_size=16),
+    ),
+)
+
+
+@given(st.lists(ids, min_size=2, max_size=30))
+def test_numeric_id_keys_never_contradict_id_order(values: list[str]) -> None:
+    keys = [id_keys(v) for v in sorted(values)]
+    assert keys == sorted(keys)
+    assert all(0 <= k < 2**64 for key in keys for k in key)
+
+
+@given(st.lists(st.one_of(st.none(), st.text(ID_CHARS, max_size=20)), min_size=2, max_size=30))
+def test_numeric_text_keys_never_contradict_value_order(values: list[str | None]) -> None:
+    ordered = sorted(values, key=lambda v: (v is not None, v or ""))
+    keys = [text_keys(v) for v in ordered]
+    assert keys == sorted(keys)
+
+
+def test_ids_made_in_one_millisecond_share_the_first_id_key_only() -> None:
+    same_ms = ["cus_01M8NNX8NF11C5VSM71FHDSCDC", "cus_01M8NNX8NF11C5VSM71FHDSCDD"]
+    next_ms = "cus_01M8NNX8NG00000000000000"
+    assert id_keys(same_ms[0])[0] == id_keys(same_ms[1])[0] < id_keys(next_ms)[0]
+    assert id_keys(same_ms[0]) < id_keys(same_ms[1])
 
 
 def test_date_sort_keys() -> None:

@@ -30,6 +30,10 @@ __all__ = ["Pager", "list_documents", "list_ids", "sort_plan"]
 
 T = TypeVar("T")
 
+SMALL_GROUP = 64
+"""A cut group of one millisecond up to this size is ordered from stored values in one search
+(reading a stored document costs ~10 µs; a search over 100,000 keys ~1 ms)."""
+
 Level = tuple[str, bool, Any]  # (numeric fast field, ascending, field type)
 Residual = list[tuple[str, bool]]  # (stored field, descending), applied most significant first
 
@@ -136,12 +140,30 @@ class Pager:
                     start = self.count(Q.boolean_query([(MUST, query), (MUST, earlier)]))
                 else:
                     start = position  # the group starts inside the page
-                # an odd second text key: values differ beyond the key, order them exactly
-                partial = field.startswith("o_") and field.endswith("_2") and value & 1
-                deeper = len(self.levels) if partial else depth + 1
-                out.extend(self.page(group, deeper, position - start, len(addrs)))
+                out.extend(self._cut_group(group, depth, value, position - start, len(addrs)))
             position += len(addrs)
         return out
+
+    def _cut_group(
+        self, group: tantivy.Query, depth: int, value: int, skip: int, take: int
+    ) -> list[Any]:
+        """Positions [skip, skip + take) of a group of equal keys at ``depth`` that the page
+        cuts.
+
+        A group of one millisecond (equal first id keys, or equal dates) is small: it is
+        fetched whole, up to :data:`SMALL_GROUP`, and ordered from its stored values in one
+        search, where each further key level took one (a first page at 100,000: 4 searches,
+        now 2). A bigger group, or equal text keys, goes down to the next key.
+        """
+        field = self.levels[depth][0]
+        if field == ID_KEYS[0] or field in SORT_DATE_FIELDS:
+            result = self.searcher.search(group, SMALL_GROUP, count=True)
+            if hit_count(result) <= SMALL_GROUP:
+                return self.exact([addr for _, addr in result.hits])[skip : skip + take]
+        # an odd second text key: values differ beyond the key, order them exactly
+        partial = field.startswith("o_") and field.endswith("_2") and value & 1
+        deeper = len(self.levels) if partial else depth + 1
+        return self.page(group, deeper, skip, take)
 
 
 def list_ids(searcher: tantivy.Searcher, query: ListQuery) -> tuple[list[str], int]:

@@ -64,10 +64,11 @@ VALUE_GAP = 1
 GAP_VALUES = ("",) * (RUN_GAP - VALUE_GAP)
 """Empty values between two fields' trigram runs: with tantivy's own gap, RUN_GAP positions."""
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Raise it when what a document holds changes in a way neither :data:`FIELDS` nor the
 declaration shows (a new token rule in :mod:`indexers.analysis`, say): indexes built before are
-then rebuilt. 2: no gap tokens between trigram runs (:data:`GAP_VALUES`)."""
+then rebuilt. 2: no gap tokens between trigram runs (:data:`GAP_VALUES`). 3: dense id keys, 5
+bits a ULID character (:func:`indexers.keys.id_keys`)."""
 
 _RAW = {"stored": True, "tokenizer_name": "raw", "index_option": "basic"}
 _TOKENS = {"tokenizer_name": NUL, "index_option": "basic"}
