@@ -31,7 +31,7 @@ from indexers.query import ListQuery
 from indexers.reader import IndexReader
 from indexers.state import IndexerState
 from indexers.sync import Indexer
-from indexers.upgrade import REASON
+from indexers.upgrade import REASON, rebuild_from_itself
 from tests.indexers.conftest import Engine, customer, upserts
 from tests.indexers.sync_support import assert_index_matches, client, now, raw_customer
 
@@ -298,5 +298,37 @@ def test_a_generation_opened_compatible_records_its_documents(tmp_path: Path) ->
             embedded_schema.DOCUMENTS
         )
         await backend.close()
+
+    asyncio.run(body())
+
+
+def test_a_rebuild_from_itself_stopped_midway_leaves_the_old_generation(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    engine = Engine("embedded", tmp_path)
+
+    async def body() -> None:
+        mongo = client(mongodb_uri)
+        db: Any = mongo[database_name]
+        try:
+            backend = engine.open()
+            await backend.apply(upserts([customer(n) for n in range(1, 6)]))
+            old = await _forge(engine, backend, "built-with-other-keys")
+            backend = engine.open()
+            stop = asyncio.Event()
+            stop.set()
+            state = IndexerState(db)
+            assert await state.try_acquire("me", 30)
+            assert await rebuild_from_itself(backend, state, "me", lambda: None, stop) is None
+            assert await backend.generations() == [old] == [await backend.active_generation()]
+            with pytest.raises(IncompatibleIndex):
+                await backend.count()  # still the old one, rebuilt at the next start
+            report = await rebuild_from_itself(backend, state, "me", lambda: None, asyncio.Event())
+            assert report is not None and report.copied == 5 and report.previous == old
+            assert await backend.generations() == [report.generation]
+            assert await backend.count() == 5
+            await backend.close()
+        finally:
+            await mongo.close()
 
     asyncio.run(body())
