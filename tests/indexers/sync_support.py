@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,19 @@ SECANTUSD = Path(sys.executable).with_name("secantusd-py")
 def now() -> datetime:
     t = datetime.now(UTC)
     return t.replace(microsecond=t.microsecond - t.microsecond % 1000)
+
+
+def with_database(uri: str, database_name: str, body: Callable[[Any], Awaitable[None]]) -> None:
+    """Run ``body(database)`` with a client of its own, closed after."""
+
+    async def main() -> None:
+        mongo = client(uri)
+        try:
+            await body(mongo[database_name])
+        finally:
+            await mongo.close()
+
+    asyncio.run(main())
 
 
 def raw_customer(n: int, **fields: Any) -> dict[str, Any]:

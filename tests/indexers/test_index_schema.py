@@ -33,7 +33,12 @@ from indexers.state import IndexerState
 from indexers.sync import Indexer
 from indexers.upgrade import REASON, rebuild_from_itself
 from tests.indexers.conftest import Engine, customer, upserts
-from tests.indexers.sync_support import assert_index_matches, client, now, raw_customer
+from tests.indexers.sync_support import (
+    assert_index_matches,
+    now,
+    raw_customer,
+    with_database,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -197,28 +202,23 @@ def test_the_sync_indexer_rebuilds_an_index_of_another_fingerprint(
 ) -> None:
     engine = Engine("embedded", tmp_path)
 
-    async def body() -> None:
-        mongo = client(mongodb_uri)
-        db: Any = mongo[database_name]
-        try:
-            await db.customers.insert_many([raw_customer(n) for n in range(20)])
-            backend = engine.open()
-            await Indexer(db, backend, lease_ttl=3.0).run_until_caught_up()
-            old = await _forge(engine, backend, "built-before-a-field-was-declared")
-            documents = engine.tmp_path / "search" / old / embedded_schema.DOCUMENTS_FILE
-            documents.write_text("documents-without-that-field")  # so only MongoDB has them
-            backend = engine.open()
-            indexer = Indexer(db, backend, lease_ttl=3.0)
-            with caplog.at_level(logging.ERROR):
-                await asyncio.wait_for(indexer.run_until_caught_up(), 60)
-            assert "incompatible schema" in caplog.text and "FULL REINDEX" in caplog.text
-            assert await backend.generations() == [await backend.active_generation()] != [old]
-            await assert_index_matches(db.customers, backend)
-            await backend.close()
-        finally:
-            await mongo.close()
+    async def body(db: Any) -> None:
+        await db.customers.insert_many([raw_customer(n) for n in range(20)])
+        backend = engine.open()
+        await Indexer(db, backend, lease_ttl=3.0).run_until_caught_up()
+        old = await _forge(engine, backend, "built-before-a-field-was-declared")
+        documents = engine.tmp_path / "search" / old / embedded_schema.DOCUMENTS_FILE
+        documents.write_text("documents-without-that-field")  # so only MongoDB has them
+        backend = engine.open()
+        indexer = Indexer(db, backend, lease_ttl=3.0)
+        with caplog.at_level(logging.ERROR):
+            await asyncio.wait_for(indexer.run_until_caught_up(), 60)
+        assert "incompatible schema" in caplog.text and "FULL REINDEX" in caplog.text
+        assert await backend.generations() == [await backend.active_generation()] != [old]
+        await assert_index_matches(db.customers, backend)
+        await backend.close()
 
-    asyncio.run(body())
+    with_database(mongodb_uri, database_name, body)
 
 
 def test_an_index_of_another_schema_with_the_same_documents_is_rebuilt_from_itself(
@@ -228,55 +228,48 @@ def test_an_index_of_another_schema_with_the_same_documents_is_rebuilt_from_itse
     back, and the stream from the checkpoint brings what changed since."""
     engine = Engine("embedded", tmp_path)
 
-    async def body() -> None:
-        mongo = client(mongodb_uri)
-        db: Any = mongo[database_name]
-        try:
-            await db.customers.insert_many([raw_customer(n) for n in range(30)])
-            await db.customers.update_one({"_id": "cus_0000004"}, {"$set": {"deleted_at": now()}})
-            backend = engine.open()
-            await Indexer(db, backend, lease_ttl=3.0).run_until_caught_up()
-            ids = [raw_customer(n)["_id"] for n in range(30)]
-            await db.customers.delete_one({"_id": ids[6]})
-            await Indexer(db, backend, lease_ttl=3.0).run_until_caught_up()  # its tombstone
-            before = await backend.documents(ids)
-            old = str(await backend.active_generation())
-            await backend.close()
-            # what tantivy's lost first delete left in older indexes: not to be copied
-            generation = Generation(engine.tmp_path / "search" / old)
-            for n, version in ((5, before[ids[5]].version - 1), (6, before[ids[5]].version)):
-                generation.writer.add_document(to_tantivy(to_search_doc(raw_customer(n), version)))
-            generation.writer.commit()
-            generation.close()
-            assert await _forge(engine, engine.open(), "built-with-other-keys") == old
-            # changed while the indexer was down: the stream brings them after the rebuild
-            await db.customers.insert_many([raw_customer(n) for n in range(30, 35)])
-            await db.customers.update_one({"_id": ids[1]}, {"$set": {"first_name": "Zoë"}})
-            await db.customers.delete_one({"_id": ids[2]})
-            backend = engine.open()
-            with caplog.at_level(logging.INFO):
-                await asyncio.wait_for(
-                    Indexer(db, backend, lease_ttl=3.0).run_until_caught_up(), 60
-                )
-            assert "rebuilding it from itself" in caplog.text, caplog.text
-            assert "FULL REINDEX" not in caplog.text
-            assert await backend.generations() == [await backend.active_generation()] != [old]
-            await assert_index_matches(db.customers, backend)
-            assert await backend.duplicated() == []
-            after = await backend.documents(ids)
-            assert ids[6] not in after
-            untouched = [id for id in ids if id not in (ids[1], ids[2], ids[6])]
-            # the very documents (versions included), not a copy of MongoDB at a new version
-            assert {id: after[id] for id in untouched} == {id: before[id] for id in untouched}
-            assert after[ids[1]].first_name == "Zoë" and ids[2] not in after
-            assert after[ids[4]].deleted_at is not None  # soft-deleted ones are documents too
-            last = (await IndexerState(db).load())["last_reindex"]
-            assert last["reason"] == REASON and last["copied"] == 29 and last["previous"] == old
-            await backend.close()
-        finally:
-            await mongo.close()
+    async def body(db: Any) -> None:
+        await db.customers.insert_many([raw_customer(n) for n in range(30)])
+        await db.customers.update_one({"_id": "cus_0000004"}, {"$set": {"deleted_at": now()}})
+        backend = engine.open()
+        await Indexer(db, backend, lease_ttl=3.0).run_until_caught_up()
+        ids = [raw_customer(n)["_id"] for n in range(30)]
+        await db.customers.delete_one({"_id": ids[6]})
+        await Indexer(db, backend, lease_ttl=3.0).run_until_caught_up()  # its tombstone
+        before = await backend.documents(ids)
+        old = str(await backend.active_generation())
+        await backend.close()
+        # what tantivy's lost first delete left in older indexes: not to be copied
+        generation = Generation(engine.tmp_path / "search" / old)
+        for n, version in ((5, before[ids[5]].version - 1), (6, before[ids[5]].version)):
+            generation.writer.add_document(to_tantivy(to_search_doc(raw_customer(n), version)))
+        generation.writer.commit()
+        generation.close()
+        assert await _forge(engine, engine.open(), "built-with-other-keys") == old
+        # changed while the indexer was down: the stream brings them after the rebuild
+        await db.customers.insert_many([raw_customer(n) for n in range(30, 35)])
+        await db.customers.update_one({"_id": ids[1]}, {"$set": {"first_name": "Zoë"}})
+        await db.customers.delete_one({"_id": ids[2]})
+        backend = engine.open()
+        with caplog.at_level(logging.INFO):
+            await asyncio.wait_for(Indexer(db, backend, lease_ttl=3.0).run_until_caught_up(), 60)
+        assert "rebuilding it from itself" in caplog.text, caplog.text
+        assert "FULL REINDEX" not in caplog.text
+        assert await backend.generations() == [await backend.active_generation()] != [old]
+        await assert_index_matches(db.customers, backend)
+        assert await backend.duplicated() == []
+        after = await backend.documents(ids)
+        assert ids[6] not in after
+        untouched = [id for id in ids if id not in (ids[1], ids[2], ids[6])]
+        # the very documents (versions included), not a copy of MongoDB at a new version
+        assert {id: after[id] for id in untouched} == {id: before[id] for id in untouched}
+        assert after[ids[1]].first_name == "Zoë" and ids[2] not in after
+        assert after[ids[4]].deleted_at is not None  # soft-deleted ones are documents too
+        last = (await IndexerState(db).load())["last_reindex"]
+        assert last["reason"] == REASON and last["copied"] == 29 and last["previous"] == old
+        await backend.close()
 
-    asyncio.run(body())
+    with_database(mongodb_uri, database_name, body)
 
 
 def test_a_generation_opened_compatible_records_its_documents(tmp_path: Path) -> None:
@@ -307,28 +300,23 @@ def test_a_rebuild_from_itself_stopped_midway_leaves_the_old_generation(
 ) -> None:
     engine = Engine("embedded", tmp_path)
 
-    async def body() -> None:
-        mongo = client(mongodb_uri)
-        db: Any = mongo[database_name]
-        try:
-            backend = engine.open()
-            await backend.apply(upserts([customer(n) for n in range(1, 6)]))
-            old = await _forge(engine, backend, "built-with-other-keys")
-            backend = engine.open()
-            stop = asyncio.Event()
-            stop.set()
-            state = IndexerState(db)
-            assert await state.try_acquire("me", 30)
-            assert await rebuild_from_itself(backend, state, "me", lambda: None, stop) is None
-            assert await backend.generations() == [old] == [await backend.active_generation()]
-            with pytest.raises(IncompatibleIndex):
-                await backend.count()  # still the old one, rebuilt at the next start
-            report = await rebuild_from_itself(backend, state, "me", lambda: None, asyncio.Event())
-            assert report is not None and report.copied == 5 and report.previous == old
-            assert await backend.generations() == [report.generation]
-            assert await backend.count() == 5
-            await backend.close()
-        finally:
-            await mongo.close()
+    async def body(db: Any) -> None:
+        backend = engine.open()
+        await backend.apply(upserts([customer(n) for n in range(1, 6)]))
+        old = await _forge(engine, backend, "built-with-other-keys")
+        backend = engine.open()
+        stop = asyncio.Event()
+        stop.set()
+        state = IndexerState(db)
+        assert await state.try_acquire("me", 30)
+        assert await rebuild_from_itself(backend, state, "me", lambda: None, stop) is None
+        assert await backend.generations() == [old] == [await backend.active_generation()]
+        with pytest.raises(IncompatibleIndex):
+            await backend.count()  # still the old one, rebuilt at the next start
+        report = await rebuild_from_itself(backend, state, "me", lambda: None, asyncio.Event())
+        assert report is not None and report.copied == 5 and report.previous == old
+        assert await backend.generations() == [report.generation]
+        assert await backend.count() == 5
+        await backend.close()
 
-    asyncio.run(body())
+    with_database(mongodb_uri, database_name, body)

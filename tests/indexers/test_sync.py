@@ -18,26 +18,19 @@ from tests.indexers.sync_support import (
     FlakyBackend,
     Writer,
     assert_index_matches,
-    client,
     dedicated_server,
     last_event_versions,
     raw_customer,
     running,
     until,
+    with_database,
 )
 
 Body = Callable[[Any, Path], Awaitable[None]]
 
 
 def run(uri: str, database_name: str, tmp_path: Path, body: Body) -> None:
-    async def main() -> None:
-        mongo = client(uri)
-        try:
-            await body(mongo[database_name], tmp_path / "search")
-        finally:
-            await mongo.close()
-
-    asyncio.run(main())
+    with_database(uri, database_name, lambda db: body(db, tmp_path / "search"))
 
 
 def indexer(db: Any, backend: Any, **options: Any) -> Indexer:
