@@ -22,8 +22,7 @@ import pytest
 
 from indexers.backends.base import BackendUnavailable, Delete, Upsert
 from indexers.backends.embedded import generation as generation_module
-from indexers.backends.embedded.documents import to_tantivy
-from indexers.backends.embedded.generation import CHECKED_FILE, Generation
+from indexers.backends.embedded.generation import Generation
 from indexers.documents import to_search_doc
 from tests.indexers.sync_support import raw_customer
 
@@ -111,52 +110,3 @@ def test_a_writers_first_delete_survives_a_merge_started_before_its_first_commit
     reopened.apply([Upsert(to_search_doc(neighbour, 5))])
     assert reopened.stored_versions([neighbour["_id"]], tombstones=True) == {neighbour["_id"]: 5}
     assert reopened.count() == expected_live
-
-
-def _plant(generation: Generation, n: int, version: int) -> None:
-    """Add a live document of customer ``n`` beside what the index holds (no delete).
-
-    ``raw_customer`` picks names at random, so it differs from the one already there."""
-    generation.writer.add_document(to_tantivy(to_search_doc(raw_customer(n), version)))
-
-
-def test_a_generation_written_before_the_fix_is_healed_once_when_its_writer_opens(
-    tmp_path: Path,
-) -> None:
-    docs = {n: to_search_doc(raw_customer(n), 10) for n in range(10)}
-    ids = {n: doc.id for n, doc in docs.items()}
-    old = Generation(tmp_path)
-    old.apply([Upsert(doc) for doc in docs.values()])
-    old.apply([Delete(ids[3], 12)])
-    _plant(old, 3, 11)  # a hard-deleted customer's live document beside its tombstone
-    _plant(old, 5, 9)  # an older second live document
-    _plant(old, 7, 8)
-    old.writer.commit()
-    old.close()
-    (tmp_path / CHECKED_FILE).unlink()  # as a generation written before the fix has none
-
-    generation = Generation(tmp_path)
-    assert generation.duplicated() == [ids[5], ids[7]] and ids[3] in generation.all_versions()
-    generation.apply([Upsert(to_search_doc(raw_customer(20), 1))])  # opens the writer
-    assert generation.duplicated() == []
-    assert ids[3] not in generation.all_versions()
-    got = generation.stored_versions(list(ids.values()), tombstones=True)
-    assert got == {id: 12 if n == 3 else 10 for n, id in ids.items()}  # the newest kept
-    assert generation.searcher().num_docs == 11  # one document per customer, tombstone included
-    assert generation.documents([ids[5], ids[7]]) == {ids[5]: docs[5], ids[7]: docs[7]}
-    assert (tmp_path / CHECKED_FILE).exists()
-    generation.close()
-
-    # once per generation, not on every start: a copy added now is not looked for again
-    _plant(generation, 5, 9)
-    generation.writer.commit()
-    generation.close()
-    again = Generation(tmp_path)
-    again.apply([Upsert(to_search_doc(raw_customer(21), 1))])
-    assert again.duplicated() == [ids[5]]
-    again.close()
-
-
-def test_a_new_generation_is_marked_checked(tmp_path: Path) -> None:
-    Generation(tmp_path, fresh=True)
-    assert (tmp_path / CHECKED_FILE).exists()

@@ -14,7 +14,6 @@ commit every ``BULK_COMMIT_DOCS``; only the ids the sync loop's dual writes touc
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,20 +30,17 @@ from indexers.backends.base import (
 )
 from indexers.backends.embedded import paging, ranked
 from indexers.backends.embedded.documents import stored_docs, to_tantivy, tombstone
-from indexers.backends.embedded.queries import MUST, U64, Q, term_query
+from indexers.backends.embedded.queries import MUST, Q
 from indexers.backends.embedded.results import (
     count_matches,
     documents_of,
-    newest_documents,
 )
 from indexers.backends.embedded.schema import SCHEMA, open_index
 from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
 from indexers.documents import SearchDoc
 from indexers.query import Hit, ListQuery, RankedQuery
 
-__all__ = ["BULK_COMMIT_DOCS", "CHECKED_FILE", "Generation"]
-
-log = logging.getLogger("customers.indexer.embedded")
+__all__ = ["BULK_COMMIT_DOCS", "Generation"]
 
 HEAP_BYTES = 256_000_000  # split between the writer threads (tantivy needs >= 15 MB each)
 # One indexing thread: on 2 cores shared with Python and MongoDB, a second one cost more CPU
@@ -55,9 +51,6 @@ BULK_COMMIT_DOCS = 250_000  # a reindex load commits this rarely: fewer segments
 
 # No customer has this id: deleting it matches nothing (see _claim_first_opstamp).
 _NO_ID = "\x00"
-# In a generation directory: it holds at most one document per customer. Written when the
-# generation is created, or once _heal has removed what the lost first delete left behind.
-CHECKED_FILE = "one-document-per-id"
 
 
 def _claim_first_opstamp(writer: tantivy.IndexWriter) -> None:
@@ -103,8 +96,6 @@ class Generation:
         self._applied: dict[str, int] | None = {} if fresh else None
         self._unflushed = 0  # bulk-loaded documents not committed yet
         self._broken: str | None = None  # why bulk-loaded documents were lost
-        if fresh:  # written by this version from the start: nothing to heal
-            (path / CHECKED_FILE).touch()
 
     @property
     def writer(self) -> tantivy.IndexWriter:
@@ -123,45 +114,7 @@ class Generation:
             # same name and fail with FileAlreadyExists forever. Remove them first.
             self._writer.garbage_collect_files()
             _claim_first_opstamp(self._writer)
-            try:
-                self._heal(self._writer)
-            except (OSError, ValueError, RuntimeError) as exc:  # tried again by the next process
-                self._rollback()
-                log.warning(
-                    "search index %s: could not check for older copies: %s", self.path.name, exc
-                )
         return self._writer
-
-    def _heal(self, writer: tantivy.IndexWriter) -> None:
-        """Once per generation: keep only the newest document of each customer.
-
-        A generation written before :func:`_claim_first_opstamp` may hold what the lost first
-        delete left: an older live document beside its customer's newer document (a tombstone,
-        or a second live one). The newest is the one the indexer meant (versions only grow), so
-        this needs no MongoDB read: one pass over the stored ids, then a delete of every older
-        copy. It runs when the first writer opens, once: 0.5-0.8 s at 100,000 documents
-        (five runs on a busy machine), then a marker file says it is done.
-        """
-        checked = self.path / CHECKED_FILE
-        if checked.exists():
-            return
-        newest, several = newest_documents(self.searcher())
-        for id in several:
-            older = Q.range_query(
-                SCHEMA, "version", U64, upper_bound=newest[id][1], include_upper=False
-            )
-            writer.delete_documents_by_query(
-                Q.boolean_query([(MUST, term_query("id", id)), (MUST, older)])
-            )
-        if several:
-            writer.commit()
-            log.warning(
-                "search index %s: removed the older documents of %d customers that had more "
-                "than one (left by a lost delete before this version)",
-                self.path.name,
-                len(several),
-            )
-        checked.touch()
 
     def _rollback(self) -> None:
         """Discard uncommitted operations; the writer stays usable (best effort).

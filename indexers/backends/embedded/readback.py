@@ -41,8 +41,8 @@ def read_back(path: Path) -> tuple[int, Iterator[list[SearchDoc]]] | None:
     if recorded_documents(path) != DOCUMENTS:
         return None
     searcher = tantivy.Index.open(str(path)).searcher()  # with the schema it was built with
-    newest, _ = newest_documents(searcher)  # an older copy a lost delete left is not read
-    live = [address for address, _, state in newest.values() if state != TOMBSTONE]
+    newest = newest_documents(searcher).values()  # an older copy a lost delete left: not read
+    live = [address for address, _, state in newest if state != TOMBSTONE]
     return len(live), _batches(searcher, live)
 
 

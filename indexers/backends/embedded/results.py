@@ -68,16 +68,13 @@ Newest = dict[str, tuple[tantivy.DocAddress, int, int]]
 """id -> (address, version, state) of each customer's newest document."""
 
 
-def newest_documents(searcher: tantivy.Searcher) -> tuple[Newest, set[str]]:
-    """Each customer's newest document, tombstones included, and the ids that have more than
-    one (an index holds one per customer; an older copy is what a lost delete left)."""
+def newest_documents(searcher: tantivy.Searcher) -> Newest:
+    """Each customer's newest document, tombstones included (an index holds one per customer;
+    an older copy beside it is what tantivy's lost first delete left, see ``generation``)."""
     newest: Newest = {}
-    several: set[str] = set()
     everything = tantivy.Query.all_query()
     for address, id, version, state in documents_of(searcher, everything, searcher.num_docs):
         held = newest.get(id)
-        if held is not None:
-            several.add(id)
         if held is None or version > held[1]:
             newest[id] = (address, version, state)
-    return newest, several
+    return newest
