@@ -20,6 +20,7 @@ sync indexer rebuild it (a full zero-downtime reindex), as does a tantivy schema
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -176,7 +177,8 @@ def open_index(path: Path) -> tantivy.Index:
     if (path / "meta.json").exists():
         _check_fingerprint(path)
         if not (path / DOCUMENTS_FILE).exists():  # opened compatible: it holds today's documents
-            _record(path, DOCUMENTS_FILE, DOCUMENTS)
+            with contextlib.suppress(OSError):  # best effort (a read-only reader, say)
+                _record(path, DOCUMENTS_FILE, DOCUMENTS)
     else:
         _record(path, FINGERPRINT_FILE, FINGERPRINT)
         _record(path, DOCUMENTS_FILE, DOCUMENTS)
