@@ -321,3 +321,27 @@ def test_a_rebuild_from_itself_stopped_or_crashed_midway_is_done_again(
         await backend.close()
 
     with_database(mongodb_uri, database_name, body)
+
+
+def test_a_generation_from_before_documents_were_recorded_is_known_by_its_fingerprint(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    """The generations of the release before recorded no ``DOCUMENTS``; their fingerprint
+    says which documents they hold, so they too are rebuilt from themselves while those are
+    today's (and from MongoDB once the documents change)."""
+    engine = Engine("embedded", tmp_path)
+    (before, documents), *_ = embedded_schema.UNSTAMPED_DOCUMENTS.items()
+
+    async def body(db: Any) -> None:
+        backend = engine.open()
+        await backend.apply(upserts([customer(n) for n in range(1, 4)]))
+        old = await _forge(engine, backend, before)
+        (engine.tmp_path / "search" / old / embedded_schema.DOCUMENTS_FILE).unlink()
+        backend = engine.open()
+        state = IndexerState(db)
+        assert await state.try_acquire("me", 30)
+        report = await rebuild_from_itself(backend, state, "me", lambda: None, asyncio.Event())
+        assert (report is not None) == (documents == embedded_schema.DOCUMENTS)
+        await backend.close()
+
+    with_database(mongodb_uri, database_name, body)
