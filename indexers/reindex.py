@@ -56,6 +56,7 @@ from indexers.state import FIRST_BUILD, IndexerState, LeaseLost
 
 __all__ = [
     "LiveIndex",
+    "ProgressReport",
     "ReindexError",
     "ReindexReport",
     "record_reindex",
@@ -154,19 +155,21 @@ async def _verify(live: LiveIndex, target: SearchBackend) -> int:
     )
 
 
-class _ProgressReport:
+class ProgressReport:
     """Copy progress: to the caller's callback at once, to the state document at most every
-    0.5 s (``customers reindex`` in another process follows it there)."""
+    0.5 s (``customers reindex`` and ``index status`` in another process follow it there)."""
 
     def __init__(
         self,
-        live: LiveIndex,
+        state: IndexerState,
+        owner: str,
         generation: str,
         reason: str,
         progress: Progress | None,
         started_at: datetime,
     ) -> None:
-        self.live = live
+        self.state = state
+        self.owner = owner
         self.generation = generation
         self.reason = reason
         self.progress = progress
@@ -175,8 +178,8 @@ class _ProgressReport:
         self._pending: list[asyncio.Future[None]] = []
 
     async def save(self, copied: int, total: int) -> None:
-        await self.live.state.fenced_set(
-            self.live.owner,
+        await self.state.fenced_set(
+            self.owner,
             {
                 "reindex": {
                     "generation": self.generation,
@@ -240,7 +243,7 @@ async def reindex_live(
     meanwhile = f"{previous} stays active" if previous else "MongoDB answers customer lists"
     log.log(level, "full reindex (%s) into %s started; %s meanwhile", reason, generation, meanwhile)
     writer.add_target(target)  # dual write from the next flush on
-    report = _ProgressReport(live, generation, reason, progress, started_at)
+    report = ProgressReport(live.state, live.owner, generation, reason, progress, started_at)
     try:
         total = await live.collection.estimated_document_count()
         await report.start(total)

@@ -17,6 +17,7 @@ needed when the documents differ or a reindex is already under way).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -24,7 +25,13 @@ from datetime import UTC, datetime
 
 from indexers.backends.base import SearchBackend
 from indexers.documents import SearchDoc
-from indexers.reindex import ReindexError, ReindexReport, record_reindex
+from indexers.reindex import (
+    Progress,
+    ProgressReport,
+    ReindexError,
+    ReindexReport,
+    record_reindex,
+)
 from indexers.state import IndexerState
 
 __all__ = ["REASON", "rebuild_from_itself"]
@@ -41,8 +48,12 @@ async def rebuild_from_itself(
     owner: str,
     check_lease: Callable[[], None],
     stop: asyncio.Event,
+    progress: Progress | None = None,
 ) -> ReindexReport | None:
     """Rebuild the active generation from its own documents into a new one and switch to it.
+
+    Its progress goes to the state document as a reindex's does (``index status``) and to
+    ``progress(copied, total)``.
 
     :return: what was done; None when it cannot be done (no active generation, or it holds
         other documents) or ``stop`` was set meanwhile (the old generation stays active).
@@ -69,11 +80,14 @@ async def rebuild_from_itself(
         source.total,
     )
     target = backend.writer_for(generation)
+    report = ProgressReport(state, owner, generation, REASON, progress, started_at)
     try:
-        copied = await _copy(target, source.batches, source.total, stop)
+        await report.start(source.total)
+        copied = await _copy(target, source.batches, report, source.total, stop)
+        await report.settle()
         if copied is None:
             log.warning("rebuild of %s stopped; it starts again at the next start", previous)
-            await backend.drop_generation(generation)
+            await _abandon(backend, state, owner, generation)
             return None
         await target.refresh()
         count = await target.count()
@@ -82,10 +96,7 @@ async def rebuild_from_itself(
         check_lease()
         await backend.activate(generation)
     except BaseException:
-        try:
-            await backend.drop_generation(generation)
-        except Exception:
-            log.warning("could not drop the unfinished generation %s", generation, exc_info=True)
+        await _abandon(backend, state, owner, generation)
         raise
     try:
         await backend.drop_generation(previous)
@@ -103,9 +114,23 @@ async def rebuild_from_itself(
     return done
 
 
+async def _abandon(
+    backend: SearchBackend, state: IndexerState, owner: str, generation: str
+) -> None:
+    """Drop the unfinished generation and its progress (best effort: the next start drops
+    leftovers too, and a lost lease leaves the state document to the new holder)."""
+    try:
+        await backend.drop_generation(generation)
+    except Exception:
+        log.warning("could not drop the unfinished generation %s", generation, exc_info=True)
+    with contextlib.suppress(Exception):
+        await state.fenced_set(owner, {"reindex": None})
+
+
 async def _copy(
     target: SearchBackend,
     batches: AsyncIterator[list[SearchDoc]],
+    report: ProgressReport,
     total: int,
     stop: asyncio.Event,
 ) -> int | None:
@@ -118,6 +143,7 @@ async def _copy(
         if result.rejected:  # it was indexed before: this code refusing it now is a bug
             raise ReindexError(f"the rebuild refused {len(result.rejected)} documents")
         copied += len(batch)
+        report(copied, total)
         if time.monotonic() - last >= PROGRESS_EVERY:
             last = time.monotonic()
             log.info("rebuild: %d of %d customers copied", copied, total)

@@ -309,13 +309,23 @@ def test_a_rebuild_from_itself_stopped_or_crashed_midway_is_done_again(
         stop.set()
         state = IndexerState(db)
         assert await state.try_acquire("me", 30)
-        assert await rebuild_from_itself(backend, state, "me", lambda: None, stop) is None
+        seen: list[tuple[int, int]] = []
+        stopped = await rebuild_from_itself(
+            backend, state, "me", lambda: None, stop, lambda *p: seen.append(p)
+        )
+        assert stopped is None and seen == [(0, 5)]
+        assert (await state.load()).get("reindex") is None  # no progress left behind
         assert await backend.generations() == [old] == [await backend.active_generation()]
         with pytest.raises(IncompatibleIndex):
             await backend.count()  # still the old one, rebuilt at the next start
         leftover = await backend.create_generation()  # as a crash midway leaves one
-        report = await rebuild_from_itself(backend, state, "me", lambda: None, asyncio.Event())
+        seen.clear()
+        report = await rebuild_from_itself(
+            backend, state, "me", lambda: None, asyncio.Event(), lambda *p: seen.append(p)
+        )
         assert report is not None and report.copied == 5 and report.previous == old
+        assert seen == [(0, 5), (5, 5)]  # and the state document followed (index status)
+        assert (await state.load())["last_reindex"]["reason"] == REASON
         assert await backend.generations() == [report.generation] != [leftover]
         assert await backend.count() == 5
         await backend.close()
