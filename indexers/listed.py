@@ -30,8 +30,7 @@ log = logging.getLogger(__name__)
 LISTED_SHAPE = tuple((f.name, f.path, f.kind is Kind.DATE) for f in CUSTOMER.public)
 """(name, stored path, is a date) of each field of a response document, in its order: part of
 the index fingerprint, since an index keeps the documents it was given."""
-_FIELDS = LISTED_SHAPE
-LISTED_PATHS = tuple(path for _, path, _ in _FIELDS)
+LISTED_PATHS = tuple(path for _, path, _ in LISTED_SHAPE)
 """The stored ``customers`` fields a response document is built from."""
 
 
@@ -55,7 +54,7 @@ def listed_document(customer: Mapping[str, Any]) -> bytes | None:
     """The response document of a raw ``customers`` document, as JSON bytes (None: a value
     JSON cannot hold, so MongoDB keeps answering its pages)."""
     get = customer.get
-    values = {name: _utc(get(path)) if date else get(path) for name, path, date in _FIELDS}
+    values = {name: _utc(get(path)) if date else get(path) for name, path, date in LISTED_SHAPE}
     try:
         return to_json(values, fallback=_plain)
     except PydanticSerializationError:

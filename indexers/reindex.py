@@ -59,6 +59,8 @@ __all__ = [
     "ProgressReport",
     "ReindexError",
     "ReindexReport",
+    "drop_leftovers",
+    "drop_quietly",
     "record_reindex",
     "reindex_live",
     "request_reindex_and_wait",
@@ -232,10 +234,7 @@ async def reindex_live(
     names = await backend.generations()
     # the active one read again after the listing: one may have appeared since ``previous``
     active = await backend.active_generation()
-    for name in names:
-        if name not in (previous, active):  # leftovers of an interrupted reindex
-            log.info("dropping unfinished generation %s", name)
-            await backend.drop_generation(name)
+    await drop_leftovers(backend, names, keep={previous, active})
     generation = await backend.create_generation()
     target = backend.writer_for(generation)
     routine = reason == FIRST_BUILD  # a fresh data dir: INFO; any other rebuild: WARNING
@@ -267,16 +266,10 @@ async def reindex_live(
     except BaseException:
         writer.abandon_target(target)
         writer.enable_main(await backend.active_generation() is not None)
-        try:
-            await backend.drop_generation(generation)
-        except Exception:
-            log.warning("could not drop the unfinished generation %s", generation, exc_info=True)
+        await drop_quietly(backend, generation, "unfinished")
         raise
     if previous is not None:
-        try:
-            await backend.drop_generation(previous)
-        except Exception:
-            log.warning("could not drop the old generation %s", previous, exc_info=True)
+        await drop_quietly(backend, previous, "old")
     done = ReindexReport(generation, previous, copied, count, time.monotonic() - started, reason)
     await record_reindex(live.state, live.owner, done, started_at, request)
     log.log(
@@ -289,6 +282,26 @@ async def reindex_live(
         generation,
     )
     return done
+
+
+async def drop_leftovers(
+    backend: SearchBackend, names: list[str], *, keep: set[str | None]
+) -> None:
+    """Drop the generations in ``names`` not in ``keep``: leftovers of an interrupted reindex
+    or rebuild (only the indexer holding the lease builds generations)."""
+    for name in names:
+        if name not in keep:
+            log.info("dropping unfinished generation %s", name)
+            await backend.drop_generation(name)
+
+
+async def drop_quietly(backend: SearchBackend, generation: str, which: str) -> None:
+    """Drop ``generation`` after a switch or a failure; a failure to is only logged (the
+    next reindex or rebuild drops it as a leftover)."""
+    try:
+        await backend.drop_generation(generation)
+    except Exception:
+        log.warning("could not drop the %s generation %s", which, generation, exc_info=True)
 
 
 async def record_reindex(

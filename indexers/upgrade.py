@@ -30,6 +30,8 @@ from indexers.reindex import (
     ProgressReport,
     ReindexError,
     ReindexReport,
+    drop_leftovers,
+    drop_quietly,
     record_reindex,
 )
 from indexers.state import IndexerState
@@ -67,9 +69,7 @@ async def rebuild_from_itself(
     if source is None:
         return None
     started, started_at = time.monotonic(), datetime.now(UTC)
-    for name in await backend.generations():
-        if name != previous:  # leftovers of an interrupted rebuild or reindex
-            await backend.drop_generation(name)
+    await drop_leftovers(backend, await backend.generations(), keep={previous})
     generation = await backend.create_generation()
     log.warning(
         "search index %s was built with another schema but holds the same documents: "
@@ -98,10 +98,7 @@ async def rebuild_from_itself(
     except BaseException:
         await _abandon(backend, state, owner, generation)
         raise
-    try:
-        await backend.drop_generation(previous)
-    except Exception:
-        log.warning("could not drop the old generation %s", previous, exc_info=True)
+    await drop_quietly(backend, previous, "old")
     done = ReindexReport(generation, previous, copied, count, time.monotonic() - started, REASON)
     await record_reindex(state, owner, done, started_at)
     log.warning(
@@ -119,10 +116,7 @@ async def _abandon(
 ) -> None:
     """Drop the unfinished generation and its progress (best effort: the next start drops
     leftovers too, and a lost lease leaves the state document to the new holder)."""
-    try:
-        await backend.drop_generation(generation)
-    except Exception:
-        log.warning("could not drop the unfinished generation %s", generation, exc_info=True)
+    await drop_quietly(backend, generation, "unfinished")
     with contextlib.suppress(Exception):
         await state.fenced_set(owner, {"reindex": None})
 

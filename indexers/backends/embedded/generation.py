@@ -31,10 +31,7 @@ from indexers.backends.base import (
 from indexers.backends.embedded import paging, ranked
 from indexers.backends.embedded.documents import stored_docs, to_tantivy, tombstone
 from indexers.backends.embedded.queries import MUST, Q
-from indexers.backends.embedded.results import (
-    count_matches,
-    documents_of,
-)
+from indexers.backends.embedded.results import count_matches, documents_of
 from indexers.backends.embedded.schema import SCHEMA, open_index
 from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
 from indexers.documents import SearchDoc
@@ -211,20 +208,19 @@ class Generation:
                     out[id] = version
         return out
 
-    def _live_rows(self) -> list[tuple[str, int, int]]:
-        """(id, version, state) of every live document (reads every stored id)."""
+    def _live_rows(self) -> list[tuple[tantivy.DocAddress, str, int, int]]:
+        """(address, id, version, state) of every live document (reads every stored id)."""
         searcher = self.searcher()
-        rows = documents_of(searcher, _live(), searcher.num_docs)
-        return [(id, version, state) for _, id, version, state in rows]
+        return documents_of(searcher, _live(), searcher.num_docs)
 
     def all_versions(self) -> dict[str, int]:
-        return {id: v for id, v, _ in self._live_rows()}
+        return {id: v for _, id, v, _ in self._live_rows()}
 
     def duplicated(self) -> list[str]:
         """Ids with more than one live document (verification only)."""
         seen: set[str] = set()
         twice: set[str] = set()
-        for id, _, _ in self._live_rows():
+        for _, id, _, _ in self._live_rows():
             (twice if id in seen else seen).add(id)
         return sorted(twice)
 
