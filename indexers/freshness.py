@@ -17,7 +17,12 @@
   index`` runs separately): it reads ``position`` from the state document and, when that is
   behind, writes a ``wanted_seq`` demand that the active indexer answers by saving its
   position on its next idle cycle.
-- :class:`Freshness` is the hook the index reader calls before every index-served read.
+- :class:`Freshness` is the hook the index reader runs every index-served read through
+  (:meth:`Freshness.read`). When this process runs the active indexer, the probe and the read
+  run at once: the position applied *before* the read began is a lower bound of what the read
+  sees (the indexer advances it only once its writes are searchable), so when it covers the
+  head the answer stands; when it does not (a write landed meanwhile), the read waits for the
+  indexer and runs again. The probe's round trip then costs a read nothing.
 
 Writes never wait for the index; only reads that follow writes do.
 """
@@ -28,11 +33,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from app.timing import timed
 from indexers.query import NotServable
 from indexers.state import IndexerState, Position
 
@@ -48,6 +55,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("customers.search")
+
+T = TypeVar("T")
 
 FRESHNESS_TIMEOUT = 1.0  # seconds a read waits for the indexer before MongoDB answers it
 COOL_DOWN = 5.0  # seconds the index is skipped after it failed to catch up
@@ -218,6 +227,11 @@ class AppliedWaiter(Protocol):
 
     async def wait_in_memory(self, head: Position, timeout: float) -> bool | None: ...  # noqa: ASYNC109
 
+    def applied_now(self) -> Position | None:
+        """How far the index holds the stream now (None: this process is not the active
+        indexer, or it is behind the stream or has applied nothing yet)."""
+        ...
+
 
 class Freshness:
     """The read-your-writes hook: wait for the indexer, or refuse (→ MongoDB).
@@ -245,9 +259,39 @@ class Freshness:
         self._skip_until = 0.0
 
     async def __call__(self) -> None:
+        """Wait until the index holds every write committed before this call (else raise
+        ``NotServable``: MongoDB answers)."""
+        self._check_cool_down()
+        await timed("freshness", self._wait(await self.head()))
+
+    async def read(self, read: Callable[[], Awaitable[T]]) -> T:
+        """``read()``'s answer, holding every write committed before this call (else raise
+        ``NotServable``). With the active indexer in this process the probe and the read run
+        at once (see the module docstring); else the read waits for the probe first."""
+        self._check_cool_down()
+        probe = asyncio.ensure_future(self.head())  # a probe that starts after this call
+        applied = None if self.indexer is None else self.indexer.applied_now()
+        if applied is not None:
+            try:
+                answer = await read()
+            except BaseException:
+                probe.cancel()
+                raise
+            head = await timed("freshness", probe)
+            if applied.covers(head):
+                return answer
+        else:
+            head = await timed("freshness", probe)
+        await timed("freshness", self._wait(head))
+        return await read()
+
+    def _check_cool_down(self) -> None:
         if time.monotonic() < self._skip_until:
             raise NotServable("the index is behind; MongoDB answers for now")
-        if not await self.applied(self.timeout):
+
+    async def _wait(self, head: Position) -> None:
+        """Wait until ``head`` is applied; after :attr:`timeout`, refuse and cool down."""
+        if not await wait_for_head(head, self.state, self.indexer, self.timeout):
             self._skip_until = time.monotonic() + COOL_DOWN
             log.warning("search index did not catch up within %.1fs; using MongoDB", self.timeout)
             raise NotServable("the index did not catch up in time")

@@ -7,9 +7,10 @@ whatever the index cannot answer exactly (``$or``, ``$like``, a field the declar
 mark as served by the index, an order it has no key for, no index yet, backend down) returns
 None, and the caller asks MongoDB.
 
-Read-your-writes: before every read it awaits ``freshness()`` (the sync indexer's
-``wait_until_applied``, which returns once everything committed before the call is in the
-index), then the backend reads the newest committed index state.
+Read-your-writes: every read runs through ``freshness.read``
+(:class:`indexers.freshness.Freshness`), which answers only with a read of an index state that
+holds everything committed before the call (it waits for the indexer, or refuses: MongoDB
+answers).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pymongo.errors import PyMongoError
 
@@ -31,7 +32,18 @@ __all__ = ["IndexReader", "to_list_query"]
 
 log = logging.getLogger(__name__)
 
-Freshness = Callable[[], Awaitable[None]]
+T = TypeVar("T")
+
+
+class Freshness(Protocol):
+    """Read-your-writes for index reads (:class:`indexers.freshness.Freshness`)."""
+
+    async def read(self, read: Callable[[], Awaitable[T]]) -> T:
+        """``read()``'s answer, holding every write committed before this call (else raise
+        ``NotServable``)."""
+        ...
+
+
 Settle = Callable[[float], Awaitable[bool]]
 
 _DIRECTIONS = {"ASC": "ASC", "DESC": "DESC", "1": "ASC", "-1": "DESC"}
@@ -46,7 +58,7 @@ class IndexReader:
     """Serve customer lists and ranked lookups from a search backend.
 
     :param backend: the search backend (its active generation is read).
-    :param freshness: awaited before each read, for read-your-writes.
+    :param freshness: every read runs through it, for read-your-writes (None: read as is).
     :param settle: ``settle(timeout)``: whether everything committed so far got applied
         within ``timeout`` seconds (what an erasure waits for before it answers).
     """
@@ -100,9 +112,7 @@ class IndexReader:
             query = to_list_query(
                 where, skip=skip, take=take, order=order, with_deleted=with_deleted
             )
-            if self.freshness is not None:
-                await timed("freshness", self.freshness())
-            return await timed("engine", self.backend.list_documents(query))
+            return await self._fresh(lambda: timed("engine", self.backend.list_documents(query)))
         except NotServable as exc:
             log.debug("list not servable from the index: %s", exc)
         except BackendError as exc:
@@ -123,14 +133,16 @@ class IndexReader:
         """
         try:
             base = to_list_query(where, with_deleted=with_deleted)
-            if self.freshness is not None:
-                await self.freshness()
-            return await self.backend.search(RankedQuery(q=q, limit=limit, filters=base))
+            ranked = RankedQuery(q=q, limit=limit, filters=base)
+            return await self._fresh(lambda: timed("engine", self.backend.search(ranked)))
         except NotServable as exc:
             log.debug("search not servable from the index: %s", exc)
         except BackendError as exc:
             log.warning("search index unavailable for a ranked lookup: %s", exc)
         return None
+
+    async def _fresh(self, read: Callable[[], Awaitable[T]]) -> T:
+        return await (read() if self.freshness is None else self.freshness.read(read))
 
     async def size(self) -> int | None:
         """How many customers the index holds (soft-deleted included); ``None`` when the

@@ -347,6 +347,13 @@ class Indexer:
             return None
         return await self.position.wait_for(head, timeout)
 
+    def applied_now(self) -> Position | None:
+        """How far the index holds the stream now (the position advances only once the
+        writes up to it are searchable), when this process is the active indexer and it last
+        found the end of the stream; None otherwise: a read begun now would likely have to
+        run again after the indexer caught up."""
+        return self.position.value if self.active and self.caught_up else None
+
     def request_reindex(self, reason: str = "requested") -> None:
         """Ask this (running, active) indexer for a zero-downtime reindex."""
         self.reindex.want(reason)

@@ -15,7 +15,7 @@ from flask import Blueprint
 from app.api import resources
 from app.api import schemas as s
 from app.api.admin_customers import customer_response, ensure_customer
-from app.api.listing import list_page
+from app.api.listing import Page, list_page
 from app.api.openapi import documented
 from app.api.parsing import parse_body, parse_query
 from app.api.preconditions import Tagged, if_match, tagged
@@ -41,7 +41,7 @@ Body = dict[str, Any]
     response=s.AddressList,
     auth="admin",
 )
-async def list_addresses(customer_id: str) -> Body:
+async def list_addresses(customer_id: str) -> Page:
     """The addresses of one customer (``q`` searches the address text fields)."""
     query = parse_query(s.AddressQuery)
     list_and_count = get_service().list_and_count_customer_addresses

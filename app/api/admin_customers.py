@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint
 
 from app.api import schemas as s
-from app.api.listing import list_page
+from app.api.listing import Page, list_page
 from app.api.openapi import documented
 from app.api.parsing import parse_body, parse_query
 from app.api.preconditions import Tagged, if_match, tagged
@@ -60,7 +60,7 @@ async def customer_response(customer_id: str, fields: str | None) -> Body:
 @documented(
     summary="List customers", query=s.AdminCustomerListQuery, response=s.CustomerList, auth="admin"
 )
-async def list_customers() -> Body:
+async def list_customers() -> Page:
     """Customers matching the filters, id ascending unless ``order`` says otherwise."""
     with step("parse"):
         query = parse_query(s.AdminCustomerListQuery)

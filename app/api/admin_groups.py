@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint
 
 from app.api import schemas as s
-from app.api.listing import list_page
+from app.api.listing import Page, list_page
 from app.api.openapi import documented
 from app.api.parsing import parse_body, parse_query
 from app.api.preconditions import Tagged, if_match, tagged
@@ -65,7 +65,7 @@ async def group_response(group_id: str, fields: str | None) -> Body:
 @documented(
     summary="List customer groups", query=s.AdminGroupListQuery, response=s.GroupList, auth="admin"
 )
-async def list_groups() -> Body:
+async def list_groups() -> Page:
     """Groups matching the filters (``q`` searches the name)."""
     query = parse_query(s.AdminGroupListQuery)
     return await list_page(

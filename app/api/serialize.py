@@ -9,10 +9,11 @@ addresses include the default flags.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 from app.api.fields import Selection, Shape, select
 from app.entities import ADDRESS, CUSTOMER, ENTITIES, Entity, Who
@@ -26,6 +27,7 @@ __all__ = [
     "STORE_CUSTOMER",
     "dump",
     "dump_many",
+    "dump_many_json",
     "select",
     "shape",
 ]
@@ -65,3 +67,20 @@ def dump(dto: BaseModel | None, selection: Selection) -> dict[str, Any] | None:
 def dump_many(dtos: Iterable[BaseModel], selection: Selection) -> list[dict[str, Any]]:
     """Several DTOs as response JSON."""
     return [selection.project(dto.model_dump(mode="json")) for dto in dtos]
+
+
+def dump_many_json(dtos: Sequence[BaseModel], selection: Selection) -> bytes | None:
+    """Several DTOs as the JSON :func:`dump_many` and the app's encoder (compact, ASCII) write,
+    in one call of pydantic-core's serializer: a list page's items cost a third as much.
+
+    Only for a selection of fields without relations, in their model's order, that every DTO
+    holds (a DTO dumps the fields it was given; :meth:`Selection.project` writes the others as
+    null): a page the search index served has them all. None otherwise: the dict path."""
+    if selection.relations or len({type(dto) for dto in dtos}) > 1:
+        return None
+    chosen = set(selection.fields)
+    if dtos and [f for f in type(dtos[0]).model_fields if f in chosen] != list(selection.fields):
+        return None
+    if any(not chosen <= dto.model_fields_set for dto in dtos):
+        return None
+    return to_json(dtos, include={"__all__": chosen}, ensure_ascii=True)

@@ -16,7 +16,7 @@ from flask import Blueprint, request
 
 from app.api import resources
 from app.api import schemas as s
-from app.api.listing import list_page
+from app.api.listing import Page, list_page
 from app.api.openapi import documented
 from app.api.parsing import parse_body, parse_query
 from app.api.resources import owned_address
@@ -122,7 +122,7 @@ async def update_me() -> Body:
     response=s.AddressList,
     auth="store",
 )
-async def list_my_addresses() -> Body:
+async def list_my_addresses() -> Page:
     """The caller's addresses only."""
     query = parse_query(s.StoreAddressListQuery)
     list_and_count = get_service().list_and_count_customer_addresses

@@ -31,7 +31,10 @@ def test_the_app_answers_lists_and_lookups_from_the_search_index(
     body = client.get("/admin/customers?q=doe", headers=admin).json
     assert [c["id"] for c in body["customers"]] == [ann["id"]]  # read-your-writes
     assert client.get("/admin/customers/search?q=doe", headers=admin).json["count"] == 1
-    assert asked == ["list_documents", "search"]
+    # a list read right after a write may run twice: once beside the freshness probe, and
+    # again once the indexer applied the write the probe showed (indexers.freshness)
+    assert asked[0] == "list_documents" and asked[-1] == "search"
+    assert set(asked) == {"list_documents", "search"} and len(asked) <= 3
     ready = client.get("/health/ready")
     assert ready.status_code == 200, ready.json
     assert ready.json["checks"]["indexer"]["where"] == "this process"

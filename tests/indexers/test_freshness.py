@@ -11,6 +11,7 @@ import pytest
 from bson.timestamp import Timestamp
 from pymongo.errors import PyMongoError
 
+from indexers.backends.embedded import EmbeddedBackend
 from indexers.freshness import (
     AppliedPosition,
     Freshness,
@@ -21,8 +22,8 @@ from indexers.freshness import (
 from indexers.inbox import wanted_position
 from indexers.query import NotServable
 from indexers.state import IndexerState, Position
-from tests.indexers.sync_support import client, raw_customer
-from tests.indexers.test_sync import run
+from tests.indexers.sync_support import client, raw_customer, running, until
+from tests.indexers.test_sync import indexer, run
 
 
 def test_positions_order_the_stream(mongodb_uri: str, database_name: str) -> None:
@@ -169,3 +170,102 @@ def test_a_shared_probe_hands_its_failure_to_every_waiter(
         assert (await SharedProbe(db)()).covers(await probe_head(db))
 
     run(mongodb_uri, database_name, Path("."), body)
+
+
+class GatedHeads:
+    """The real database, whose change-stream head probes are sent only once ``gate`` opens,
+    and whose replies are handed back only once ``release`` is set; ``answered`` records when
+    the server replied."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.gate = asyncio.Event()
+        self.release = asyncio.Event()
+        self.answered = asyncio.Event()
+        self.gate.set()
+        self.release.set()
+
+    def __getitem__(self, name: str) -> Any:
+        return self.db[name]
+
+    async def command(self, command: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if "aggregate" in command:
+            await self.gate.wait()
+        reply = await self.db.command(command, *args, **kwargs)
+        if "aggregate" in command:
+            self.answered.set()
+            await self.release.wait()
+        return reply
+
+
+async def settled(db: Any, ix: Any) -> None:
+    """Wait until the indexer's in-memory position covers the head, twice in a row."""
+    for _ in range(2):
+        head = await probe_head(db)
+        await until(lambda: (ix.applied_now() or Position(Timestamp(0, 0))).covers(head))
+        await asyncio.sleep(0.2)
+
+
+def test_a_read_runs_beside_the_probe_in_the_indexer_process_and_after_it_elsewhere(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    """In the active indexer's process the read does not wait for the probe's round trip;
+    the answer is handed out once the probe shows the index held every earlier write."""
+
+    async def body(db: Any, root: Path) -> None:
+        await db.customers.insert_one(raw_customer(1))
+        ix = indexer(db, EmbeddedBackend(root), lease_ttl=60.0)
+        observer = indexer(db, EmbeddedBackend(root), owner="observer")  # not the active one
+        async with running(ix, wait_for="caught_up"):
+            await settled(db, ix)
+            for waiter, overlaps in ((ix, True), (observer, False)):
+                heads = GatedHeads(db)
+                heads.release.clear()
+                hook = Freshness(heads, indexer=waiter, timeout=20)
+                reads: list[bool] = []  # per read: had the probe's reply come in?
+
+                async def read(heads: GatedHeads = heads, reads: list[bool] = reads) -> int:
+                    reads.append(heads.answered.is_set())
+                    return len(reads)
+
+                answer = asyncio.ensure_future(hook.read(read))
+                await heads.answered.wait()
+                await asyncio.sleep(0.05)
+                assert not answer.done()  # never handed out before the probe is back
+                assert reads == ([False] if overlaps else []), waiter
+                heads.release.set()
+                assert await answer == 1
+                assert reads == [not overlaps]
+        await observer.backend.close()
+
+    run(mongodb_uri, database_name, tmp_path, body)
+
+
+def test_a_write_acknowledged_during_the_read_makes_it_wait_and_read_again(
+    mongodb_uri: str, database_name: str, tmp_path: Path
+) -> None:
+    """The read began on an index state without a write that the probe, sent after it was
+    acknowledged, covers: that answer is dropped; the read runs again once it is applied."""
+
+    async def body(db: Any, root: Path) -> None:
+        backend = EmbeddedBackend(root)
+        ix = indexer(db, backend, lease_ttl=60.0)
+        async with running(ix, wait_for="caught_up"):
+            await settled(db, ix)
+            heads = GatedHeads(db)
+            heads.gate.clear()  # the probe goes out only after the write below
+            hook = Freshness(heads, indexer=ix, timeout=20)
+            seen: list[bool] = []
+
+            async def read() -> bool:
+                if not seen:
+                    await db.customers.insert_one(raw_customer(7))  # acknowledged
+                    heads.gate.set()
+                found = "cus_0000007" in await backend.versions(["cus_0000007"])
+                seen.append(found)
+                return found
+
+            assert await asyncio.wait_for(hook.read(read), 30)  # a read after the probe: stuck
+            assert seen == [False, True]
+
+    run(mongodb_uri, database_name, tmp_path, body)

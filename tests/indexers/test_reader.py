@@ -63,12 +63,14 @@ def run(tmp_path: Path, body) -> None:  # type: ignore[no-untyped-def]
         backend = EmbeddedBackend(tmp_path / "search")
         calls: list[int] = []
 
-        async def freshness() -> None:
-            calls.append(1)
+        class Counted:
+            async def read(self, read: Any) -> Any:
+                calls.append(1)
+                return await read()
 
         try:
             await backend.apply(upserts(ROWS))
-            reader = IndexReader(backend, freshness=freshness)
+            reader = IndexReader(backend, freshness=Counted())
             await body(reader, calls)
         finally:
             await backend.close()
