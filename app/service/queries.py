@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from app.service.methods.base import ListedCustomer
 
 __all__ = [
+    "assume_live",
     "customers_to_dtos",
     "find_ids",
     "groups_to_dtos",
@@ -68,11 +69,41 @@ async def resolve_relations(store: Store, where: Node, entity: Entity, with_dele
     if where.relation == "groups":
         query = all_of(to_mongo(where.where, GROUP), live(with_deleted))
         docs = await store.groups.find(query, {"_id": 1}).to_list()
-        return where.resolved(tuple(doc["_id"] for doc in docs))
+        return where.resolved(tuple(sorted(doc["_id"] for doc in docs)))
     query = all_of(to_mongo(where.where, CUSTOMER), live(with_deleted))
     docs = await store.customers.find(query, {"groups.customer_group_id": 1}).to_list()
     ids = sorted({m["customer_group_id"] for doc in docs for m in doc.get("groups", [])})
     return where.resolved(tuple(ids))
+
+
+def assume_live(where: Node) -> Node | None:
+    """``where`` as :func:`resolve_relations` resolves it (live ids only) when every group it
+    names exists and is live, without reading them; None when a relation filter is not a list
+    of group ids (``groups[]=…``, ``groups: {id: […]}``). What a read may start with while
+    MongoDB checks the groups."""
+    if not contains(where, Related):
+        return where
+    if isinstance(where, And | Or):
+        parts = [assume_live(part) for part in where.parts]
+        if any(part is None for part in parts):
+            return None
+        kept = tuple(part for part in parts if part is not None)
+        return And(kept) if isinstance(where, And) else Or(kept)
+    assert isinstance(where, Related)
+    ids = _named_ids(where.where) if where.relation == "groups" else None
+    return None if ids is None else where.resolved(tuple(sorted(set(ids))))
+
+
+def _named_ids(where: Node) -> tuple[str, ...] | None:
+    """The ids a filter on groups names, when it is nothing but a list of ids."""
+    if isinstance(where, And) and len(where.parts) == 1:
+        where = where.parts[0]
+    if not (isinstance(where, Compare) and where.field == "id"):
+        return None
+    values = where.value if where.op is Op.IN else (where.value,) if where.op is Op.EQ else None
+    if values is None or not all(isinstance(value, str) for value in values):
+        return None
+    return tuple(values)
 
 
 async def mongo_query(

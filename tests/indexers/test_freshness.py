@@ -202,7 +202,11 @@ async def settled(db: Any, ix: Any) -> None:
     """Wait until the indexer's in-memory position covers the head, twice in a row."""
     for _ in range(2):
         head = await probe_head(db)
-        await until(lambda: (ix.applied_now() or Position(Timestamp(0, 0))).covers(head))
+
+        def covered(head: Position = head) -> bool:
+            return (ix.applied_now() or Position(Timestamp(0, 0))).covers(head)
+
+        await until(covered)
         await asyncio.sleep(0.2)
 
 

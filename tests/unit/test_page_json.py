@@ -114,7 +114,7 @@ def test_a_page_written_in_one_piece_is_the_bytes_of_its_dict(
         with app.app_context():
             written = page_response(key, dtos, 1234, q, selection)
             encoded = app.json.response(page(key, dump_many(dtos, selection), 1234, q))
-        assert isinstance(written, Response)
+        assert isinstance(written, Response) and isinstance(encoded, Response)
         assert written.mimetype == "application/json"
         assert written.get_data() == encoded.get_data()
 

@@ -3,6 +3,7 @@ the ranked lookup, writes and registration."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -27,6 +28,7 @@ from app.service.methods.base import (
     Data,
     Filters,
     Ids,
+    ListedCustomer,
     ManyIds,
     RankedHit,
     ServiceBase,
@@ -91,13 +93,7 @@ class CustomerMethods(ServiceBase):
         if self.index is None:
             return await queries.list_customers(self._store, where, cfg, count=count)
         if not (cfg.with_deleted and _filters_groups(where)):
-            served = await self.index.list_customers(
-                await timed("relations", self._live(where)),
-                skip=cfg.skip,
-                take=cfg.take,
-                order=cfg.sort,
-                with_deleted=cfg.with_deleted,
-            )
+            served = await self._served_page(where, cfg)
             if served is not None:
                 listed, total = served
                 return await timed(
@@ -107,6 +103,42 @@ class CustomerMethods(ServiceBase):
             lambda: queries.list_customers(self._store, where, cfg, count=count),
             along_an_index=queries.reads_along_an_index(where, cfg),
         )
+
+    async def _served_page(
+        self, where: And, cfg: FindConfig
+    ) -> tuple[Sequence[ListedCustomer], int] | None:
+        """The page from the index (None: MongoDB must answer), its relations resolved to
+        live ids. A filter naming its groups by id is read at once as if they all were live,
+        beside the MongoDB read that checks them: that answer stands when they are; else the
+        index is read again with the live ones."""
+        assert self.index is not None
+        index = self.index
+
+        async def read(resolved: Node) -> tuple[Sequence[ListedCustomer], int] | None:
+            return await index.list_customers(
+                resolved,
+                skip=cfg.skip,
+                take=cfg.take,
+                order=cfg.sort,
+                with_deleted=cfg.with_deleted,
+            )
+
+        assumed = queries.assume_live(where)
+        if assumed is where:  # no relation filter
+            return await read(where)
+        if assumed is None:  # groups filtered by more than their ids: resolve them first
+            return await read(await self._timed_live(where))
+        checking = asyncio.ensure_future(self._timed_live(where))
+        try:
+            served = await read(assumed)
+        except BaseException:
+            checking.cancel()
+            raise
+        resolved = await checking
+        return served if resolved == assumed else await read(resolved)
+
+    async def _timed_live(self, where: Node) -> Node:
+        return await timed("relations", self._live(where))
 
     async def _live(self, where: Node) -> Node:
         """``where`` as the index reads it: relations resolved to live ids."""
