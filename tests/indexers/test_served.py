@@ -134,9 +134,7 @@ def test_group_and_date_filters_are_index_served(served, people):
         assert got[1] == expected[1]
 
 
-def test_a_group_page_read_as_if_its_groups_were_live_is_read_again_when_one_is_not(
-    served, people
-):
+def test_a_group_page_read_as_if_its_groups_were_live_is_read_again_when_one_is_not(served, people):
     """``groups[]=…`` pages are read from the index while MongoDB checks that the groups are
     live; a soft-deleted group's members must then not be listed."""
     s = served.service

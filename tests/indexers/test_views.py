@@ -54,3 +54,19 @@ def test_each_apply_sees_every_earlier_commit_while_other_threads_read(tmp_path:
     # every delete replaced its live document: one tombstone per id and nothing live
     assert generation.searcher().num_docs == len(ids)
     assert generation.count() == 0
+
+
+def test_a_view_holds_what_another_writer_committed_to_the_same_directory(tmp_path: Path) -> None:
+    """A view is reused only while nothing was committed (it keeps its doc-store cache warm):
+    commits another process makes, by another ``Index`` on the same directory, are seen."""
+    reader = Generation(tmp_path)
+    assert reader.searcher().num_docs == 0  # a view taken before any of the commits below
+    writer = Generation(tmp_path)
+    for n in range(20):
+        id = raw_customer(n)["_id"]
+        writer.apply([Upsert(to_search_doc(raw_customer(n), 2 * n + 1))])
+        assert reader.stored_versions([id], tombstones=True) == {id: 2 * n + 1}
+        assert reader.stored_versions([id], tombstones=True) == {id: 2 * n + 1}  # reused view
+        writer.apply([Delete(id, 2 * n + 2)])
+        assert reader.stored_versions([id], tombstones=True) == {id: 2 * n + 2}
+    assert reader.searcher().num_docs == 20 and reader.count() == 0
