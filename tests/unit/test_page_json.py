@@ -93,6 +93,11 @@ def query(limit: int = 50, offset: int = 0) -> Any:
     return SimpleNamespace(limit=limit, offset=offset)
 
 
+def reordered(shape: Shape) -> Shape:
+    """``shape`` with its fields in reverse order (a page's keys follow the selection's)."""
+    return Shape(fields=shape.fields[::-1], defaults=shape.defaults[::-1])
+
+
 CASES: list[tuple[str, Any, Shape, str | None]] = [
     ("customers", customers, ADMIN_CUSTOMER, None),
     ("customers", customers, ADMIN_CUSTOMER, "email,id"),
@@ -100,6 +105,7 @@ CASES: list[tuple[str, Any, Shape, str | None]] = [
     ("customer_groups", groups, GROUP, None),
     ("addresses", addresses, ADMIN_ADDRESS, None),
     ("addresses", addresses, STORE_ADDRESS, "+address_name"),
+    ("customers", customers, reordered(ADMIN_CUSTOMER), None),
 ]
 
 
@@ -119,20 +125,15 @@ def test_a_page_written_in_one_piece_is_the_bytes_of_its_dict(
         assert written.get_data() == encoded.get_data()
 
 
-def test_relations_and_reordered_fields_take_the_dict_path(app: Flask) -> None:
+def test_relations_and_fields_a_dto_lacks_take_the_dict_path(app: Flask) -> None:
     dtos = customers()
     for fields in ("+groups", "*addresses", "email,id,groups.name"):
         assert dump_many_json(dtos, select(fields, ADMIN_CUSTOMER)) is None
-    reordered = select(None, ADMIN_CUSTOMER)
-    reordered = type(reordered)(fields=tuple(reversed(reordered.fields)))
-    assert dump_many_json(dtos, reordered) is None
     partial = [*dtos[:2], CustomerDTO(id="cus_x", email="x@y.z")]  # a DTO without some fields
     assert dump_many_json(partial, select(None, ADMIN_CUSTOMER)) is None
     with app.app_context():
         answer = page_response("customers", partial, 3, query(), select(None, ADMIN_CUSTOMER))
     assert isinstance(answer, dict) and answer["customers"][2]["first_name"] is None
-    mixed: list[BaseModel] = [*dtos[:2], *groups()[:1]]
-    assert dump_many_json(mixed, select(None, GROUP)) is None
     with app.app_context():
         answer = page_response("customers", dtos, 12, query(), select("+groups", ADMIN_CUSTOMER))
     assert isinstance(answer, dict) and answer["customers"][0]["groups"] == []
