@@ -22,7 +22,8 @@
   run at once: the position applied *before* the read began is a lower bound of what the read
   sees (the indexer advances it only once its writes are searchable), so when it covers the
   head the answer stands; when it does not (a write landed meanwhile), the read waits for the
-  indexer and runs again. The probe's round trip then costs a read nothing.
+  indexer and runs again. The server's part of the probe's round trip then costs the read
+  nothing (its client part still shares the interpreter lock with the read's Python work).
 
 Writes never wait for the index; only reads that follow writes do.
 """
@@ -257,12 +258,6 @@ class Freshness:
         self.indexer = indexer
         self.timeout = timeout
         self._skip_until = 0.0
-
-    async def __call__(self) -> None:
-        """Wait until the index holds every write committed before this call (else raise
-        ``NotServable``: MongoDB answers)."""
-        self._check_cool_down()
-        await timed("freshness", self._wait(await self.head()))
 
     async def read(self, read: Callable[[], Awaitable[T]]) -> T:
         """``read()``'s answer, holding every write committed before this call (else raise

@@ -99,11 +99,15 @@ def test_the_hook_refuses_a_stale_index_then_skips_it_for_a_while(
 ) -> None:
     async def body(db: Any, _root: Path) -> None:
         state = await indexed_once(db)
+
+        async def read() -> str:
+            return "from the index"
+
         hook = Freshness(db, timeout=0.05)  # no indexer here, and none saved a position
         with pytest.raises(NotServable, match="did not catch up"):
-            await hook()
+            await hook.read(read)
         with pytest.raises(NotServable, match="behind"):  # the cool-down: not even a wait
-            await hook()
+            await hook.read(read)
         # another process's indexer saved a position past every write (this one's included)
         head = await probe_head(db)
         ahead = Position(head.ts, None if head.seq is None else head.seq + 1000)
@@ -112,7 +116,7 @@ def test_the_hook_refuses_a_stale_index_then_skips_it_for_a_while(
         await state.collection.update_one(
             {"_id": state.name}, {"$set": {"position": ahead.to_doc()}}
         )
-        await Freshness(db, timeout=0.05)()  # served by the index
+        assert await Freshness(db, timeout=0.05).read(read) == "from the index"
 
     run(mongodb_uri, database_name, Path("."), body)
 
