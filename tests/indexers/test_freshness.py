@@ -121,16 +121,25 @@ def test_the_hook_refuses_a_stale_index_then_skips_it_for_a_while(
     run(mongodb_uri, database_name, Path("."), body)
 
 
-class HeldHeads:
-    """The real database, whose change-stream head replies can be held back after the server
-    answered them (a slow network between the probe and the reader)."""
+class GatedHeads:
+    """The real database, whose change-stream head probes are sent only once ``gate`` opens,
+    and whose replies are handed back only once ``release`` is set; ``answered`` records when
+    the server replied."""
 
     def __init__(self, db: Any) -> None:
         self.db = db
+        self.gate = asyncio.Event()
         self.release = asyncio.Event()
         self.answered = asyncio.Event()
+        self.gate.set()
+        self.release.set()
+
+    def __getitem__(self, name: str) -> Any:
+        return self.db[name]
 
     async def command(self, command: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if "aggregate" in command:
+            await self.gate.wait()
         reply = await self.db.command(command, *args, **kwargs)
         if "aggregate" in command:
             self.answered.set()
@@ -142,7 +151,8 @@ def test_a_shared_probe_never_serves_a_read_with_a_probe_that_started_before_it(
     mongodb_uri: str, database_name: str
 ) -> None:
     async def body(db: Any, _root: Path) -> None:
-        held = HeldHeads(db)
+        held = GatedHeads(db)
+        held.release.clear()  # the server's replies are held back (a slow network)
         probe = SharedProbe(held)  # type: ignore[arg-type]
         first = asyncio.ensure_future(probe())
         await held.answered.wait()  # the first probe read the head: before the write below
@@ -174,32 +184,6 @@ def test_a_shared_probe_hands_its_failure_to_every_waiter(
         assert (await SharedProbe(db)()).covers(await probe_head(db))
 
     run(mongodb_uri, database_name, Path("."), body)
-
-
-class GatedHeads:
-    """The real database, whose change-stream head probes are sent only once ``gate`` opens,
-    and whose replies are handed back only once ``release`` is set; ``answered`` records when
-    the server replied."""
-
-    def __init__(self, db: Any) -> None:
-        self.db = db
-        self.gate = asyncio.Event()
-        self.release = asyncio.Event()
-        self.answered = asyncio.Event()
-        self.gate.set()
-        self.release.set()
-
-    def __getitem__(self, name: str) -> Any:
-        return self.db[name]
-
-    async def command(self, command: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        if "aggregate" in command:
-            await self.gate.wait()
-        reply = await self.db.command(command, *args, **kwargs)
-        if "aggregate" in command:
-            self.answered.set()
-            await self.release.wait()
-        return reply
 
 
 async def settled(db: Any, ix: Any) -> None:

@@ -30,16 +30,19 @@ class Served:
         self.backend = backend
         self.indexer = indexer
         self.stop = stop  # set it to stop the indexer (the index then lags)
-        self.pages = 0
-        self.queries: list[Any] = []  # what each of them asked the index
+        self.queries: list[Any] = []  # what each index-served list page asked the index
         original = backend.list_documents
 
         async def counted(query: Any) -> Any:
-            self.pages += 1
             self.queries.append(query)
             return await original(query)
 
         backend.list_documents = counted  # type: ignore[method-assign]
+
+    @property
+    def pages(self) -> int:
+        """How many list pages the index served."""
+        return len(self.queries)
 
     def baseline(self, method: str, *args: Any) -> Any:
         """Call ``method`` with the index detached (MongoDB answers)."""
