@@ -20,7 +20,7 @@ from indexers.analysis import (
     joined_trigrams,
     trigrams,
 )
-from indexers.backends.embedded.schema import GAP_VALUES, SCHEMA, SEP
+from indexers.backends.embedded.schema import GAP_VALUES, RANGE_KEYS, SCHEMA, SEP, range_key
 from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
 from indexers.documents import (
     DATE_FIELDS,
@@ -64,6 +64,7 @@ _PHONE_AT = KEPT_FIELDS.index(_PHONE)
 _DELETED_AT = DATE_FIELDS.index(DELETED)
 _FLAG_FIELDS = LAYOUT.flags
 _ORDER_KEYS = tuple((f"o_{name}_1", f"o_{name}_2") for name in SORT_TEXT_FIELDS)
+_RANGE_TWINS = tuple((name, range_key(name)) for name, _ in RANGE_KEYS)
 _WORDS = tuple(
     (field, KEPT_FIELDS.index(source), email_words if source == EMAIL_FIELD else index_words)
     for field, source in WORD_FIELDS.items()
@@ -108,6 +109,9 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
         fields["listed"] = doc.listed
     for (first, second), value in zip(_ORDER_KEYS, _sort_texts(kept), strict=True):
         fields[first], fields[second] = text_keys(value)
+    for key, twin in _RANGE_TWINS:
+        if key in fields:
+            fields[twin] = fields[key]
 
     texts = [compared(v) for v in kept[:_TEXTS] if v]
     prefixes = boundary_prefixes_of(texts)

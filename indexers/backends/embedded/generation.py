@@ -30,6 +30,7 @@ from indexers.backends.base import (
 )
 from indexers.backends.embedded import paging, ranked
 from indexers.backends.embedded.documents import stored_docs, to_tantivy, tombstone
+from indexers.backends.embedded.narrowing import Hints
 from indexers.backends.embedded.queries import MUST, Q
 from indexers.backends.embedded.results import count_matches, documents_of
 from indexers.backends.embedded.schema import SCHEMA, open_index
@@ -97,6 +98,7 @@ class Generation:
         self.index.config_reader(reload_policy="manual")
         self._view_lock = threading.Lock()
         self._viewed: bytes | None = None  # meta.json as the last reload began
+        self.hints = Hints()  # where recent long list pages ended (paging reads through them)
         self.lock = threading.Lock()
         self._writer: tantivy.IndexWriter | None = None
         self._applied: dict[str, int] | None = {} if fresh else None
@@ -352,10 +354,10 @@ class Generation:
         return count_matches(searcher, _live())
 
     def list_ids(self, query: ListQuery) -> tuple[list[str], int]:
-        return paging.list_ids(self.searcher(), query)
+        return paging.list_ids(self.searcher(), query, self.hints)
 
     def list_documents(self, query: ListQuery) -> tuple[list[Listed], int]:
-        return paging.list_documents(self.searcher(), query)
+        return paging.list_documents(self.searcher(), query, self.hints)
 
     def search(self, query: RankedQuery) -> tuple[list[Hit], int]:
         return ranked.search(self.searcher(), query)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import tantivy
 
 from indexers.backends.base import Listed
+from indexers.backends.embedded.narrowing import Hints, flag_count, hinted_page
 from indexers.backends.embedded.queries import I64, MUST, U64, Q, filter_clauses
 from indexers.backends.embedded.results import count_matches, hit_count, stored_id, stored_listed
 from indexers.backends.embedded.schema import ID_KEYS, SCHEMA
@@ -73,6 +74,8 @@ class Pager:
         self.searcher = searcher
         self.levels = levels
         self.residual = residual
+        self.total = 0
+        self.edge: int | None = None
 
     def count(self, query: tantivy.Query) -> int:
         return count_matches(self.searcher, query)
@@ -87,7 +90,9 @@ class Pager:
     ) -> list[Any]:
         """Return the addresses at positions [skip, skip + take) in the exact order.
 
-        With ``total``, the number of matches is left in ``self.total`` (same search).
+        With ``total``, the number of matches is left in ``self.total`` (same search). The
+        first key of the match just after the page is left in ``self.edge`` (None: the page
+        ends the list).
         """
         if depth == len(self.levels):
             count = self.count(query)
@@ -111,6 +116,8 @@ class Pager:
         before = hits[0][0] if lead and hits else None
         window = hits[lead : lead + take]
         after = hits[lead + take][0] if len(hits) > lead + take else None
+        if depth == 0:
+            self.edge = after
         runs: list[tuple[Any, list[Any]]] = []
         for value, addr in window:
             if runs and runs[-1][0] == value:
@@ -166,37 +173,51 @@ class Pager:
         return self.page(group, deeper, skip, take)
 
 
-def list_ids(searcher: tantivy.Searcher, query: ListQuery) -> tuple[list[str], int]:
+def list_ids(
+    searcher: tantivy.Searcher, query: ListQuery, hints: Hints | None = None
+) -> tuple[list[str], int]:
     """Return one page of ids and the total count (see :meth:`SearchBackend.list_ids`)."""
-    return _list(searcher, query, stored_id)
+    return _list(searcher, query, stored_id, hints)
 
 
-def list_documents(searcher: tantivy.Searcher, query: ListQuery) -> tuple[list[Listed], int]:
+def list_documents(
+    searcher: tantivy.Searcher, query: ListQuery, hints: Hints | None = None
+) -> tuple[list[Listed], int]:
     """Return one page of ids with their response documents, and the total count."""
-    return _list(searcher, query, stored_listed)
+    return _list(searcher, query, stored_listed, hints)
 
 
 def _list(
     searcher: tantivy.Searcher,
     query: ListQuery,
     read: Callable[[tantivy.Searcher, Any], T],
+    hints: Hints | None,
 ) -> tuple[list[T], int]:
-    """One page, each hit read by ``read(searcher, address)``, and the total count."""
+    """One page, each hit read by ``read(searcher, address)``, and the total count.
+
+    With ``hints``, a long list whose count needs no search is read through them
+    (:mod:`indexers.backends.embedded.narrowing`).
+    """
     levels, residual = sort_plan(query.order)
     clauses = filter_clauses(query)
     if clauses is None:
         return [], 0
     tq = Q.boolean_query(clauses)
     pager = Pager(searcher, levels, residual)
-    if query.skip == 0 and query.take:  # the count and the first page in one search
-        addrs = pager.page(tq, 0, 0, query.take, total=True)
-        return [read(searcher, addr) for addr in addrs], pager.total
+    total = flag_count(searcher, query, clauses) if hints is not None else None
+    if total is None:
+        if query.skip == 0 and query.take:  # the count and the first page in one search
+            addrs = pager.page(tq, 0, 0, query.take, total=True)
+            return [read(searcher, addr) for addr in addrs], pager.total
+        total = pager.count(tq)
     # tantivy's top-k collector allocates for offset + limit hits up front: ask for no more
     # than match, so an offset of 2**31 costs what the count costs
-    total = pager.count(tq)
     room = total - query.skip
     take = room if query.take is None else min(query.take, room)
     if take <= 0:
         return [], total
-    addrs = pager.page(tq, 0, query.skip, take)
+    if hints is None:
+        addrs = pager.page(tq, 0, query.skip, take)
+    else:
+        addrs = hinted_page(pager, tq, query, take, total, hints)
     return [read(searcher, addr) for addr in addrs], total

@@ -9,7 +9,13 @@ import tantivy
 
 from indexers.analysis import plan_words
 from indexers.backends.embedded.schema import SCHEMA
-from indexers.backends.plan import date_bounds, exact_conditions, visible_states
+from indexers.backends.plan import (
+    LIVE,
+    SOFT_DELETED,
+    date_bounds,
+    exact_conditions,
+    visible_states,
+)
 from indexers.query import ListQuery
 
 __all__ = [
@@ -22,8 +28,10 @@ __all__ = [
     "all_of",
     "any_of",
     "filter_clauses",
+    "other_flags",
     "phrase_query",
     "q_query",
+    "state_flags",
     "term_query",
 ]
 
@@ -76,13 +84,37 @@ def _value_query(field: str, value: str | None) -> tantivy.Query:
     return term_query("nulls", field) if value is None else term_query(field, value)
 
 
+def _flags(states: list[int], has_account: bool | None) -> list[str]:
+    suffix = "" if has_account is None else f"a{int(has_account)}"
+    return [f"s{state}{suffix}" for state in states]
+
+
+def state_flags(query: ListQuery) -> list[str]:
+    """The ``flags`` terms a document of the list holds one of (its state, and its account
+    kind if the list filters on it). A customer's document holds exactly one state flag and
+    one state-and-account flag; a tombstone holds none."""
+    return _flags(visible_states(query.with_deleted), query.has_account)
+
+
+def other_flags(query: ListQuery) -> list[str]:
+    """The flags of the same kind as :func:`state_flags` that a document of the list lacks."""
+    if query.has_account is None:
+        every = _flags([LIVE, SOFT_DELETED], None)
+    else:
+        every = _flags([LIVE, SOFT_DELETED], True) + _flags([LIVE, SOFT_DELETED], False)
+    mine = state_flags(query)
+    return [flag for flag in every if flag not in mine]
+
+
 def filter_clauses(query: ListQuery) -> list[tuple[tantivy.Occur, tantivy.Query]] | None:
-    """Return the boolean clauses of a list query's filters (None: it matches nothing)."""
+    """Return the boolean clauses of a list query's filters (None: it matches nothing).
+
+    The first clause is always the one on :func:`state_flags`.
+    """
     exact = exact_conditions(query)
     if exact is None:
         return None
-    suffix = "" if query.has_account is None else f"a{int(query.has_account)}"
-    flags = [f"s{state}{suffix}" for state in visible_states(query.with_deleted)]
+    flags = state_flags(query)
     # one term when possible: intersecting two huge posting lists costs milliseconds at 1M
     if len(flags) == 1:
         clauses = [(MUST, term_query("flags", flags[0]))]

@@ -3,9 +3,9 @@
 The schema is read from :data:`indexers.documents.LAYOUT` (the customer declaration): every text
 field kept whole is a raw stored field (exact filters), every date an i64 fast field (ranges,
 ordering), every sortable text field two u64 order keys, every ranked role's field a word
-field. Every document carries its version; a hard delete leaves a tombstone document (state 2)
-that is never returned by reads but keeps the version, so a stale write can never resurrect a
-customer.
+field. The first key of each order is indexed a second time, for ranges (:data:`RANGE_KEYS`).
+Every document carries its version; a hard delete leaves a tombstone document (state 2) that is
+never returned by reads but keeps the version, so a stale write can never resurrect a customer.
 
 Token lists are joined with NUL and split by a registered regex tokenizer (one FFI call per
 field). The trigram runs of the fields (``g3``) are values of one multi-valued field,
@@ -34,6 +34,7 @@ from indexers.documents import (
     DATE_FIELDS,
     KEPT_FIELDS,
     LAYOUT,
+    SORT_DATE_FIELDS,
     SORT_TEXT_FIELDS,
     accepted_fingerprints,
     documents_fingerprint,
@@ -50,10 +51,12 @@ __all__ = [
     "GAP_VALUES",
     "ID_KEYS",
     "NUL",
+    "RANGE_KEYS",
     "SCHEMA",
     "SEP",
     "VALUE_GAP",
     "open_index",
+    "range_key",
     "recorded_documents",
 ]
 
@@ -75,6 +78,25 @@ _RAW = {"stored": True, "tokenizer_name": "raw", "index_option": "basic"}
 _TOKENS = {"tokenizer_name": NUL, "index_option": "basic"}
 _PHRASES = {"tokenizer_name": NUL, "index_option": "position"}
 _FAST = {"fast": True}
+_INDEXED = {"indexed": True}
+
+RANGE_KEYS: tuple[tuple[str, str], ...] = (
+    (ID_KEYS[0], "unsigned"),
+    *((name, "integer") for name in SORT_DATE_FIELDS),
+    *((f"o_{name}_1", "unsigned") for name in SORT_TEXT_FIELDS),
+)
+"""(fast field, tantivy type) of the first key of every served order, indexed again under
+:func:`range_key`. A range on a fast field scans every document's value; one on an indexed
+field reads only the terms inside it (a first page's range at 1,000,000: 0.8 vs 0.085 ms,
+measured). Every customer document holds each of these keys (dates: ``created_at`` and
+``updated_at`` are never null), so a range of them cuts a prefix of the list's order (see
+:mod:`indexers.backends.embedded.narrowing`)."""
+
+
+def range_key(field: str) -> str:
+    """The indexed twin of the fast key ``field`` (one of :data:`RANGE_KEYS`)."""
+    return f"r_{field}"
+
 
 FIELDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("id", "text", _RAW),
@@ -89,6 +111,7 @@ FIELDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("groups", "text", {**_TOKENS, "stored": True}),
     *((name, "integer", _FAST) for name in DATE_FIELDS),
     *((f"o_{name}_{key}", "unsigned", _FAST) for name in SORT_TEXT_FIELDS for key in (1, 2)),
+    *((range_key(name), kind, _INDEXED) for name, kind in RANGE_KEYS),
     # exact q: trigram runs (with positions) and word-start prefixes; the same for phone digits
     ("g3", "text", _PHRASES),
     ("s", "text", _TOKENS),
