@@ -15,11 +15,13 @@ from indexers.backends.embedded import EmbeddedBackend
 from indexers.freshness import (
     AppliedPosition,
     Freshness,
+    KeptHead,
     SharedProbe,
     probe_head,
     wait_for_position,
 )
 from indexers.inbox import wanted_position
+from indexers.mongo import ServerTraits
 from indexers.query import NotServable
 from indexers.state import IndexerState, Position
 from tests.indexers.sync_support import client, raw_customer, running, until
@@ -122,7 +124,7 @@ def test_the_hook_refuses_a_stale_index_then_skips_it_for_a_while(
 
 
 class GatedHeads:
-    """The real database, whose change-stream head probes are sent only once ``gate`` opens,
+    """The real database, whose change-stream head reads are sent only once ``gate`` opens,
     and whose replies are handed back only once ``release`` is set; ``answered`` records when
     the server replied."""
 
@@ -137,11 +139,15 @@ class GatedHeads:
     def __getitem__(self, name: str) -> Any:
         return self.db[name]
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
     async def command(self, command: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        if "aggregate" in command:
+        head = "aggregate" in command or "getMore" in command  # opening or reading a stream
+        if head:
             await self.gate.wait()
         reply = await self.db.command(command, *args, **kwargs)
-        if "aggregate" in command:
+        if head:
             self.answered.set()
             await self.release.wait()
         return reply
@@ -182,6 +188,39 @@ def test_a_shared_probe_hands_its_failure_to_every_waiter(
         assert probe.probes == 2  # the first, then one for the two that came meanwhile
         await db.customers.insert_one(raw_customer(1))
         assert (await SharedProbe(db)()).covers(await probe_head(db))
+
+    run(mongodb_uri, database_name, Path("."), body)
+
+
+async def kept_head(db: Any) -> KeptHead:
+    if not await ServerTraits(db).embedded():
+        pytest.skip("the kept stream is read on SecantusDB only (see KeptHead)")
+    return KeptHead(db, "customers")
+
+
+def test_a_kept_stream_reads_a_head_that_covers_every_write_before_it(
+    mongodb_uri: str, database_name: str
+) -> None:
+    async def body(db: Any, _root: Path) -> None:
+        kept = await kept_head(db)
+        first = await kept.read()  # opens the stream
+        await db.customers.insert_one(raw_customer(1))
+        written = await probe_head(db)
+        await db.other.insert_one({"_id": 1})  # a write the stream does not show
+        second = await kept.read()
+        assert second.covers(written) and not first.covers(second)
+        assert kept.reopened == 1  # read by getMore on the same stream
+        assert (await kept.read()).covers(second)  # nothing since: an empty batch
+        # more writes than a batch holds: the stream is dropped for one opened at the head
+        await db.customers.insert_many([raw_customer(n) for n in range(2, 7 + KeptHead.BATCH)])
+        assert (await kept.read()).covers(await probe_head(db))
+        assert kept.reopened == 2
+        # a stream the server lost is replaced
+        await db.command({"killCursors": "customers", "cursors": [kept.cursor_id]})
+        await db.customers.insert_one(raw_customer(500))
+        assert (await kept.read()).covers(await probe_head(db))
+        assert kept.reopened == 3
+        await kept.close()
 
     run(mongodb_uri, database_name, Path("."), body)
 
