@@ -20,6 +20,7 @@ from indexers.analysis import (
     joined_trigrams,
     trigrams,
 )
+from indexers.backends.embedded.queries import flag
 from indexers.backends.embedded.schema import GAP_VALUES, RANGE_KEYS, SCHEMA, SEP, range_key
 from indexers.backends.plan import LIVE, SOFT_DELETED, TOMBSTONE
 from indexers.documents import (
@@ -53,7 +54,7 @@ def _trigram_runs(values: list[str]) -> list[str]:
 
 def _flags(deleted: bool, has_account: bool) -> str:
     state = SOFT_DELETED if deleted else LIVE
-    return f"s{state}{SEP}s{state}a{int(has_account)}"
+    return f"{flag(state)}{SEP}{flag(state, has_account)}"
 
 
 # One read of a document's attributes, then tuple lookups (the reindex runs this per customer).
@@ -90,8 +91,8 @@ def to_tantivy(doc: SearchDoc) -> tantivy.Document:
         "version": doc.version,
         "flags": _flags(deleted, doc.has_account),
     }
-    for name, flag in zip(_FLAG_FIELDS, read_flags(doc), strict=True):
-        fields[name] = int(flag)
+    for name, value in zip(_FLAG_FIELDS, read_flags(doc), strict=True):
+        fields[name] = int(value)
     for name, value in zip(DATE_FIELDS, dates, strict=True):
         if value is not None:
             fields[name] = epoch_ms(value)

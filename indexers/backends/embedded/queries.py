@@ -28,6 +28,7 @@ __all__ = [
     "all_of",
     "any_of",
     "filter_clauses",
+    "flag",
     "other_flags",
     "phrase_query",
     "q_query",
@@ -84,9 +85,13 @@ def _value_query(field: str, value: str | None) -> tantivy.Query:
     return term_query("nulls", field) if value is None else term_query(field, value)
 
 
+def flag(state: int, has_account: bool | None = None) -> str:
+    """The ``flags`` term of a state, or of a state and an account kind."""
+    return f"s{state}" if has_account is None else f"s{state}a{int(has_account)}"
+
+
 def _flags(states: list[int], has_account: bool | None) -> list[str]:
-    suffix = "" if has_account is None else f"a{int(has_account)}"
-    return [f"s{state}{suffix}" for state in states]
+    return [flag(state, has_account) for state in states]
 
 
 def state_flags(query: ListQuery) -> list[str]:
