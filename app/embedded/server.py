@@ -52,7 +52,8 @@ class EmbeddedServer:
     :param oplog_retention_seconds: oplog age cap (default 86,400 = 24 h).
     :param noop_heartbeat_seconds: no-op oplog entry interval for idle change streams (10).
     :param log_level: the server's own log level (its output goes to :attr:`log_file`).
-    :param start_timeout: seconds a new server gets to answer ping.
+    :param start_timeout: seconds a new server gets to answer ping, plus some for each GB it
+        stores (:func:`~app.embedded.launch.start_budget`).
     :param supervise: run a watchdog that restarts the server when it dies (shared mode only).
     :param on_moved: called as ``on_moved(old_port, new_port)`` (from the watchdog thread) when
         the server had to be restarted on another port: clients of the old one cannot follow.
