@@ -98,16 +98,21 @@ class KeptHead:
     A ``getMore`` with ``maxTimeMS: 0`` scans the stream to its end and returns at once; when
     its batch is not full it reached that end, so its ``postBatchResumeToken`` covers every
     write committed before the call (a non-empty batch's token is its last event's, which is
-    then the last write to the collection). A full batch means many writes since the last
-    probe: rather than read them all, the stream is dropped and a new one opened at the head,
-    as is a stream the server lost (killed, timed out, its history pruned).
+    then the last write to the collection). That rests on how SecantusDB 0.7 reads a stream
+    (``secantus/commands.py``): each drain reads the oplog from the stream's position up to
+    200 entries of the collection or to the visible end, whichever comes first, skipping other
+    collections' entries (an empty result moves the token to where it looked); so a batch of
+    fewer than :attr:`BATCH` (< 200) events was the whole rest of the stream. A full batch
+    means many writes since the last probe: rather than read them all, the stream is dropped
+    and a new one opened at the head, as is a stream the server lost (killed, timed out, its
+    history pruned).
 
     MongoDB keeps the open-and-kill probe: what its ``getMore`` does at ``maxTimeMS: 0`` on a
     stream (wait for events or not; which token an empty batch carries) was not verified here.
     Not safe for concurrent use (:class:`SharedProbe` runs one probe at a time).
     """
 
-    BATCH = 64
+    BATCH = 64  # below the 200 entries a SecantusDB drain reads at most (see above)
 
     def __init__(self, database: AsyncDatabase[Any], collection: str) -> None:
         self.database = database

@@ -215,6 +215,11 @@ def test_a_kept_stream_reads_a_head_that_covers_every_write_before_it(
         await db.customers.insert_many([raw_customer(n) for n in range(2, 7 + KeptHead.BATCH)])
         assert (await kept.read()).covers(await probe_head(db))
         assert kept.reopened == 2
+        # many writes elsewhere, then one to the collection: the head still covers it
+        await db.other.insert_many([{"_id": f"o{n}"} for n in range(500)])
+        await db.customers.insert_one(raw_customer(600))
+        written = await probe_head(db)
+        assert (await kept.read()).covers(written)
         # a stream the server lost is replaced
         await db.command({"killCursors": "customers", "cursors": [kept.cursor_id]})
         await db.customers.insert_one(raw_customer(500))
