@@ -9,15 +9,16 @@ as together. Two things make the visit unneeded:
   flag and one state-and-account flag, or a tombstone (state 2) holding none. So a list that
   filters on nothing but those flags has as many matches as the index has documents, less those
   holding another flag of the same kind and the tombstones: whichever of the two sides holds
-  fewer documents is counted (``doc_freq`` says which; 0.02 ms for a plain page at 1,000,000).
+  fewer documents is counted (``doc_freq`` says which; 0.014-0.021 ms at 1,000,000).
 - **A range from a hint.** The documents whose first order key is at most some key ``k`` (at
   least, for a descending order) come first in the list's order, ties and all: they are a
   prefix of it. So when that prefix holds the page and its right-hand neighbour, the page read
   from it is the page read from the whole list. :class:`Hints` remembers, for each recent long
   list page, the first key of its neighbour; the next request for that page reads the prefix up
-  to that key through the indexed twin of the key (:func:`schema.range_key`), about 60
-  documents, and checks that it held enough. When it did not (a customer before the page was
-  deleted), the page is read from the whole list, as before, and the hint renewed.
+  to that key through the indexed twin of the key (:func:`schema.range_key`), about as many
+  documents as the page and its ties, and checks that it held enough. When it did not (a
+  customer before the page was deleted), the page is read from the whole list, as before, and
+  the hint renewed.
 """
 
 from __future__ import annotations
