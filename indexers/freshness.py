@@ -165,10 +165,15 @@ class SharedProbe:
     the position is handed out. On SecantusDB the probe is a :class:`KeptHead`'s.
     """
 
-    def __init__(self, database: AsyncDatabase[Any], collection: str = "customers") -> None:
+    def __init__(
+        self,
+        database: AsyncDatabase[Any],
+        collection: str = "customers",
+        traits: ServerTraits | None = None,
+    ) -> None:
         self.database = database
         self.collection = collection
-        self.traits = ServerTraits(database)
+        self.traits = traits or ServerTraits(database)  # shared: its buildInfo is asked once
         self.kept = KeptHead(database, collection)
         self.probes = 0  # how many ran (tests and benchmarks read it)
         self._running: asyncio.Future[Position] | None = None

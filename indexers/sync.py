@@ -138,12 +138,12 @@ class Indexer:
         self.name = name
         self.collection_name = collection
         self.collection = database[collection]
-        self.head = SharedProbe(database, collection)
+        server = ServerTraits(database)
+        self.head = SharedProbe(database, collection, server)
         self.state = IndexerState(database, name)
         self.stats = IndexerStats()
         self.backoff = Backoff(backoff_initial, backoff_max)
         self.lease = Lease(self.state, owner or make_owner(), ttl=lease_ttl)
-        server = ServerTraits(database)
         self.feed = ChangeFeed(
             self.collection,
             server,

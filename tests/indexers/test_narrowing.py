@@ -12,15 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from indexers.backends.base import Delete, Upsert
+from indexers.backends.base import Delete
 from indexers.backends.embedded import paging
 from indexers.backends.embedded.generation import Generation
 from indexers.backends.embedded.narrowing import Hints, flag_count
 from indexers.backends.embedded.queries import Q, filter_clauses
 from indexers.backends.embedded.results import count_matches
-from indexers.documents import to_search_doc
 from indexers.query import ListQuery, RangeFilter, TermFilter
-from tests.indexers.conftest import BASE_TIME, customer
+from tests.indexers.conftest import BASE_TIME, customer, upserts
 
 FLAG_LISTS = [
     ListQuery(has_account=account, with_deleted=deleted)
@@ -47,7 +46,7 @@ class Writer:
 
     def put(self, *rows: dict[str, Any]) -> None:
         self.version += 1
-        self.generation.apply([Upsert(to_search_doc(row, self.version)) for row in rows])
+        self.generation.apply(upserts(list(rows), self.version))
 
     def delete(self, id: str) -> None:
         self.version += 1
