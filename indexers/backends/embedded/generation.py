@@ -30,7 +30,7 @@ from indexers.backends.base import (
 )
 from indexers.backends.embedded import paging, ranked
 from indexers.backends.embedded.documents import stored_docs, to_tantivy, tombstone
-from indexers.backends.embedded.narrowing import Hints
+from indexers.backends.embedded.narrowing import Counts, Hints, Known
 from indexers.backends.embedded.queries import MUST, Q
 from indexers.backends.embedded.results import count_matches, documents_of
 from indexers.backends.embedded.schema import SCHEMA, open_index
@@ -98,7 +98,9 @@ class Generation:
         self.index.config_reader(reload_policy="manual")
         self._view_lock = threading.Lock()
         self._viewed: bytes | None = None  # meta.json as the last reload began
+        self._view: bytes | None = None  # the view's name (see view()); None: not known
         self.hints = Hints()  # where recent long list pages ended (paging reads through them)
+        self.counts = Counts()  # the counts of recent lists, for the newest view
         self.lock = threading.Lock()
         self._writer: tantivy.IndexWriter | None = None
         self._applied: dict[str, int] | None = {} if fresh else None
@@ -151,12 +153,20 @@ class Generation:
         view whose doc-store cache starts cold, and a list page then reads its 50 stored
         documents at about twice the cost.
         """
+        return self.view()[0]
+
+    def view(self) -> tuple[tantivy.Searcher, bytes | None]:
+        """:meth:`searcher`, and the view's name: the ``meta.json`` it was opened from, or None
+        when a commit ended during the reload (the view may hold it or not; the next call
+        reloads again). Two views of one name hold the same documents, so a count taken on
+        one holds for the other (:class:`~indexers.backends.embedded.narrowing.Counts`)."""
         with self._view_lock:
             meta = _meta(self.path)
-            if meta is None or meta != self._viewed:
+            if meta is None or meta != self._viewed or self._view is None:
                 self.index.reload()
                 self._viewed = meta
-            return self.index.searcher()
+                self._view = meta if meta is not None and _meta(self.path) == meta else None
+            return self.index.searcher(), self._view
 
     def end_bulk(self) -> None:
         """Stop accepting bulk loads (the generation became active: others may write it)."""
@@ -354,10 +364,12 @@ class Generation:
         return count_matches(searcher, _live())
 
     def list_ids(self, query: ListQuery) -> tuple[list[str], int]:
-        return paging.list_ids(self.searcher(), query, self.hints)
+        searcher, view = self.view()
+        return paging.list_ids(searcher, query, Known(self.hints, self.counts, view))
 
     def list_documents(self, query: ListQuery) -> tuple[list[Listed], int]:
-        return paging.list_documents(self.searcher(), query, self.hints)
+        searcher, view = self.view()
+        return paging.list_documents(searcher, query, Known(self.hints, self.counts, view))
 
     def search(self, query: RankedQuery) -> tuple[list[Hit], int]:
         return ranked.search(self.searcher(), query)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import tantivy
 
 from indexers.backends.base import Listed
-from indexers.backends.embedded.narrowing import Hints, flag_count, hinted_page
+from indexers.backends.embedded.narrowing import Known, flag_count, hinted_page
 from indexers.backends.embedded.queries import I64, MUST, U64, Q, filter_clauses
 from indexers.backends.embedded.results import count_matches, hit_count, stored_id, stored_listed
 from indexers.backends.embedded.schema import ID_KEYS, SCHEMA
@@ -174,29 +174,29 @@ class Pager:
 
 
 def list_ids(
-    searcher: tantivy.Searcher, query: ListQuery, hints: Hints | None = None
+    searcher: tantivy.Searcher, query: ListQuery, known: Known | None = None
 ) -> tuple[list[str], int]:
     """Return one page of ids and the total count (see :meth:`SearchBackend.list_ids`)."""
-    return _list(searcher, query, stored_id, hints)
+    return _list(searcher, query, stored_id, known)
 
 
 def list_documents(
-    searcher: tantivy.Searcher, query: ListQuery, hints: Hints | None = None
+    searcher: tantivy.Searcher, query: ListQuery, known: Known | None = None
 ) -> tuple[list[Listed], int]:
     """Return one page of ids with their response documents, and the total count."""
-    return _list(searcher, query, stored_listed, hints)
+    return _list(searcher, query, stored_listed, known)
 
 
 def _list(
     searcher: tantivy.Searcher,
     query: ListQuery,
     read: Callable[[tantivy.Searcher, Any], T],
-    hints: Hints | None,
+    known: Known | None,
 ) -> tuple[list[T], int]:
     """One page, each hit read by ``read(searcher, address)``, and the total count.
 
-    With ``hints``, a long list whose count needs no search is read through them
-    (:mod:`indexers.backends.embedded.narrowing`).
+    With ``known`` (what earlier reads of this view left), a long list whose count needs no
+    search is read through its hints (:mod:`indexers.backends.embedded.narrowing`).
     """
     levels, residual = sort_plan(query.order)
     clauses = filter_clauses(query)
@@ -204,20 +204,30 @@ def _list(
         return [], 0
     tq = Q.boolean_query(clauses)
     pager = Pager(searcher, levels, residual)
-    total = flag_count(searcher, query, clauses) if hints is not None else None
+    total = None
+    if known is not None:
+        total = flag_count(searcher, query, clauses)
+        if total is None:
+            total = known.count(query)
     if total is None:
         if query.skip == 0 and query.take:  # the count and the first page in one search
             addrs = pager.page(tq, 0, 0, query.take, total=True)
+            if known is not None:
+                known.counted(query, pager.total)
+                if pager.total >= known.hints.min_matches:
+                    known.hints.put(query, pager.edge)
             return [read(searcher, addr) for addr in addrs], pager.total
         total = pager.count(tq)
+        if known is not None:
+            known.counted(query, total)
     # tantivy's top-k collector allocates for offset + limit hits up front: ask for no more
     # than match, so an offset of 2**31 costs what the count costs
     room = total - query.skip
     take = room if query.take is None else min(query.take, room)
     if take <= 0:
         return [], total
-    if hints is None:
+    if known is None:
         addrs = pager.page(tq, 0, query.skip, take)
     else:
-        addrs = hinted_page(pager, tq, query, take, total, hints)
+        addrs = hinted_page(pager, tq, query, take, total, known.hints)
     return [read(searcher, addr) for addr in addrs], total
