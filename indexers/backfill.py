@@ -32,6 +32,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+import bson
+from bson.raw_bson import RawBSONDocument
 from bson.timestamp import Timestamp
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -112,11 +114,10 @@ async def _read_pages(
 ) -> None:
     """Put (version, page) items on ``pages`` in ``_id`` order, then None.
 
-    Pages hold undecoded ``RawBSONDocument``s: decoding happens on first access, in the
-    worker thread that builds the index documents, so the event loop stays free and the
+    Pages hold undecoded ``RawBSONDocument``s: they are decoded in the worker thread that
+    builds the index documents (:func:`_search_docs`), so the event loop stays free and the
     GIL-bound work of the copy runs in one thread (two busy threads convoy on the GIL).
     """
-    from bson.raw_bson import RawBSONDocument
     from pymongo.errors import CursorNotFound, OperationFailure
 
     raw = collection.with_options(
@@ -149,12 +150,17 @@ async def _read_pages(
 def _search_docs(
     page: list[Mapping[str, Any]], version: int
 ) -> tuple[list[SearchDoc], list[tuple[str, str]]]:
-    """Map one page to search documents (run off the event loop), with the ones that fail."""
+    """Map one page to search documents (run off the event loop), with the ones that fail.
+
+    A ``RawBSONDocument`` is decoded whole first, in one C call: reading its fields one by one
+    through its ``get`` cost more than the rest of the mapping (33 vs 13.5 µs a customer).
+    """
     docs: list[SearchDoc] = []
     bad: list[tuple[str, str]] = []
     for raw in page:
         try:
-            docs.append(to_search_doc(raw, version))
+            fields = bson.decode(raw.raw) if isinstance(raw, RawBSONDocument) else raw
+            docs.append(to_search_doc(fields, version))
         except (ValueError, TypeError, KeyError) as exc:
             bad.append((str(raw.get("_id")), f"{type(exc).__name__}: {exc}"))
     return docs, bad
