@@ -12,11 +12,18 @@ the first time, then reused):
 
 The other stages run on the first ``--sample`` customers (held in memory at every stage):
 
-2. ``to_search_doc``: decoding a raw page and mapping it (CPU µs per document).
+2. ``to_search_doc``: decoding a raw page and mapping it, as the copy does
+   (``indexers.backfill._search_docs`` where the tree has it; CPU µs per document).
 3. ``to_tantivy``: the engine's analysis and document build (CPU µs per document).
 4. ``tantivy``: ``add_document`` of the built documents into a fresh generation's writer
    (the reindex's heap and threads), then ``commit``: wall docs/s and process CPU µs per
-   document (the indexing threads' CPU included).
+   document (the indexing threads' CPU included). ``tantivy_2_threads``: the same with two
+   indexing threads (what the engine alone gets from both cores).
+
+The floor: the CPU µs a document costs in all (the server's read, the client's, the mapping,
+the analysis, tantivy's indexing) and the docs/s that this machine's cores could give if every
+stage ran in parallel with no wait (``cores * 1e6 / cpu_us_total``): no reindex of this design
+gets beyond it here.
 
 Each ``--tree`` is measured in a process of its own, in turn, every round (see
 ``bench_index_docs.py``); medians per tree, with the 1-minute load average.
@@ -62,6 +69,15 @@ async def read_pages(uri: str, batch_size: int, keep: int) -> tuple[list[Any], i
         await client.close()
 
 
+def process_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of the process ``pid`` so far (Linux ``/proc``; 0 if gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_us(count: int, work: Any) -> float:
     start = time.process_time()
     work()
@@ -76,37 +92,81 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     from indexers.backends.embedded.generation import Generation
     from indexers.documents import to_search_doc
 
+    try:
+        from indexers.backfill import _search_docs
+
+        def mapping(page: list[Any]) -> list[Any]:
+            return list(_search_docs(page, 1)[0])
+    except ImportError:  # a tree from before it
+
+        def mapping(page: list[Any]) -> list[Any]:
+            return [to_search_doc(raw, 1) for raw in page]
+
     with EmbeddedServer(args.data_dir, sync_on_commit=True, start_timeout=300) as server:
+        server_cpu = process_cpu_s(server.pid)
         pages, total, read_wall, read_cpu = asyncio.run(
             read_pages(server.uri, args.batch_size, args.sample)
         )
+        server_cpu = process_cpu_s(server.pid) - server_cpu
     count = sum(map(len, pages))
     docs: list[Any] = []
-    mapped = cpu_us(count, lambda: docs.extend(to_search_doc(r, 1) for p in pages for r in p))
+
+    def map_all() -> None:
+        for page in pages:
+            docs.extend(mapping(page))
+
+    mapped = cpu_us(count, map_all)
     pages.clear()
     built: list[Any] = []
     analysed = cpu_us(count, lambda: built.extend(map(to_tantivy, docs)))
     docs.clear()
-    with tempfile.TemporaryDirectory(prefix="reindex-stage-", dir=args.data_dir) as path:
-        generation = Generation(Path(path), fresh=True)
-        writer = generation.writer
+    indexed = {
+        name: index_once(Generation, args.data_dir, built, threads)
+        for name, threads in (("tantivy", None), ("tantivy_2_threads", 2))
+    }
+    out: dict[str, Any] = {
+        "read_docs": total,
+        "read_docs_per_s": round(total / read_wall),
+        "read_server_cpu_us": round(server_cpu / total * 1e6, 2),
+        "read_client_cpu_us": round(read_cpu / total * 1e6, 2),
+        "sample_docs": count,
+        "to_search_doc_us": mapped,
+        "to_tantivy_us": analysed,
+    }
+    for name, (wall, cpu) in indexed.items():
+        out[f"{name}_docs_per_s"] = round(count / wall)
+        out[f"{name}_cpu_us"] = round(cpu / count * 1e6, 2)
+    total_us = (
+        out["read_server_cpu_us"] + out["read_client_cpu_us"] + mapped + analysed
+        + out["tantivy_cpu_us"]
+    )  # fmt: skip
+    out["cpu_us_total"] = round(total_us, 2)
+    out["cores"] = os.cpu_count()
+    out["floor_docs_per_s"] = round((os.cpu_count() or 1) * 1e6 / total_us)
+    return out
+
+
+def index_once(
+    generation_class: Any, data_dir: Path, built: list[Any], threads: int | None
+) -> tuple[float, float]:
+    """Wall and process CPU seconds to index ``built`` into a fresh generation and commit
+    (``threads``: indexing threads; None: the reindex's own writer)."""
+    with tempfile.TemporaryDirectory(prefix="reindex-stage-", dir=data_dir) as path:
+        generation = generation_class(Path(path), fresh=True)
+        if threads is None:
+            writer = generation.writer
+        else:
+            from indexers.backends.embedded.generation import HEAP_BYTES
+
+            writer = generation.index.writer(HEAP_BYTES, threads)
         wall, cpu = time.perf_counter(), time.process_time()
         for doc in built:
             writer.add_document(doc)
         writer.commit()
         writer.wait_merging_threads()
-        index_wall, index_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        spent = time.perf_counter() - wall, time.process_time() - cpu
         generation._writer = None
-    return {
-        "read_docs": total,
-        "read_docs_per_s": round(total / read_wall),
-        "read_client_cpu_us": round(read_cpu / total * 1e6, 2),
-        "sample_docs": count,
-        "to_search_doc_us": mapped,
-        "to_tantivy_us": analysed,
-        "tantivy_docs_per_s": round(count / index_wall),
-        "tantivy_cpu_us": round(index_cpu / count * 1e6, 2),
-    }
+        return spent
 
 
 def main(argv: list[str] | None = None) -> int:
