@@ -148,7 +148,7 @@ async def _read_pages(
 
 
 def _search_docs(
-    page: list[Mapping[str, Any]], version: int
+    page: Sequence[Mapping[str, Any]], version: int
 ) -> tuple[list[SearchDoc], list[tuple[str, str]]]:
     """Map one page to search documents (run off the event loop), with the ones that fail.
 
