@@ -113,24 +113,26 @@ class Counts:
     def get(self, view: bytes | None, query: ListQuery) -> int | None:
         if view is None:
             return None
+        key = _counted(query)
         with self._lock:
             if view != self._view:
                 return None
-            count = self._counts.get(_counted(query))
+            count = self._counts.get(key)
             if count is not None:
-                self._counts.move_to_end(_counted(query))
+                self._counts.move_to_end(key)
                 self.reused += 1
             return count
 
     def put(self, view: bytes | None, query: ListQuery, count: int) -> None:
         if view is None:
             return
+        key = _counted(query)
         with self._lock:
             if view != self._view:
                 self._view = view
                 self._counts.clear()
-            self._counts[_counted(query)] = count
-            self._counts.move_to_end(_counted(query))
+            self._counts[key] = count
+            self._counts.move_to_end(key)
             while len(self._counts) > self.size:
                 self._counts.popitem(last=False)
 
