@@ -141,8 +141,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         + out["tantivy_cpu_us"]
     )  # fmt: skip
     out["cpu_us_total"] = round(total_us, 2)
-    out["cores"] = os.cpu_count()
-    out["floor_docs_per_s"] = round((os.cpu_count() or 1) * 1e6 / total_us)
+    out["cores"] = cores = os.cpu_count() or 1
+    out["floor_docs_per_s"] = round(cores * 1e6 / total_us)
     return out
 
 
